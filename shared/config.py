@@ -1,0 +1,343 @@
+"""The one frozen `Settings` object: TOML file + `MEDIACOURIER_*` environment, validated once."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared.errors import ConfigError
+
+MODES = ("move", "copy")
+POLLING = ("auto", "on", "off")
+DUPLICATE_POLICIES = ("skip", "archive", "delete")
+DEFAULT_DATA_DIR = "mediacourier-data"
+ENV_PREFIX = "MEDIACOURIER_"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    path: Path
+    library: str
+    mode: str = "move"
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    stability_seconds: float = 2.0
+    polling: str = "auto"
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    name: str
+    path: Path
+    layout: str = "keep"
+    duplicates: str = "skip"
+    archive_path: Path | None = None
+    rescan: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RescanTarget:
+    name: str
+    command: tuple[str, ...]
+    debounce_seconds: float = 10.0
+    timeout_seconds: float = 600.0
+    max_folders: int = 50
+
+
+@dataclass(frozen=True)
+class Schedule:
+    source: str
+    every_seconds: float | None = None
+    cron: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    redis_url: str = ""
+    key_prefix: str = "mediacourier"
+    sources: Mapping[str, SourceConfig] = field(default_factory=dict)
+    libraries: Mapping[str, LibraryConfig] = field(default_factory=dict)
+    rescan_targets: Mapping[str, RescanTarget] = field(default_factory=dict)
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    visibility_timeout: int = 3600
+    task_time_limit: int = 1800
+    max_retries: int = 8
+    retry_backoff_max: int = 600
+    verify_attempts: int = 3
+    batch_files: int = 64
+    batch_bytes: int = 256 * 1024 * 1024
+    flower_address: str = "127.0.0.1"
+    flower_port: int = 5555
+    flower_basic_auth: str = ""
+    config_path: Path | None = None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    def source_for_path(self, path: Path) -> tuple[SourceConfig, str] | None:
+        """The source whose root contains `path` (not following symlinks) and the relative path."""
+        absolute = Path(os.path.abspath(path))
+        for source in self.sources.values():
+            try:
+                rel = absolute.relative_to(source.path)
+            except ValueError:
+                continue
+            if rel.parts and ".." not in rel.parts:
+                return source, rel.as_posix()
+        return None
+
+    def library_of(self, source: SourceConfig) -> LibraryConfig:
+        return self.libraries[source.library]
+
+
+def parse_duration(value: Any, where: str) -> float:
+    """Seconds from a number or a string such as '90s', '15m', '2h', '1d'."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(value))
+    if not match:
+        raise ConfigError(f"{where}: {value!r} is not a duration (e.g. 30, '90s', '15m', '2h')")
+    factor = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return float(match.group(1)) * factor
+
+
+class _Table:
+    """Reads one TOML table, remembering which keys were used so leftovers are reported."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
+        self.data, self.where, self.used = data, where, set()
+
+    def get(self, key: str, default: Any = None, kind: type | tuple[type, ...] = object) -> Any:
+        self.used.add(key)
+        value = self.data.get(key, default)
+        if value is not None and not isinstance(value, kind):
+            raise ConfigError(f"{self.where}.{key}: expected {_kind_name(kind)}, got {value!r}")
+        return value
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.get(key, default, str)
+        if value not in choices:
+            raise ConfigError(f"{self.where}.{key}: {value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, [], list)
+        if not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{self.where}.{key}: expected a list of strings")
+        return tuple(value)
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise ConfigError(f"{self.where}: unknown key {unknown[0]!r}")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _folder(value: str, base: Path, where: str, must_exist: bool) -> Path:
+    path = Path(os.path.expanduser(value))
+    path = Path(os.path.abspath(base / path))
+    if must_exist and not path.is_dir():
+        raise ConfigError(f"{where}: folder {str(path)!r} does not exist")
+    return path
+
+
+def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    merged = dict(raw)
+    for key in ("redis_url", "data_dir", "key_prefix", "flower_basic_auth", "visibility_timeout"):
+        value = env.get(ENV_PREFIX + key.upper())
+        if value is not None:
+            merged[key] = int(value) if key == "visibility_timeout" else value
+    return merged
+
+
+def default_config(data_dir: Path) -> dict[str, Any]:
+    """The zero-configuration set-up: ./mediacourier-data/inbox → ./mediacourier-data/library."""
+    return {
+        "data_dir": str(data_dir),
+        "sources": {"inbox": {"path": str(data_dir / "inbox"), "library": "library"}},
+        "libraries": {"library": {"path": str(data_dir / "library")}},
+        "schedules": {"inbox": {"every": "1h"}},
+    }
+
+
+def resolve_config_path(cli_path: str | None, env: Mapping[str, str], cwd: Path) -> Path | None:
+    if cli_path:
+        path = Path(cli_path)
+        if not path.is_file():
+            raise ConfigError(f"config file {str(path)!r} does not exist")
+        return path
+    if env.get(ENV_PREFIX + "CONFIG"):
+        path = Path(env[ENV_PREFIX + "CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"{ENV_PREFIX}CONFIG: config file {str(path)!r} does not exist")
+        return path
+    candidate = cwd / "mediacourier.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(
+    cli_path: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Build and validate the settings once, at start-up."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    path = resolve_config_path(cli_path, env, cwd)
+    if path is None:
+        data_dir = Path(env.get(ENV_PREFIX + "DATA_DIR") or cwd / DEFAULT_DATA_DIR).absolute()
+        for sub in ("inbox", "library"):
+            (data_dir / sub).mkdir(parents=True, exist_ok=True)
+        raw = default_config(data_dir)
+    else:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
+    return build_settings(_environment_overrides(raw, env), path, cwd)
+
+
+def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Settings:
+    name = str(path) if path else "default configuration"
+    base = path.parent.absolute() if path else cwd
+    top = _Table(raw, name)
+    data_dir = _folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
+    libraries = {k: _library(k, v, base, name) for k, v in top.get("libraries", {}, dict).items()}
+    targets = {k: _target(k, v, name) for k, v in top.get("rescan", {}, dict).items()}
+    sources = {k: _source(k, v, base, name) for k, v in top.get("sources", {}, dict).items()}
+    schedules = {k: _schedule(k, v, name) for k, v in top.get("schedules", {}, dict).items()}
+    settings = Settings(
+        data_dir=data_dir,
+        redis_url=top.get("redis_url", "", str),
+        key_prefix=top.get("key_prefix", "mediacourier", str),
+        sources=sources,
+        libraries=libraries,
+        rescan_targets=targets,
+        schedules=schedules,
+        visibility_timeout=top.get("visibility_timeout", 3600, int),
+        task_time_limit=top.get("task_time_limit", 1800, int),
+        max_retries=top.get("max_retries", 8, int),
+        retry_backoff_max=top.get("retry_backoff_max", 600, int),
+        verify_attempts=top.get("verify_attempts", 3, int),
+        batch_files=top.get("batch_files", 64, int),
+        batch_bytes=top.get("batch_bytes", 256 * 1024 * 1024, int),
+        flower_address=top.get("flower_address", "127.0.0.1", str),
+        flower_port=top.get("flower_port", 5555, int),
+        flower_basic_auth=top.get("flower_basic_auth", "", str),
+        config_path=path,
+    )
+    top.finish()
+    _check_references(settings, name)
+    return settings
+
+
+def _source(key: str, data: Any, base: Path, name: str) -> SourceConfig:
+    where = f"{name}: sources.{key}"
+    table = _Table(data, where)
+    path = table.get("path", None, str)
+    library = table.get("library", None, str)
+    if not path or not library:
+        raise ConfigError(f"{where}: 'path' and 'library' are required")
+    source = SourceConfig(
+        name=key,
+        path=_folder(path, base, f"{where}.path", must_exist=True),
+        library=library,
+        mode=table.choice("mode", "move", MODES),
+        include=table.strings("include"),
+        exclude=table.strings("exclude"),
+        stability_seconds=parse_duration(table.get("stability", 2.0), f"{where}.stability"),
+        polling=table.choice("polling", "auto", POLLING),
+    )
+    table.finish()
+    return source
+
+
+def _library(key: str, data: Any, base: Path, name: str) -> LibraryConfig:
+    where = f"{name}: libraries.{key}"
+    table = _Table(data, where)
+    path = table.get("path", None, str)
+    if not path:
+        raise ConfigError(f"{where}: 'path' is required")
+    archive = table.get("archive_path", None, str)
+    library = LibraryConfig(
+        name=key,
+        path=_folder(path, base, f"{where}.path", must_exist=True),
+        layout=table.get("layout", "keep", str),
+        duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
+        archive_path=_folder(archive, base, where, must_exist=False) if archive else None,
+        rescan=table.strings("rescan"),
+    )
+    table.finish()
+    if library.duplicates == "archive" and library.archive_path is None:
+        raise ConfigError(f"{where}: duplicates = 'archive' needs 'archive_path'")
+    from shared.layout import validate_layout
+
+    validate_layout(library.layout, f"{where}.layout")
+    return library
+
+
+def _target(key: str, data: Any, name: str) -> RescanTarget:
+    where = f"{name}: rescan.{key}"
+    table = _Table(data, where)
+    command = table.get("command", None, (list, str))
+    if not command:
+        raise ConfigError(f"{where}: 'command' is required")
+    argv = tuple(command) if isinstance(command, list) else ("sh", "-c", command)
+    if not any("{folder}" in part for part in argv):
+        raise ConfigError(f"{where}.command: needs the '{{folder}}' placeholder")
+    target = RescanTarget(
+        name=key,
+        command=argv,
+        debounce_seconds=parse_duration(table.get("debounce", 10), f"{where}.debounce"),
+        timeout_seconds=parse_duration(table.get("timeout", 600), f"{where}.timeout"),
+        max_folders=table.get("max_folders", 50, int),
+    )
+    table.finish()
+    return target
+
+
+def _schedule(key: str, data: Any, name: str) -> Schedule:
+    where = f"{name}: schedules.{key}"
+    table = _Table(data, where)
+    every, cron = table.get("every"), table.get("cron", None, str)
+    table.finish()
+    if (every is None) == (cron is None):
+        raise ConfigError(f"{where}: give exactly one of 'every' or 'cron'")
+    if cron is not None:
+        from croniter import croniter
+
+        if not croniter.is_valid(cron):
+            raise ConfigError(f"{where}.cron: {cron!r} is not a valid cron expression")
+    seconds = parse_duration(every, f"{where}.every") if every is not None else None
+    return Schedule(source=key, every_seconds=seconds, cron=cron)
+
+
+def _check_references(settings: Settings, name: str) -> None:
+    for source in settings.sources.values():
+        if source.library not in settings.libraries:
+            raise ConfigError(
+                f"{name}: sources.{source.name}.library: no library named {source.library!r}"
+            )
+    for library in settings.libraries.values():
+        for target in library.rescan:
+            if target not in settings.rescan_targets:
+                raise ConfigError(
+                    f"{name}: libraries.{library.name}.rescan: no rescan target named {target!r}"
+                )
+    for key in settings.schedules:
+        if key not in settings.sources:
+            raise ConfigError(f"{name}: schedules.{key}: no source named {key!r}")

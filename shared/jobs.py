@@ -1,0 +1,73 @@
+"""`FileJob`: the frozen, JSON-serialisable record that travels from stage to stage."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Outcome(enum.StrEnum):
+    """Where a job has got to. Terminal outcomes end the chain; the runner skips later stages."""
+
+    PENDING = "pending"
+    HASHED = "hashed"
+    CLAIMED = "claimed"
+    TRANSFERRED = "transferred"
+    VERIFIED = "verified"
+    INGESTED = "ingested"
+    DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = {Outcome.INGESTED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.FAILED}
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file version on its way from a source into a library.
+
+    `rel_path` is relative to the source root and uses '/' separators. `size` and `mtime_ns`
+    identify the version that was enqueued; a stage that finds another version on disk stops.
+    """
+
+    source: str
+    rel_path: str
+    size: int = -1
+    mtime_ns: int = -1
+    sha256: str = ""
+    outcome: Outcome = Outcome.PENDING
+    dest_path: str = ""
+    duplicate_of: str = ""
+    reason: str = ""
+    copied: bool = False
+    started_at: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    hosts: dict[str, str] = field(default_factory=dict)
+
+    def evolve(self, **changes: Any) -> FileJob:
+        return dataclasses.replace(self, **changes)
+
+    def timed(self, stage: str, seconds: float) -> FileJob:
+        return self.evolve(timings={**self.timings, stage: round(seconds, 6)})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["outcome"] = str(self.outcome)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileJob:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"FileJob has no fields {sorted(unknown)}")
+        values = dict(data)
+        values["outcome"] = Outcome(values.get("outcome", Outcome.PENDING))
+        return cls(**values)

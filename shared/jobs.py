@@ -41,6 +41,7 @@ class FileJob:
     rel_path: str
     size: int = -1
     mtime_ns: int = -1
+    queued_version: str = ""
     sha256: str = ""
     outcome: Outcome = Outcome.PENDING
     dest_path: str = ""

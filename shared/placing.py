@@ -1,0 +1,143 @@
+"""Transfer and verification stages: put the bytes in the library, prove them, release the source."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+from shared.context import Context
+from shared.errors import FileBusy, HashMismatch, PermanentError
+from shared.ignore import MEDIA_EXTENSIONS, is_sidecar
+from shared.jobs import FileJob, Outcome
+from shared.layout import (
+    capture_date,
+    image_candidates,
+    library_rel_path,
+    needs_date,
+    sidecar_name_for,
+    with_suffix_number,
+)
+from shared.transfer import TransferBackend, fsync_dir
+
+MAX_NAME_TRIES = 1000
+
+
+def transfer_file(job: FileJob, ctx: Context) -> FileJob:
+    """Place the file at its library path, or confirm an earlier run already did."""
+    source, library = ctx.source(job), ctx.library(job)
+    src = ctx.source_path(job)
+    target = target_rel_path(job, ctx)
+    rel, linked = place_without_overwrite(
+        ctx.backend, src, library.path, target, job, link_ok=source.mode == "move"
+    )
+    return job.evolve(outcome=Outcome.TRANSFERRED, dest_path=rel, copied=not linked)
+
+
+def place_without_overwrite(
+    backend: TransferBackend, src: str, root: Path, target: str, job: FileJob, link_ok: bool
+) -> tuple[str, bool]:
+    """Put src at target, or at 'name (2).ext', 'name (3).ext'… when a name holds other content.
+
+    A name that already holds exactly these bytes is taken as ours: that is what makes a re-run
+    after a crash between placing and recording land on the same file instead of a second copy.
+    """
+    for number in range(1, MAX_NAME_TRIES + 1):
+        rel = target if number == 1 else with_suffix_number(target, number)
+        existing = backend.stat_size(root, rel)
+        if existing is not None:
+            if existing == job.size and backend.digest(root, rel) == (job.size, job.sha256):
+                return rel, False
+            continue
+        placed = backend.place(src, root, rel, job.sha256, link_ok)
+        if placed is not None:
+            return placed.rel_path, placed.linked
+    raise PermanentError(f"{src}: no free name for {target!r} after {MAX_NAME_TRIES} tries")
+
+
+def target_rel_path(job: FileJob, ctx: Context) -> str:
+    """Where the file belongs: beside its image for a sidecar, else by the library layout."""
+    if is_sidecar(job.rel_path):
+        paired = _sidecar_target(job, ctx)
+        if paired:
+            return paired
+    library = ctx.library(job)
+    date = capture_date(ctx.source_path(job), job.mtime_ns) if needs_date(library.layout) else None
+    return library_rel_path(library.layout, job.rel_path, job.source, date)
+
+
+def _sidecar_target(job: FileJob, ctx: Context) -> str | None:
+    folder = posixpath.dirname(job.rel_path)
+    source_folder = os.path.join(ctx.source(job).path, folder)
+    try:
+        present = os.listdir(source_folder)
+    except OSError:
+        present = []
+    candidates = image_candidates(job.rel_path, present)
+    guesses = _guessed_images(job.rel_path)
+    for image_rel in candidates + [g for g in guesses if g not in candidates]:
+        record = ctx.store.get_record(job.source, image_rel)
+        if record and record.dest and record.state in ("ingested", "duplicate"):
+            return sidecar_name_for(job.rel_path, image_rel, record.dest)
+    if candidates:
+        raise FileBusy(f"{ctx.source_path(job)}: waiting for its image {candidates[0]!r}")
+    return None  # an orphan sidecar: it goes where the layout says
+
+
+def _guessed_images(rel_path: str) -> list[str]:
+    """Image names a sidecar may belong to once the image itself has left the source."""
+    folder, name = posixpath.split(rel_path)
+    stem, _ = os.path.splitext(name)
+    if "." in stem and stem.rsplit(".", 1)[1].lower() in MEDIA_EXTENSIONS:
+        return [posixpath.join(folder, stem)]
+    stem = stem.split(".", 1)[0]
+    exts = sorted(MEDIA_EXTENSIONS)
+    return [posixpath.join(folder, f"{stem}.{e}") for e in exts + [e.upper() for e in exts]]
+
+
+def verify_copy(job: FileJob, ctx: Context) -> FileJob:
+    """Read the copy back; only a copy that matches size and hash releases the source."""
+    library = ctx.library(job)
+    for _attempt in range(max(1, ctx.settings.verify_attempts)):
+        found = ctx.backend.digest(library.path, job.dest_path)
+        if found == (job.size, job.sha256):
+            break
+        _discard_bad_copy(job, ctx)
+        job = transfer_file(job, ctx)
+    else:
+        raise HashMismatch(f"{ctx.source_path(job)}: the copy at {job.dest_path!r} still differs "
+                           f"after {ctx.settings.verify_attempts} tries; the source is kept")
+    release_source(job, ctx)
+    if not is_sidecar(job.rel_path):
+        ctx.store.settle_content(job.sha256, library.name, job.dest_path)
+    return job.evolve(outcome=Outcome.VERIFIED)
+
+
+def _discard_bad_copy(job: FileJob, ctx: Context) -> None:
+    """Remove a copy that fails verification, but only if it is ours (our size and mtime).
+
+    A file someone edited in the library since has another mtime: it is left alone and the
+    re-transfer picks a new name.
+    """
+    path = os.path.join(ctx.library(job).path, job.dest_path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if (info.st_size, info.st_mtime_ns) == (job.size, job.mtime_ns):
+        ctx.backend.remove(ctx.library(job).path, job.dest_path)
+
+
+def release_source(job: FileJob, ctx: Context) -> None:
+    """In move mode, remove the source name — only if it still is the version we verified."""
+    if ctx.source(job).mode != "move":
+        return
+    path = ctx.source_path(job)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return  # released by an earlier run of this stage
+    if (info.st_size, info.st_mtime_ns) != (job.size, job.mtime_ns):
+        return  # a newer version arrived meanwhile: it is a job of its own, keep it
+    os.unlink(path)
+    fsync_dir(os.path.dirname(path))

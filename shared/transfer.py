@@ -1,0 +1,169 @@
+"""Transfer backends: put a source file into a library without ever overwriting anything.
+
+Later backends (SFTP, rsync, robocopy) implement the same Protocol; the pipeline only speaks it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from shared.errors import (
+    DestinationFull,
+    FileBusy,
+    PermanentError,
+    SourceUnreadable,
+    SourceVanished,
+)
+from shared.hashing import hash_fd, open_regular
+
+TMP_PREFIX = ".mediacourier-"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A file now sits at `rel_path` in the library; `linked`: no bytes were copied."""
+
+    rel_path: str
+    sha256: str
+    size: int
+    linked: bool
+
+
+class TransferBackend(Protocol):
+    def stat_size(self, root: Path, rel_path: str) -> int | None:
+        """Size of the file at rel_path, None when nothing is there."""
+
+    def digest(self, root: Path, rel_path: str) -> tuple[int, str] | None:
+        """(size, sha256) read back from the destination, None when nothing is there."""
+
+    def place(self, src: str, root: Path, rel_path: str, sha256: str, link_ok: bool) -> Placement | None:
+        """Put src at rel_path; None when the name is taken. Never overwrites."""
+
+    def remove(self, root: Path, rel_path: str) -> None:
+        """Remove a file this backend placed (a copy that failed verification)."""
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalTransfer:
+    """A library on a local or mounted filesystem.
+
+    Same filesystem: a hard link gives the file its final name atomically and without copying,
+    and the source name stays until verification (the pipeline unlinks it then). Otherwise: copy
+    into a temporary file in the destination folder, hashing as we go, fsync, link into place
+    (link fails on an existing name, so nothing is overwritten), fsync the folder.
+    """
+
+    def __init__(self, fsync: bool = True) -> None:
+        self.fsync = fsync
+
+    def stat_size(self, root: Path, rel_path: str) -> int | None:
+        try:
+            return os.lstat(os.path.join(root, rel_path)).st_size
+        except FileNotFoundError:
+            return None
+
+    def digest(self, root: Path, rel_path: str) -> tuple[int, str] | None:
+        try:
+            fd, _ = open_regular(os.path.join(root, rel_path))
+        except SourceVanished:
+            return None
+        except SourceUnreadable:
+            return -1, ""  # a folder, link or FIFO holds the name: never ours, never equal
+        try:
+            sha, size = hash_fd(fd)
+        finally:
+            os.close(fd)
+        return size, sha
+
+    def remove(self, root: Path, rel_path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(root, rel_path))
+
+    def place(self, src: str, root: Path, rel_path: str, sha256: str, link_ok: bool) -> Placement | None:
+        final = os.path.join(root, rel_path)
+        folder = os.path.dirname(final)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise _destination_error(exc, folder) from exc
+        if link_ok:
+            placed = self._link(src, final, sha256)
+            if placed is not _CANNOT_LINK:
+                return placed if placed is None else Placement(rel_path, sha256, placed, True)
+        tmp = os.path.join(folder, f"{TMP_PREFIX}{sha256[:20]}.tmp")
+        size = self._copy_to(src, tmp, sha256)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return None
+        except OSError as exc:
+            raise _destination_error(exc, final) from exc
+        finally:
+            _unlink_quietly(tmp)
+        if self.fsync:
+            fsync_dir(folder)
+        return Placement(rel_path, sha256, size, False)
+
+    def _link(self, src: str, final: str, sha256: str) -> int | None | object:
+        try:
+            os.link(src, final, follow_symlinks=False)
+        except FileExistsError:
+            return None
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+                return _CANNOT_LINK
+            raise _destination_error(exc, final) from exc
+        if self.fsync:
+            fsync_dir(os.path.dirname(final))
+        return os.lstat(final).st_size
+
+    def _copy_to(self, src: str, tmp: str, sha256: str) -> int:
+        fd_in, info = open_regular(src)
+        try:
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            os.close(fd_in)
+            raise _destination_error(exc, tmp) from exc
+        try:
+            with open(out, "wb", buffering=0) as sink:
+                digest, size = hash_fd(fd_in, sink.write)
+                if self.fsync:
+                    os.fsync(out)
+            os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))
+        except OSError as exc:
+            _unlink_quietly(tmp)
+            raise _destination_error(exc, tmp) from exc
+        finally:
+            os.close(fd_in)
+        if digest != sha256:
+            _unlink_quietly(tmp)
+            raise FileBusy(f"{src}: content changed while it was being copied")
+        return size
+
+
+_CANNOT_LINK = object()
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _destination_error(exc: OSError, path: str) -> Exception:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DestinationFull(f"{path}: no space left on the destination")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return PermanentError(f"{path}: destination not writable: {exc.strerror}")
+    return FileBusy(f"{path}: {exc.strerror}")

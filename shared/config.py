@@ -17,6 +17,7 @@ POLLING = ("auto", "on", "off")
 DUPLICATE_POLICIES = ("skip", "archive", "delete")
 DEFAULT_DATA_DIR = "mediacourier-data"
 ENV_PREFIX = "MEDIACOURIER_"
+RUNTIME_URL_FILE = "run/redis.url"  # written by `mediacourier up` for its embedded Redis
 
 
 @dataclass(frozen=True)
@@ -297,8 +298,8 @@ def _target(key: str, data: Any, name: str) -> RescanTarget:
     if not command:
         raise ConfigError(f"{where}: 'command' is required")
     argv = tuple(command) if isinstance(command, list) else ("sh", "-c", command)
-    if not any("{folder}" in part for part in argv):
-        raise ConfigError(f"{where}.command: needs the '{{folder}}' placeholder")
+    if not any("{folder}" in part or "{rel_folder}" in part for part in argv):
+        raise ConfigError(f"{where}.command: needs a '{{folder}}' or '{{rel_folder}}' placeholder")
     target = RescanTarget(
         name=key,
         command=argv,
@@ -341,3 +342,16 @@ def _check_references(settings: Settings, name: str) -> None:
     for key in settings.schedules:
         if key not in settings.sources:
             raise ConfigError(f"{name}: schedules.{key}: no source named {key!r}")
+
+
+def broker_url(settings: Settings) -> str:
+    """The configured Redis URL, else the one `mediacourier up` wrote for its embedded Redis."""
+    if settings.redis_url:
+        return settings.redis_url
+    url_file = Path(settings.data_dir) / RUNTIME_URL_FILE
+    if url_file.is_file():
+        return url_file.read_text().strip()
+    raise ConfigError(
+        f"no Redis configured: set redis_url or MEDIACOURIER_REDIS_URL, or start "
+        f"`mediacourier up` (it writes {url_file})"
+    )

@@ -116,9 +116,7 @@ def run_stage(name: str, job: FileJob, ctx: Context) -> FileJob:
             job = stage(job, ctx)
     except PermanentError as exc:
         log.warning("%s: %s", name, exc)
-        if job.sha256:
-            ctx.store.release_content(job.sha256, owner_id(job))
-        job = job.evolve(outcome=Outcome.FAILED, reason=str(exc))
+        job = give_up(job, ctx, str(exc))
     job = job.evolve(hosts={**job.hosts, name: ctx.hostname})
     return job.timed(name, time.perf_counter() - started)
 
@@ -128,3 +126,10 @@ def run_all(job: FileJob, ctx: Context) -> FileJob:
     for name, _ in STAGES:
         job = run_stage(name, job, ctx)
     return job
+
+
+def give_up(job: FileJob, ctx: Context, reason: str) -> FileJob:
+    """Mark the job failed and free its content claim so an identical file can still come in."""
+    if job.sha256:
+        ctx.store.release_content(job.sha256, owner_id(job))
+    return job.evolve(outcome=Outcome.FAILED, reason=reason)

@@ -1,4 +1,4 @@
-"""Transfer and verification stages: put the bytes in the library, prove them, release the source."""
+"""Transfer and verification: put the bytes in the library, prove them, release the source."""
 
 from __future__ import annotations
 

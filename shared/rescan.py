@@ -42,11 +42,11 @@ def flush_rescans(
     target: RescanTarget,
     store: RedisStateStore,
     executor: CommandExecutor,
-    library_root_of: dict[str, str],
+    library_roots: list[str],
 ) -> RescanReport:
     """Run the target's command for the minimal set of dirty folders, under a per-target lock.
 
-    `library_root_of` maps a folder to its library root (for the {rel_folder} placeholder).
+    `library_roots` lets the {rel_folder} placeholder be relative to the folder's library.
     Folders whose command failed stay dirty, and CommandFailed is raised so the caller retries.
     """
     started = time.perf_counter()
@@ -57,7 +57,7 @@ def flush_rescans(
         failed: list[str] = []
         done: dict[str, float] = {}
         for folder in folders:
-            root = next((r for r in library_root_of if _within(folder, r)), "")
+            root = next((r for r in library_roots if _within(folder, r)), "")
             result = executor.run(render(target.command, folder, root), target.timeout_seconds)
             covered = {f: s for f, s in seen.items() if _within(f, folder)}
             if result.ok:

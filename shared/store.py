@@ -13,6 +13,7 @@ Keys (P = prefix):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -40,9 +41,8 @@ class FileRecord:
     dest: str = ""
 
     def encode(self) -> str:
-        return SEP.join(
-            (str(self.size), str(self.mtime_ns), str(self.inode), self.sha256, self.state, self.dest)
-        )
+        fields = (self.size, self.mtime_ns, self.inode, self.sha256, self.state, self.dest)
+        return SEP.join(str(f) for f in fields)
 
     @classmethod
     def decode(cls, raw: str) -> FileRecord:
@@ -258,7 +258,6 @@ class RedisStateStore:
         try:
             yield
         finally:
-            try:
+            # Expired while we worked: nothing left to release.
+            with contextlib.suppress(redis.exceptions.LockError):
                 lock.release()
-            except redis.exceptions.LockError:
-                pass  # expired while we worked: nothing left to release

@@ -41,7 +41,9 @@ class TransferBackend(Protocol):
     def digest(self, root: Path, rel_path: str) -> tuple[int, str] | None:
         """(size, sha256) read back from the destination, None when nothing is there."""
 
-    def place(self, src: str, root: Path, rel_path: str, sha256: str, link_ok: bool) -> Placement | None:
+    def place(
+        self, src: str, root: Path, rel_path: str, sha256: str, link_ok: bool
+    ) -> Placement | None:
         """Put src at rel_path; None when the name is taken. Never overwrites."""
 
     def remove(self, root: Path, rel_path: str) -> None:
@@ -91,7 +93,9 @@ class LocalTransfer:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(root, rel_path))
 
-    def place(self, src: str, root: Path, rel_path: str, sha256: str, link_ok: bool) -> Placement | None:
+    def place(
+        self, src: str, root: Path, rel_path: str, sha256: str, link_ok: bool
+    ) -> Placement | None:
         final = os.path.join(root, rel_path)
         folder = os.path.dirname(final)
         try:

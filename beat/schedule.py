@@ -1,0 +1,47 @@
+"""Beat entries from the configuration: one reconcile per scheduled source."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from celery.schedules import crontab
+from croniter import croniter
+
+from shared.config import Schedule, Settings
+
+
+def cron_period_seconds(expression: str) -> float:
+    """The gap between the next two runs of a cron expression (to size `expires`)."""
+    runs = croniter(expression, dt.datetime(2025, 1, 1))
+    first = runs.get_next(float)
+    return runs.get_next(float) - first
+
+
+def crontab_of(expression: str) -> crontab:
+    # Cron order is minute hour day-of-month month day-of-week; crontab() takes keywords.
+    minute, hour, day_of_month, month, day_of_week = expression.split()
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month,
+                   month_of_year=month, day_of_week=day_of_week)
+
+
+def entry_for(schedule: Schedule) -> dict[str, Any]:
+    if schedule.cron:
+        when: Any = crontab_of(schedule.cron)
+        period = cron_period_seconds(schedule.cron)
+    else:
+        assert schedule.every_seconds is not None
+        when = dt.timedelta(seconds=schedule.every_seconds)
+        period = schedule.every_seconds
+    return {
+        "task": "mediacourier.reconcile",
+        "schedule": when,
+        "args": [schedule.source],
+        # A run not started before the next one is due is dropped, so a backlog while the
+        # workers are down does not pile up into many identical walks.
+        "options": {"expires": max(1.0, period * 0.9)},
+    }
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()}

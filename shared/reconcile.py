@@ -1,0 +1,105 @@
+"""Reconciliation: compare a source (and its library) with the records, plan what to do."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from shared.config import SourceConfig
+from shared.ignore import IgnoreRules
+from shared.store import SEP, RedisStateStore
+from shared.transfer import TMP_PREFIX
+from shared.walk import Entry, walk_source
+
+DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed"})
+
+
+@dataclass
+class ReconcilePlan:
+    source: str
+    to_ingest: list[Entry] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    in_flight: int = 0
+    library_vanished: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def scanned(self) -> int:
+        return len(self.to_ingest) + self.unchanged + self.in_flight
+
+
+def rules_for(source: SourceConfig) -> IgnoreRules:
+    return IgnoreRules(include=source.include, exclude=source.exclude)
+
+
+def plan_source(
+    store: RedisStateStore,
+    source: SourceConfig,
+    stale_after: float,
+    retry_failed: bool = False,
+) -> ReconcilePlan:
+    """New or changed files to ingest, and records whose file has vanished.
+
+    A file version already queued less than `stale_after` seconds ago is left to its task; an
+    older in-flight marker means the message was lost (e.g. Redis restarted without AOF), so the
+    file is planned again.
+    """
+    started = time.perf_counter()
+    plan = ReconcilePlan(source.name)
+    records = store.all_records(source.name)
+    inflight = _inflight_of(store, source.name, time.time() - stale_after)
+    done = DONE_STATES - {"failed"} if retry_failed else DONE_STATES
+    for entry in walk_source(source.path, rules_for(source)):
+        raw = records.pop(entry.rel_path, None)
+        if raw is not None:
+            size, mtime, _inode, _sha, state, _ = raw.split(SEP, 5)
+            if state in done and size == str(entry.size) and mtime == str(entry.mtime_ns):
+                plan.unchanged += 1
+                continue
+        if (entry.rel_path, entry.size, entry.mtime_ns) in inflight:
+            plan.in_flight += 1
+            continue
+        plan.to_ingest.append(entry)
+    plan.vanished = list(records)
+    plan.seconds = time.perf_counter() - started
+    return plan
+
+
+def _inflight_of(store: RedisStateStore, source: str, fresh_since: float) -> set[tuple]:
+    fresh: set[tuple] = set()
+    stale: list[str] = []
+    for key, queued_at in store.inflight().items():
+        name, rel, size, mtime = key.split("\0")
+        if name != source:
+            continue
+        if queued_at >= fresh_since:
+            fresh.add((rel, int(size), int(mtime)))
+        else:
+            stale.append(key)
+    store.drop_inflight(stale)
+    return fresh
+
+
+def vanished_library_files(store: RedisStateStore, library: str, root: str) -> dict[str, str]:
+    """Library files mediacourier put there that are gone now (rel_path -> sha256)."""
+    known = store.library_files(library)
+    if not known:
+        return {}
+    present: set[str] = set()
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith(TMP_PREFIX):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, prefix + entry.name + "/"))
+                    else:
+                        present.add(prefix + entry.name)
+        except OSError:
+            continue
+    return {rel: sha for rel, sha in known.items() if rel not in present}

@@ -1,0 +1,59 @@
+"""Create the Celery app from the one `Settings` object, built once when a process starts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+
+from beat.schedule import beat_schedule
+from shared.config import Settings, broker_url, load_settings
+
+
+def celery_config(settings: Settings, url: str) -> dict[str, Any]:
+    transport = {"visibility_timeout": settings.visibility_timeout}
+    return {
+        "broker_url": url,
+        "result_backend": url,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": transport,
+        "visibility_timeout": settings.visibility_timeout,
+        # JSON only: a pickled message would run code on every worker.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # Stages are idempotent, so a message is acknowledged only once its work is done, and a
+        # killed pool child's message is re-queued instead of acked and lost.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "task_time_limit": settings.task_time_limit,
+        "task_soft_time_limit": max(1, settings.task_time_limit - 30),
+        "task_default_queue": "mediacourier",
+        "task_track_started": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "result_expires": 86400,
+        "result_extended": True,
+        "beat_schedule": beat_schedule(settings),
+        "beat_scheduler": "beat.scheduler:LockedScheduler",
+        "beat_schedule_filename": str(Path(settings.data_dir) / "run" / "celerybeat-schedule"),
+        "timezone": "UTC",
+    }
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    settings = settings or load_settings(os.environ.get("MEDIACOURIER_CONFIG"))
+    app = Celery("mediacourier", include=["tasks.ingest", "tasks.maintenance"])
+    app.conf.update(celery_config(settings, broker_url(settings)))
+    app.mc_settings = settings  # type: ignore[attr-defined]
+    return app
+
+
+app = create_app()

@@ -1,0 +1,81 @@
+"""Putting work on the queue: single files as chains, bulk catch-up as batches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from celery import Celery
+
+from shared.context import Context
+from shared.jobs import FileJob
+from shared.reconcile import plan_source, vanished_library_files
+from shared.walk import Entry
+from tasks.chain import ingest_chain
+
+log = logging.getLogger(__name__)
+
+
+class CeleryEnqueuer:
+    """What the watcher calls; the in-flight marker makes every call safe to repeat."""
+
+    def __init__(self, app: Celery, ctx: Context) -> None:
+        self.app, self.ctx = app, ctx
+
+    def enqueue_file(self, source: str, rel_path: str, size: int, mtime_ns: int) -> bool:
+        if not self.ctx.store.mark_inflight(source, rel_path, size, mtime_ns):
+            return False
+        job = FileJob(source, rel_path, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
+        try:
+            ingest_chain(self.app, job).apply_async()
+        except Exception:
+            self.ctx.store.clear_inflight(source, rel_path, size, mtime_ns)
+            raise
+        return True
+
+    def enqueue_scan(self, source: str) -> int:
+        return reconcile_source(self.app, self.ctx, source)["queued"]
+
+
+def enqueue_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry]) -> int:
+    """Mark each file version in flight and send them as `ingest_batch` tasks."""
+    settings, store = ctx.settings, ctx.store
+    batch: list[list] = []
+    batch_bytes = queued = 0
+
+    def send() -> None:
+        nonlocal batch, batch_bytes
+        if batch:
+            app.send_task("mediacourier.ingest_batch", args=[source, batch])
+            batch, batch_bytes = [], 0
+
+    for entry in entries:
+        if not store.mark_inflight(source, entry.rel_path, entry.size, entry.mtime_ns):
+            continue
+        batch.append([entry.rel_path, entry.size, entry.mtime_ns])
+        batch_bytes += entry.size
+        queued += 1
+        if len(batch) >= settings.batch_files or batch_bytes >= settings.batch_bytes:
+            send()
+    send()
+    return queued
+
+
+def reconcile_source(app: Celery, ctx: Context, source_name: str) -> dict[str, int | float]:
+    """Enqueue new and changed files, forget vanished ones, report vanished library files."""
+    settings, store = ctx.settings, ctx.store
+    source = settings.sources[source_name]
+    library = settings.library_of(source)
+    plan = plan_source(store, source, stale_after=2 * settings.visibility_timeout)
+    store.forget_records(source_name, plan.vanished)
+    queued = enqueue_batches(app, ctx, source_name, plan.to_ingest)
+    gone = vanished_library_files(store, library.name, str(library.path))
+    for rel in gone:
+        store.journal("library-vanished", library=library.name, path=rel)
+    store.forget_library_files(library.name, gone)
+    summary = {"scanned": plan.scanned, "queued": queued, "unchanged": plan.unchanged,
+               "in_flight": plan.in_flight, "forgotten": len(plan.vanished),
+               "library_vanished": len(gone), "seconds": round(plan.seconds, 3)}
+    store.journal("reconciled", source=source_name, **summary)
+    log.info("reconciled %s: %s", source_name, summary)
+    return summary

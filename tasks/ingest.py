@@ -1,0 +1,118 @@
+"""Ingest tasks: thin wrappers that decode a FileJob, run one plain stage, return the new job."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import redis
+from celery import Task
+
+from shared.backoff import backoff_seconds, retry_cap
+from shared.errors import PathRefused, RetryableError
+from shared.ignore import is_sidecar
+from shared.jobs import FileJob
+from shared.pipeline import STAGES, give_up, run_all, run_stage
+from shared.reconcile import rules_for
+from tasks.app import app
+from tasks.chain import ingest_chain
+from tasks.runtime import context_of, settings_of
+
+log = logging.getLogger(__name__)
+RETRYABLE = (RetryableError, redis.RedisError)
+ATTEMPT_KEY_TTL = 86400
+
+
+def _context_for(task: Task):
+    ctx = context_of(task.app)
+    return dataclasses.replace(ctx, hostname=task.request.hostname or ctx.hostname)
+
+
+def _too_many_deliveries(task: Task, ctx) -> bool:
+    """A file that kills its worker (OOM, segfault) is redelivered forever unless counted."""
+    key = ctx.store.key("attempts", task.request.id or "none")
+    attempts = ctx.store.client.incr(key)
+    ctx.store.client.expire(key, ATTEMPT_KEY_TTL)
+    return attempts > settings_of(task.app).max_retries + 5
+
+
+def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    ctx = _context_for(task)
+    job = FileJob.from_dict(data)
+    settings = ctx.settings
+    if _too_many_deliveries(task, ctx):
+        reason = f"{name}: delivered too many times; it may crash workers"
+        return give_up(job, ctx, reason).to_dict()
+    try:
+        job = run_stage(name, job, ctx)
+    except RETRYABLE as exc:
+        if task.request.retries >= settings.max_retries:
+            job = give_up(job, ctx, f"gave up after {settings.max_retries} retries: {exc}")
+        else:
+            cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
+            log.info("%s: %s; retrying", name, exc)
+            raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries, cap)) from exc
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop a worker or a chain
+        log.exception("%s failed unexpectedly for %s", name, job.rel_path)
+        job = give_up(job, ctx, f"internal error in {name}: {exc!r}")
+    return job.to_dict()
+
+
+def _define_stage(name: str) -> Task:
+    def stage_task(self: Task, job: dict[str, Any]) -> dict[str, Any]:
+        return run_stage_task(self, name, job)
+
+    stage_task.__name__ = name
+    stage_task.__doc__ = f"Run the {name} stage for one file."
+    return app.task(name=f"mediacourier.{name}", bind=True)(stage_task)
+
+
+STAGE_TASKS = {name: _define_stage(name) for name, _ in STAGES}
+
+
+@app.task(name="mediacourier.ingest", bind=True)
+def ingest(self: Task, path: str) -> dict[str, Any]:
+    """Manual trigger: ingest one file, given by absolute path inside a configured source."""
+    settings = settings_of(self.app)
+    if not isinstance(path, str) or not os.path.isabs(path):
+        raise PathRefused(f"{path!r}: give an absolute path inside a configured source")
+    found = settings.source_for_path(Path(path))
+    if found is None:
+        raise PathRefused(f"{path}: outside every configured source; nothing was touched")
+    source, rel = found
+    if not rules_for(source).accepts(rel):
+        raise PathRefused(f"{path}: ignored by the rules of source {source.name!r}")
+    job = FileJob(source.name, rel)
+    result = ingest_chain(self.app, job).apply_async()
+    return {"source": source.name, "rel_path": rel, "chain": result.id}
+
+
+@app.task(name="mediacourier.ingest_batch", bind=True)
+def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, int]:
+    """Many small files in one task, through the same stage functions as the chain."""
+    ctx = _context_for(self)
+    counts: Counter[str] = Counter()
+    # Images first, so their sidecars in the same batch find them placed.
+    for index, (rel, size, mtime_ns) in enumerate(sorted(items, key=lambda i: is_sidecar(i[0]))):
+        job = FileJob(source, rel, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
+        try:
+            job = run_all(job, ctx)
+        except RETRYABLE as exc:
+            # Only this file waits: it continues as a chain of its own, with retries.
+            log.info("%s: %s; continuing as its own chain", rel, exc)
+            ingest_chain(self.app, job).apply_async(countdown=backoff_seconds(0, 2.0))
+            counts["deferred"] += 1
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the rest
+            log.exception("batch item %s failed unexpectedly", rel)
+            job = give_up(job, ctx, f"internal error: {exc!r}")
+            run_stage("record_outcome", job, ctx)
+        counts[str(job.outcome)] += 1
+        if index % 16 == 0:
+            self.update_state(state="PROGRESS", meta={"done": index + 1, "total": len(items)})
+    return dict(counts)
+

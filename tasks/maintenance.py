@@ -1,0 +1,50 @@
+"""Scheduled and coalesced work: reconciliation and rescans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+
+from shared.backoff import backoff_seconds, retry_cap
+from shared.errors import FileBusy, RetryableError, UnknownSource
+from shared.executors import LocalExecutor
+from shared.rescan import flush_rescans
+from tasks.app import app
+from tasks.enqueue import reconcile_source
+from tasks.ingest import _context_for
+from tasks.runtime import settings_of
+
+
+@app.task(name="mediacourier.reconcile", bind=True)
+def reconcile(self: Task, source: str) -> dict[str, Any]:
+    """Walk a source and its library, compare with the records, enqueue what is new."""
+    settings = settings_of(self.app)
+    if source not in settings.sources:
+        known = ", ".join(settings.sources)
+        raise UnknownSource(f"no source named {source!r}; configured: {known}")
+    ctx = _context_for(self)
+    try:
+        with ctx.store.lock(f"reconcile:{source}", ttl=settings.task_time_limit):
+            return reconcile_source(self.app, ctx, source)
+    except FileBusy:
+        return {"skipped": "a reconcile of this source is already running"}
+
+
+@app.task(name="mediacourier.flush_rescans", bind=True)
+def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
+    """Run a rescan target's command for the folders that changed in this debounce window."""
+    settings = settings_of(self.app)
+    if target not in settings.rescan_targets:
+        raise UnknownSource(f"no rescan target named {target!r}")
+    ctx = _context_for(self)
+    roots = [str(lib.path) for lib in settings.libraries.values()]
+    try:
+        report = flush_rescans(settings.rescan_targets[target], ctx.store, LocalExecutor(), roots)
+    except RetryableError as exc:
+        if self.request.retries >= settings.max_retries:
+            raise
+        cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap)) from exc
+    return {"target": report.target, "folders": list(report.folders),
+            "seconds": round(report.seconds, 3)}

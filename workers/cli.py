@@ -1,0 +1,176 @@
+"""The `mediacourier` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from shared.config import Settings, broker_url, load_settings
+from shared.context import Context
+from shared.errors import ConfigError, MediacourierError
+from shared.redis_server import EmbeddedRedis, find_redis_server
+from shared.store import RedisStateStore
+
+log = logging.getLogger("mediacourier")
+
+
+def open_store(settings: Settings) -> tuple[RedisStateStore, EmbeddedRedis | None]:
+    """The running Redis, or a private embedded one for this command when none is running."""
+    try:
+        return RedisStateStore.from_url(broker_url(settings), settings.key_prefix), None
+    except ConfigError:
+        if not settings.embedded_redis:
+            raise
+    server = EmbeddedRedis(Path(settings.data_dir) / "redis")
+    url = server.start()
+    return RedisStateStore.from_url(url, settings.key_prefix), server
+
+
+def celery_app():  # noqa: ANN201 - importing tasks creates the app from the environment
+    from tasks import app
+
+    return app
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.up import run_up
+
+    return run_up(settings, args.concurrency, with_flower=not args.no_flower)
+
+
+def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
+    from tasks.enqueue import CeleryEnqueuer
+    from tasks.runtime import context_of
+    from workers.watcher import Watcher
+
+    app = celery_app()
+    watcher = Watcher(settings, CeleryEnqueuer(app, context_of(app)))
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    watcher.start()
+    print(f"watching {', '.join(f'{k} ({v})' for k, v in watcher.watching().items())}",
+          flush=True)
+    try:
+        watcher.run_forever(stop)
+    finally:
+        watcher.stop()
+    return 0
+
+
+def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.sync import run_sync
+
+    if args.source not in settings.sources:
+        raise ConfigError(f"no source named {args.source!r}; configured: "
+                          f"{', '.join(settings.sources)}")
+    store, server = open_store(settings)
+    try:
+        return run_sync(Context(settings, store), args.source, args.dry_run, args.threads,
+                        Console(stderr=False))
+    finally:
+        if server:
+            server.stop()
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.report import print_status
+
+    app = celery_app()
+    store = RedisStateStore.from_url(app.conf.broker_url, settings.key_prefix)
+    workers = app.control.inspect(timeout=args.timeout).ping()
+    print_status(Console(), store, workers, [app.conf.task_default_queue])
+    return 0
+
+
+def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.report import print_history
+
+    store, server = open_store(settings)
+    try:
+        print_history(store, args.format, args.limit, Console())
+    finally:
+        if server:
+            server.stop()
+    return 0
+
+
+def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.report import doctor_checks, run_doctor
+
+    def ping() -> str:
+        try:
+            url = broker_url(settings)
+        except ConfigError:
+            return f"embedded redis-server at {find_redis_server()} (starts with `mediacourier up`)"
+        RedisStateStore.from_url(url, settings.key_prefix).ping()
+        return f"{url.split('@')[-1]} answers"
+
+    return run_doctor(doctor_checks(settings, ping), Console())
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-l", "INFO", "-E",
+            "-c", str(args.concurrency), "--hostname", f"{args.name}@%h"]
+    print(" ".join(argv[2:]), flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mediacourier", description=__doc__)
+    parser.add_argument("--config", help="TOML file (else $MEDIACOURIER_CONFIG, "
+                        "else ./mediacourier.toml, else the built-in default)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run Redis, a worker, beat, the watcher and Flower")
+    up.add_argument("--concurrency", type=int, default=2)
+    up.add_argument("--no-flower", action="store_true")
+    sub.add_parser("watch", help="watch the sources and enqueue settled files")
+    sync = sub.add_parser("sync", help="one-shot pass over a source, in this process")
+    sync.add_argument("source")
+    sync.add_argument("--dry-run", action="store_true", help="list what would be ingested")
+    sync.add_argument("--threads", type=int, default=max(2, os.cpu_count() or 2))
+    status = sub.add_parser("status", help="queues, workers, counts, recent failures")
+    status.add_argument("--timeout", type=float, default=1.0)
+    history = sub.add_parser("history", help="the journal of operations")
+    history.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    history.add_argument("--limit", type=int, default=100)
+    sub.add_parser("doctor", help="check the configuration, Redis, folders and targets")
+    worker = sub.add_parser("worker", help="start a Celery worker for this configuration")
+    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--name", default="mediacourier")
+    return parser
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "up": cmd_up, "watch": cmd_watch, "sync": cmd_sync, "status": cmd_status,
+    "history": cmd_history, "doctor": cmd_doctor, "worker": cmd_worker,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.config)
+        if settings.config_path:
+            # Celery processes and `tasks` build their settings from the environment.
+            os.environ["MEDIACOURIER_CONFIG"] = str(Path(settings.config_path).absolute())
+        return COMMANDS[args.command](settings, args)
+    except MediacourierError as exc:
+        print(f"mediacourier: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""`mediacourier sync SOURCE`: a one-shot pass in this process, with a progress bar."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+import redis
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from shared.backoff import backoff_seconds
+from shared.context import Context
+from shared.errors import RetryableError
+from shared.executors import LocalExecutor
+from shared.ignore import is_sidecar
+from shared.jobs import FileJob, Outcome
+from shared.pipeline import give_up, run_all, run_stage
+from shared.reconcile import plan_source
+from shared.rescan import flush_rescans
+from shared.walk import Entry
+
+RETRIES = 4
+
+
+def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
+    """The whole chain for one file, retrying transient failures in place."""
+    job = FileJob(source, entry.rel_path, entry.size, entry.mtime_ns)
+    for attempt in range(RETRIES + 1):
+        try:
+            return run_all(job, ctx)
+        except (RetryableError, redis.RedisError) as exc:
+            if attempt == RETRIES:
+                failed = give_up(job, ctx, f"gave up after {RETRIES} retries: {exc}")
+                return run_stage("record_outcome", failed, ctx)
+            time.sleep(backoff_seconds(attempt, cap=8.0))
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
+            return run_stage("record_outcome", give_up(job, ctx, f"internal error: {exc!r}"), ctx)
+    raise AssertionError("unreachable")
+
+
+def run_sync(ctx: Context, source_name: str, dry_run: bool, threads: int,
+             console: Console) -> int:
+    settings = ctx.settings
+    source = settings.sources[source_name]
+    plan = plan_source(ctx.store, source, stale_after=2 * settings.visibility_timeout,
+                       retry_failed=True)
+    total_bytes = sum(e.size for e in plan.to_ingest)
+    if dry_run:
+        return _print_plan(console, plan, total_bytes)
+    started = time.perf_counter()
+    outcomes: Counter[str] = Counter()
+    failures: list[FileJob] = []
+    moved_bytes = 0
+    # Images go first so that sidecars find where their image landed.
+    waves = [[e for e in plan.to_ingest if not is_sidecar(e.rel_path)],
+             [e for e in plan.to_ingest if is_sidecar(e.rel_path)]]
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task(f"sync {source_name}", total=len(plan.to_ingest))
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for wave in waves:
+                futures = {pool.submit(ingest_entry, ctx, source_name, e): e for e in wave}
+                for future in as_completed(futures):
+                    job = future.result()
+                    outcomes[str(job.outcome)] += 1
+                    if job.outcome == Outcome.FAILED:
+                        failures.append(job)
+                    elif job.outcome == Outcome.INGESTED:
+                        moved_bytes += job.size
+                    progress.update(bar, advance=1)
+    ctx.store.forget_records(source_name, plan.vanished)
+    _flush_all(ctx)
+    seconds = time.perf_counter() - started
+    _print_summary(console, outcomes, failures, moved_bytes, seconds, plan.unchanged)
+    return 1 if failures else 0
+
+
+def _flush_all(ctx: Context) -> None:
+    roots = [str(lib.path) for lib in ctx.settings.libraries.values()]
+    for target in ctx.settings.rescan_targets.values():
+        if ctx.store.dirty_folders(target.name):
+            flush_rescans(target, ctx.store, LocalExecutor(), roots)
+
+
+def _print_plan(console: Console, plan, total_bytes: int) -> int:
+    table = Table(title=f"dry run: {plan.source}")
+    table.add_column("would ingest")
+    table.add_column("size", justify="right")
+    for entry in plan.to_ingest:
+        table.add_row(entry.rel_path, f"{entry.size:,}")
+    console.print(table)
+    console.print(f"{len(plan.to_ingest)} files ({total_bytes / 1e6:.1f} MB) would be ingested; "
+                  f"{plan.unchanged} unchanged; {plan.in_flight} already queued; "
+                  f"{len(plan.vanished)} records of vanished files would be forgotten. "
+                  "Nothing was changed.")
+    return 0
+
+
+def _print_summary(console: Console, outcomes: Counter[str], failures: list[FileJob],
+                   moved_bytes: int, seconds: float, unchanged: int) -> None:
+    table = Table(title="summary")
+    table.add_column("outcome")
+    table.add_column("files", justify="right")
+    for name in ("ingested", "duplicate", "skipped", "failed"):
+        table.add_row(name, str(outcomes.get(name, 0)))
+    table.add_row("unchanged", str(unchanged))
+    console.print(table)
+    rate = moved_bytes / seconds / 1e6 if seconds else 0.0
+    console.print(f"{moved_bytes / 1e6:.1f} MB in {seconds:.2f} s ({rate:.1f} MB/s)")
+    for job in failures:
+        console.print(f"[red]failed[/red] {job.source}/{job.rel_path}: {job.reason}")

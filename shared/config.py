@@ -68,6 +68,7 @@ class Settings:
     rescan_targets: Mapping[str, RescanTarget] = field(default_factory=dict)
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     visibility_timeout: int = 3600
+    restore_interval: int = 60
     task_time_limit: int = 1800
     max_retries: int = 8
     retry_backoff_max: int = 600
@@ -230,6 +231,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         rescan_targets=targets,
         schedules=schedules,
         visibility_timeout=top.get("visibility_timeout", 3600, int),
+        restore_interval=top.get("restore_interval", 60, int),
         task_time_limit=top.get("task_time_limit", 1800, int),
         max_retries=top.get("max_retries", 8, int),
         retry_backoff_max=top.get("retry_backoff_max", 600, int),

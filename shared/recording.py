@@ -36,12 +36,13 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
         job = job.evolve(outcome=Outcome.INGESTED)
     state = STATE_OF.get(job.outcome, "failed")
     store = ctx.store
-    if job.outcome != Outcome.SKIPPED or not store.get_record(job.source, job.rel_path):
-        previous = store.get_record(job.source, job.rel_path)
-        inode = previous.inode if previous else 0
-        store.put_record(job.source, job.rel_path,
-                         FileRecord(job.size, job.mtime_ns, inode, job.sha256, state,
-                                    job.dest_path))
+    previous = store.get_record(job.source, job.rel_path)
+    record = FileRecord(job.size, job.mtime_ns, previous.inode if previous else 0, job.sha256,
+                        state, job.dest_path)
+    if previous == record and job.outcome != Outcome.FAILED:
+        return _cleared(job, ctx)  # a redelivered message: this outcome is already recorded
+    if job.outcome != Outcome.SKIPPED or previous is None:
+        store.put_record(job.source, job.rel_path, record)
     if job.outcome == Outcome.FAILED:
         store.record_failure(job.source, job.rel_path, job.reason,
                              path_abs=ctx.source_path(job))
@@ -62,7 +63,11 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
         reason=job.reason,
         host=ctx.hostname,
     )
+    return _cleared(job, ctx)
+
+
+def _cleared(job: FileJob, ctx: Context) -> FileJob:
     if job.queued_version:
         size, mtime_ns = job.queued_version.split(":")
-        store.clear_inflight(job.source, job.rel_path, int(size), int(mtime_ns))
+        ctx.store.clear_inflight(job.source, job.rel_path, int(size), int(mtime_ns))
     return job

@@ -13,7 +13,12 @@ from shared.config import Settings, broker_url, load_settings
 
 
 def celery_config(settings: Settings, url: str) -> dict[str, Any]:
-    transport = {"visibility_timeout": settings.visibility_timeout}
+    transport = {
+        "visibility_timeout": settings.visibility_timeout,
+        # How often a worker sweeps for messages of dead workers older than the timeout.
+        "unacked_restore_interval": settings.restore_interval,
+        "unacked_restore_throttle": 1,
+    }
     return {
         "broker_url": url,
         "result_backend": url,

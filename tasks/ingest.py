@@ -82,6 +82,7 @@ def ingest(self: Task, path: str) -> dict[str, Any]:
         raise PathRefused(f"{path!r}: give an absolute path inside a configured source")
     found = settings.source_for_path(Path(path))
     if found is None:
+        context_of(self.app).store.journal("refused", path=path, reason="outside every source")
         raise PathRefused(f"{path}: outside every configured source; nothing was touched")
     source, rel = found
     if not rules_for(source).accepts(rel):

@@ -1,0 +1,62 @@
+"""Fixtures shared by the whole suite: a real private Redis, a fake one, and the photo corpus."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import fakeredis
+import pytest
+import redis
+
+from shared.redis_server import EmbeddedRedis
+
+CORPUS_DIR = Path(__file__).parents[2] / "shared" / "corpus" / "exif-samples"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """One real redis-server for the session, on a free port, every write fsynced."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), fsync_always=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A key prefix no other test uses: tests share one server, not their keys."""
+    return f"mc-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    """The session server's URL; isolate your keys with `key_prefix`."""
+    if not redis_server.running:  # a test that stopped it must not break the next one
+        redis_server.start()
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_client(redis_url: str, key_prefix: str) -> Iterator[redis.Redis]:
+    """A client of the session server that deletes this test's `key_prefix` keys afterwards."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    keys = list(client.scan_iter(match=f"{key_prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def fake_redis() -> fakeredis.FakeRedis:
+    return fakeredis.FakeRedis(decode_responses=True)
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The shared EXIF sample photos (../shared/corpus/exif-samples next to the repo)."""
+    if not CORPUS_DIR.is_dir():
+        pytest.fail(f"photo corpus missing: {CORPUS_DIR} (copy ../shared next to the repo)")
+    return CORPUS_DIR

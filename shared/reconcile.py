@@ -22,12 +22,13 @@ class ReconcilePlan:
     vanished: list[str] = field(default_factory=list)
     unchanged: int = 0
     in_flight: int = 0
+    settling: int = 0
     library_vanished: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def scanned(self) -> int:
-        return len(self.to_ingest) + self.unchanged + self.in_flight
+        return len(self.to_ingest) + self.unchanged + self.in_flight + self.settling
 
 
 def rules_for(source: SourceConfig) -> IgnoreRules:
@@ -39,8 +40,12 @@ def plan_source(
     source: SourceConfig,
     stale_after: float,
     retry_failed: bool = False,
+    now: float | None = None,
 ) -> ReconcilePlan:
     """New or changed files to ingest, and records whose file has vanished.
+
+    A file modified within the source's stability window may still be being written: it is
+    counted as settling and left for the watcher or a follow-up pass.
 
     A file version already queued less than `stale_after` seconds ago is left to its task; an
     older in-flight marker means the message was lost (e.g. Redis restarted without AOF), so the
@@ -51,6 +56,8 @@ def plan_source(
     records = store.all_records(source.name)
     inflight = _inflight_of(store, source.name, time.time() - stale_after)
     done = DONE_STATES - {"failed"} if retry_failed else DONE_STATES
+    now = time.time() if now is None else now
+    settled_before_ns = int((now - source.stability_seconds) * 1e9)
     for entry in walk_source(source.path, rules_for(source)):
         raw = records.pop(entry.rel_path, None)
         if raw is not None:
@@ -60,6 +67,9 @@ def plan_source(
                 continue
         if (entry.rel_path, entry.size, entry.mtime_ns) in inflight:
             plan.in_flight += 1
+            continue
+        if entry.mtime_ns > settled_before_ns:
+            plan.settling += 1
             continue
         plan.to_ingest.append(entry)
     plan.vanished = list(records)

@@ -61,8 +61,14 @@ def enqueue_batches(app: Celery, ctx: Context, source: str, entries: Iterable[En
     return queued
 
 
-def reconcile_source(app: Celery, ctx: Context, source_name: str) -> dict[str, int | float]:
-    """Enqueue new and changed files, forget vanished ones, report vanished library files."""
+def reconcile_source(
+    app: Celery, ctx: Context, source_name: str, followup: bool = False
+) -> dict[str, int | float]:
+    """Enqueue new and changed files, forget vanished ones, report vanished library files.
+
+    Files still settling get one follow-up pass after the stability window (not more: a
+    source that never stops receiving files must not keep a reconcile loop going).
+    """
     settings, store = ctx.settings, ctx.store
     source = settings.sources[source_name]
     library = settings.library_of(source)
@@ -73,8 +79,12 @@ def reconcile_source(app: Celery, ctx: Context, source_name: str) -> dict[str, i
     for rel in gone:
         store.journal("library-vanished", library=library.name, path=rel)
     store.forget_library_files(library.name, gone)
+    if plan.settling and not followup:
+        app.send_task("mediacourier.reconcile", args=[source_name, True],
+                      countdown=source.stability_seconds + 1)
     summary = {"scanned": plan.scanned, "queued": queued, "unchanged": plan.unchanged,
-               "in_flight": plan.in_flight, "forgotten": len(plan.vanished),
+               "in_flight": plan.in_flight, "settling": plan.settling,
+               "forgotten": len(plan.vanished),
                "library_vanished": len(gone), "seconds": round(plan.seconds, 3)}
     store.journal("reconciled", source=source_name, **summary)
     log.info("reconciled %s: %s", source_name, summary)

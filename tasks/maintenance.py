@@ -17,7 +17,7 @@ from tasks.runtime import settings_of
 
 
 @app.task(name="mediacourier.reconcile", bind=True)
-def reconcile(self: Task, source: str) -> dict[str, Any]:
+def reconcile(self: Task, source: str, followup: bool = False) -> dict[str, Any]:
     """Walk a source and its library, compare with the records, enqueue what is new."""
     settings = settings_of(self.app)
     if source not in settings.sources:
@@ -26,7 +26,7 @@ def reconcile(self: Task, source: str) -> dict[str, Any]:
     ctx = _context_for(self)
     try:
         with ctx.store.lock(f"reconcile:{source}", ttl=settings.task_time_limit):
-            return reconcile_source(self.app, ctx, source)
+            return reconcile_source(self.app, ctx, source, followup)
     except FileBusy:
         return {"skipped": "a reconcile of this source is already running"}
 

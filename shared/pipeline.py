@@ -109,8 +109,10 @@ def run_stage(name: str, job: FileJob, ctx: Context) -> FileJob:
         job = job.evolve(started_at=time.time())
     try:
         if name in LOCKED_STAGES:
+            # The lock lives as long as a message's visibility: a worker that dies holding it
+            # blocks the file no longer than its message would have stayed hidden anyway.
             with ctx.store.lock(f"file:{job.source}:{job.rel_path}",
-                                ttl=ctx.settings.task_time_limit):
+                                ttl=ctx.settings.visibility_timeout):
                 job = stage(job, ctx)
         else:
             job = stage(job, ctx)

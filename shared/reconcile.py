@@ -92,12 +92,17 @@ def _inflight_of(store: RedisStateStore, source: str, fresh_since: float) -> set
     return fresh
 
 
-def vanished_library_files(store: RedisStateStore, library: str, root: str) -> dict[str, str]:
-    """Library files mediacourier put there that are gone now (rel_path -> sha256)."""
+def vanished_library_files(
+    store: RedisStateStore, library: str, root: str, stale_tmp_after: float
+) -> dict[str, str]:
+    """Library files mediacourier put there that are gone now (rel_path -> sha256).
+
+    On the way, temporary files left by a copy that crashed are removed once they are older
+    than `stale_tmp_after` seconds (no live copy can still be writing them).
+    """
     known = store.library_files(library)
-    if not known:
-        return {}
     present: set[str] = set()
+    stale_before = time.time() - stale_tmp_after
     stack = [(root, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -105,6 +110,7 @@ def vanished_library_files(store: RedisStateStore, library: str, root: str) -> d
             with os.scandir(folder) as entries:
                 for entry in entries:
                     if entry.name.startswith(TMP_PREFIX):
+                        _remove_if_stale(entry, stale_before)
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         stack.append((entry.path, prefix + entry.name + "/"))
@@ -113,3 +119,11 @@ def vanished_library_files(store: RedisStateStore, library: str, root: str) -> d
         except OSError:
             continue
     return {rel: sha for rel, sha in known.items() if rel not in present}
+
+
+def _remove_if_stale(entry: os.DirEntry[str], stale_before: float) -> None:
+    try:
+        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < stale_before:
+            os.unlink(entry.path)
+    except OSError:
+        pass  # gone already, or not ours to remove: the next pass looks again

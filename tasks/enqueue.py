@@ -75,7 +75,8 @@ def reconcile_source(
     plan = plan_source(store, source, stale_after=2 * settings.visibility_timeout)
     store.forget_records(source_name, plan.vanished)
     queued = enqueue_batches(app, ctx, source_name, plan.to_ingest)
-    gone = vanished_library_files(store, library.name, str(library.path))
+    gone = vanished_library_files(store, library.name, str(library.path),
+                                  stale_tmp_after=2 * settings.visibility_timeout)
     for rel in gone:
         store.journal("library-vanished", library=library.name, path=rel)
     store.forget_library_files(library.name, gone)

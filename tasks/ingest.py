@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 from celery import Task
+from celery.exceptions import Reject, Retry
 
 from shared.backoff import backoff_seconds, retry_cap
 from shared.errors import PathRefused, RetryableError
@@ -25,6 +26,7 @@ from tasks.runtime import context_of, settings_of
 log = logging.getLogger(__name__)
 RETRYABLE = (RetryableError, redis.RedisError)
 ATTEMPT_KEY_TTL = 86400
+MAX_DELIVERIES = 5  # of one attempt: a message that keeps killing its worker is poison
 
 
 def _context_for(task: Task):
@@ -34,10 +36,10 @@ def _context_for(task: Task):
 
 def _too_many_deliveries(task: Task, ctx) -> bool:
     """A file that kills its worker (OOM, segfault) is redelivered forever unless counted."""
-    key = ctx.store.key("attempts", task.request.id or "none")
-    attempts = ctx.store.client.incr(key)
+    key = ctx.store.key("deliveries", f"{task.request.id}:{task.request.retries}")
+    deliveries = ctx.store.client.incr(key)
     ctx.store.client.expire(key, ATTEMPT_KEY_TTL)
-    return attempts > settings_of(task.app).max_retries + 5
+    return deliveries > MAX_DELIVERIES
 
 
 def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -53,13 +55,26 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
         if task.request.retries >= settings.max_retries:
             job = give_up(job, ctx, f"gave up after {settings.max_retries} retries: {exc}")
         else:
-            cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
-            log.info("%s: %s; retrying", name, exc)
-            raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries, cap)) from exc
+            _retry_or_requeue(task, name, exc)
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop a worker or a chain
         log.exception("%s failed unexpectedly for %s", name, job.rel_path)
         job = give_up(job, ctx, f"internal error in {name}: {exc!r}")
     return job.to_dict()
+
+
+def _retry_or_requeue(task: Task, name: str, exc: Exception) -> None:
+    """Retry with backoff; when even the retry cannot be published (the broker is away),
+    leave the message unacknowledged so it comes back, instead of losing the rest of the chain.
+    """
+    settings = settings_of(task.app)
+    cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
+    log.info("%s: %s; retrying", name, exc)
+    try:
+        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries, cap))
+    except Retry:
+        raise
+    except Exception as publish_error:
+        raise Reject(f"cannot retry {name}: {publish_error}", requeue=True) from exc
 
 
 def _define_stage(name: str) -> Task:

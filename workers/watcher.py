@@ -236,10 +236,10 @@ class Watcher:
         try:
             count = self._enqueuer.enqueue_scan(watch.source.name)
         except Exception as exc:
-            self._failed(watch, f"start-up scan failed: {exc}")
+            self._failed(watch, f"catch-up scan failed: {exc}")
             return
         watch.scan_needed, watch.failures = False, 0
-        log.info("source %s: start-up scan queued %d files", watch.source.name, count)
+        log.info("source %s: catch-up scan queued %d files", watch.source.name, count)
 
     def _failed(self, watch: _Watch, why: str) -> None:
         watch.failures += 1

@@ -11,11 +11,19 @@ from croniter import croniter
 from shared.config import Schedule, Settings
 
 
-def cron_period_seconds(expression: str) -> float:
-    """The gap between the next two runs of a cron expression (to size `expires`)."""
-    runs = croniter(expression, dt.datetime(2025, 1, 1))
-    first = runs.get_next(float)
-    return runs.get_next(float) - first
+def cron_period_seconds(expression: str, start: dt.datetime | None = None) -> float:
+    """The shortest gap between runs of a cron expression over a year (to size `expires`)."""
+    runs = croniter(expression, start or dt.datetime(2025, 1, 1))
+    previous = runs.get_next(float)
+    shortest = float("inf")
+    end = previous + 366 * 86400
+    for _ in range(5000):
+        current = runs.get_next(float)
+        shortest = min(shortest, current - previous)
+        if current > end:
+            break
+        previous = current
+    return shortest
 
 
 def crontab_of(expression: str) -> crontab:

@@ -161,8 +161,15 @@ def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[
     merged = dict(raw)
     for key in ("redis_url", "data_dir", "key_prefix", "flower_basic_auth", "visibility_timeout"):
         value = env.get(ENV_PREFIX + key.upper())
-        if value is not None:
-            merged[key] = int(value) if key == "visibility_timeout" else value
+        if value is None:
+            continue
+        if key == "visibility_timeout":
+            if not value.isdigit():
+                raise ConfigError(f"{ENV_PREFIX}VISIBILITY_TIMEOUT: {value!r} is not a number "
+                                  "of seconds")
+            merged[key] = int(value)
+        else:
+            merged[key] = value
     return merged
 
 

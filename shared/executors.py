@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -32,15 +35,21 @@ class LocalExecutor:
     def run(self, argv: tuple[str, ...], timeout: float) -> CommandResult:
         started = time.perf_counter()
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL, check=False)
-        except subprocess.TimeoutExpired:
-            return CommandResult(argv, -1, "", f"timed out after {timeout:g} s",
-                                 time.perf_counter() - started)
+            # A session of its own, so a timeout ends the command's children too.
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         except OSError as exc:
             return CommandResult(argv, -1, "", f"cannot run {argv[0]!r}: {exc.strerror}",
                                  time.perf_counter() - started)
-        return CommandResult(argv, done.returncode, done.stdout, done.stderr,
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return CommandResult(argv, -1, "", f"timed out after {timeout:g} s",
+                                 time.perf_counter() - started)
+        return CommandResult(argv, proc.returncode, stdout, stderr,
                              time.perf_counter() - started)
 
 

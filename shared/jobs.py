@@ -52,6 +52,11 @@ class FileJob:
     timings: dict[str, float] = field(default_factory=dict)
     hosts: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def owner(self) -> str:
+        """Who claims the content: this file version (the same across re-runs of its job)."""
+        return f"{self.source}/{self.rel_path}@{self.size}:{self.mtime_ns}"
+
     def evolve(self, **changes: Any) -> FileJob:
         return dataclasses.replace(self, **changes)
 

@@ -18,6 +18,7 @@ LAYOUT_ALIASES = {"keep": "{rel_dir}/{name}", "date": "{year}/{month}/{name}",
 FIELDS = {"rel_dir", "name", "stem", "ext", "year", "month", "day", "source"}
 DATE_FIELDS = {"year", "month", "day"}
 _EXIF_DATE_TAGS = ("EXIF DateTimeOriginal", "EXIF DateTimeDigitized", "Image DateTime")
+NAME_MAX = 255
 _EXIF_DATE = re.compile(r"(\d{4})[:\-](\d{2})[:\-](\d{2})")
 
 
@@ -77,7 +78,12 @@ def with_suffix_number(rel_path: str, number: int) -> str:
     """'a/IMG_1.jpg', 2 -> 'a/IMG_1 (2).jpg' (the collision name for different content)."""
     folder, name = posixpath.split(rel_path)
     stem, ext = _split_media_ext(name)
-    return posixpath.join(folder, f"{stem} ({number}){ext}")
+    suffix = f" ({number}){ext}"
+    room = NAME_MAX - len(suffix.encode("utf-8", "surrogateescape"))
+    encoded = stem.encode("utf-8", "surrogateescape")
+    if len(encoded) > room:  # keep the name within the filesystem's 255 bytes
+        stem = encoded[:room].decode("utf-8", "ignore")
+    return posixpath.join(folder, f"{stem}{suffix}")
 
 
 def _split_media_ext(name: str) -> tuple[str, str]:

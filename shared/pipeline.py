@@ -29,26 +29,31 @@ Stage = Callable[[FileJob, Context], FileJob]
 
 
 def hash_file(job: FileJob, ctx: Context) -> FileJob:
-    """Hash the source, reusing the recorded hash when size, mtime and inode are unchanged."""
+    """Hash the source, reusing the recorded hash when size, mtime and inode are unchanged.
+
+    A record left by an earlier run of this file version resumes the job where that run got
+    to: 'verified' goes back through verification (which releases the source), 'ingested' and
+    'duplicate' are done.
+    """
     path = ctx.source_path(job)
+    record = ctx.store.get_record(job.source, job.rel_path)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        previous = ctx.store.get_record(job.source, job.rel_path)
-        if previous and previous.state in ("ingested", "duplicate"):
+        if record and record.state in DONE:
             return job.evolve(outcome=Outcome.SKIPPED, reason="already handled by an earlier run")
+        if record and record.state == "verified" and _same_version(job, record):
+            return _resume_verified(job, record)
         raise SourceVanished(f"{path}: vanished before it could be hashed") from None
-    record = ctx.store.get_record(job.source, job.rel_path)
-    if (
-        record
-        and record.sha256
-        and (record.size, record.mtime_ns, record.inode)
-        == (info.st_size, info.st_mtime_ns, info.st_ino)
-    ):
+    version = (info.st_size, info.st_mtime_ns, info.st_ino)
+    if record and record.sha256 and (record.size, record.mtime_ns, record.inode) == version:
+        if record.state == "verified":
+            return _resume_verified(job, record)
+        if record.state in DONE and ctx.source(job).mode == "copy":
+            return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
+                              outcome=Outcome.SKIPPED, dest_path=record.dest,
+                              reason="unchanged since it was ingested")
         sha, size, mtime_ns = record.sha256, info.st_size, info.st_mtime_ns
-        if record.state in ("ingested", "duplicate") and ctx.source(job).mode == "copy":
-            return job.evolve(sha256=sha, size=size, mtime_ns=mtime_ns, outcome=Outcome.SKIPPED,
-                              dest_path=record.dest, reason="unchanged since it was ingested")
     else:
         sha, final = sha256_file(path)
         size, mtime_ns = final.st_size, final.st_mtime_ns
@@ -57,11 +62,23 @@ def hash_file(job: FileJob, ctx: Context) -> FileJob:
     return job.evolve(sha256=sha, size=size, mtime_ns=mtime_ns, outcome=Outcome.HASHED)
 
 
+DONE = ("ingested", "duplicate")
+
+
+def _same_version(job: FileJob, record: FileRecord) -> bool:
+    return job.size < 0 or (job.size, job.mtime_ns) == (record.size, record.mtime_ns)
+
+
+def _resume_verified(job: FileJob, record: FileRecord) -> FileJob:
+    return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
+                      dest_path=record.dest, outcome=Outcome.TRANSFERRED)
+
+
 def claim_content(job: FileJob, ctx: Context) -> FileJob:
     """Claim the content hash atomically; a hash already held elsewhere makes a duplicate."""
     if is_sidecar(job.rel_path):
         return job.evolve(outcome=Outcome.CLAIMED)  # sidecars follow their image, not content
-    owner = owner_id(job)
+    owner = job.owner
     holder = ctx.store.claim_content(job.sha256, owner)
     if holder is None:
         return job.evolve(outcome=Outcome.CLAIMED)
@@ -80,10 +97,6 @@ def claim_content(job: FileJob, ctx: Context) -> FileJob:
                             ctx, holder_root, holder.rel_path)
 
 
-def owner_id(job: FileJob) -> str:
-    return f"{job.source}/{job.rel_path}@{job.size}:{job.mtime_ns}"
-
-
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("hash_file", hash_file),
     ("claim_content", claim_content),
@@ -96,12 +109,27 @@ STAGE_BY_NAME = dict(STAGES)
 LOCKED_STAGES = {"transfer_file", "verify_copy"}
 
 
+# The outcome each stage produces: a job that already has it (resumed from an earlier run)
+# passes that stage by.
+PRODUCES = {"hash_file": Outcome.HASHED, "claim_content": Outcome.CLAIMED,
+            "transfer_file": Outcome.TRANSFERRED, "verify_copy": Outcome.VERIFIED}
+PROGRESS = [Outcome.PENDING, Outcome.HASHED, Outcome.CLAIMED, Outcome.TRANSFERRED,
+            Outcome.VERIFIED]
+
+
+def already_past(name: str, job: FileJob) -> bool:
+    if job.outcome.is_terminal:
+        return name != "record_outcome"
+    produces = PRODUCES.get(name)
+    return produces is not None and PROGRESS.index(job.outcome) >= PROGRESS.index(produces)
+
+
 def run_stage(name: str, job: FileJob, ctx: Context) -> FileJob:
     """Run one stage with timing, the per-file lock and the permanent-failure mapping.
 
     RetryableError propagates: the caller (a Celery task or the batch runner) retries.
     """
-    if job.outcome.is_terminal and name != "record_outcome":
+    if already_past(name, job):
         return job
     stage = STAGE_BY_NAME[name]
     started = time.perf_counter()
@@ -133,5 +161,5 @@ def run_all(job: FileJob, ctx: Context) -> FileJob:
 def give_up(job: FileJob, ctx: Context, reason: str) -> FileJob:
     """Mark the job failed and free its content claim so an identical file can still come in."""
     if job.sha256:
-        ctx.store.release_content(job.sha256, owner_id(job))
+        ctx.store.release_content(job.sha256, job.owner)
     return job.evolve(outcome=Outcome.FAILED, reason=reason)

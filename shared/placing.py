@@ -7,7 +7,7 @@ import posixpath
 from pathlib import Path
 
 from shared.context import Context
-from shared.errors import FileBusy, HashMismatch, PermanentError
+from shared.errors import FileBusy, HashMismatch, PermanentError, SourceVanished
 from shared.ignore import MEDIA_EXTENSIONS, is_sidecar
 from shared.jobs import FileJob, Outcome
 from shared.layout import (
@@ -18,6 +18,7 @@ from shared.layout import (
     sidecar_name_for,
     with_suffix_number,
 )
+from shared.store import FileRecord
 from shared.transfer import TransferBackend, fsync_dir
 
 MAX_NAME_TRIES = 1000
@@ -27,11 +28,23 @@ def transfer_file(job: FileJob, ctx: Context) -> FileJob:
     """Place the file at its library path, or confirm an earlier run already did."""
     source, library = ctx.source(job), ctx.library(job)
     src = ctx.source_path(job)
+    if _changed_since_hashed(src, job):
+        ctx.store.release_content(job.sha256, job.owner)
+        return job.evolve(outcome=Outcome.SKIPPED,
+                          reason="changed since it was hashed; the new version is a job of its own")
     target = target_rel_path(job, ctx)
     rel, linked = place_without_overwrite(
         ctx.backend, src, library.path, target, job, link_ok=source.mode == "move"
     )
     return job.evolve(outcome=Outcome.TRANSFERRED, dest_path=rel, copied=not linked)
+
+
+def _changed_since_hashed(src: str, job: FileJob) -> bool:
+    try:
+        info = os.lstat(src)
+    except FileNotFoundError:
+        raise SourceVanished(f"{src}: vanished before it could be transferred") from None
+    return (info.st_size, info.st_mtime_ns) != (job.size, job.mtime_ns)
 
 
 def place_without_overwrite(
@@ -107,10 +120,18 @@ def verify_copy(job: FileJob, ctx: Context) -> FileJob:
     else:
         raise HashMismatch(f"{ctx.source_path(job)}: the copy at {job.dest_path!r} still differs "
                            f"after {ctx.settings.verify_attempts} tries; the source is kept")
+    # Recorded before the source goes, in one transaction: a crash between the two resumes
+    # here (see hash_file) instead of finding a vanished source.
+    ctx.store.settle_verified(job.source, job.rel_path, _verified_record(job, ctx),
+                              None if is_sidecar(job.rel_path) else library.name)
     release_source(job, ctx)
-    if not is_sidecar(job.rel_path):
-        ctx.store.settle_content(job.sha256, library.name, job.dest_path)
     return job.evolve(outcome=Outcome.VERIFIED)
+
+
+def _verified_record(job: FileJob, ctx: Context) -> FileRecord:
+    previous = ctx.store.get_record(job.source, job.rel_path)
+    inode = previous.inode if previous else 0
+    return FileRecord(job.size, job.mtime_ns, inode, job.sha256, "verified", job.dest_path)
 
 
 def _discard_bad_copy(job: FileJob, ctx: Context) -> None:

@@ -122,8 +122,9 @@ def vanished_library_files(
 
 
 def _remove_if_stale(entry: os.DirEntry[str], stale_before: float) -> None:
+    # ctime, not mtime: a copy sets the source's (old) mtime on its temporary file.
     try:
-        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < stale_before:
+        if entry.is_file(follow_symlinks=False) and entry.stat().st_ctime < stale_before:
             os.unlink(entry.path)
     except OSError:
         pass  # gone already, or not ours to remove: the next pass looks again

@@ -20,15 +20,22 @@ class RescanReport:
     seconds: float
 
 
-def minimal_folders(folders: list[str], max_folders: int) -> list[str]:
-    """Drop folders inside another listed folder; above the limit, scan their common parent."""
+def minimal_folders(folders: list[str], max_folders: int, roots: list[str] = ()) -> list[str]:
+    """Drop folders inside another listed folder; above the limit, scan their common parent.
+
+    The collapse happens per library root, so folders of two libraries never become '/'.
+    """
     kept: list[str] = []
     for folder in sorted(set(folders)):
-        if not any(folder == k or folder.startswith(k.rstrip("/") + "/") for k in kept):
+        if not any(_within(folder, k) for k in kept):
             kept.append(folder)
-    if len(kept) > max_folders:
-        return [os.path.commonpath(kept)]
-    return kept
+    if len(kept) <= max_folders:
+        return kept
+    groups: dict[str, list[str]] = {}
+    for folder in kept:
+        root = max((r for r in roots if _within(folder, r)), key=len, default="")
+        groups.setdefault(root, []).append(folder)
+    return sorted(os.path.commonpath(group) for group in groups.values())
 
 
 def render(command: tuple[str, ...], folder: str, library_root: str) -> tuple[str, ...]:
@@ -53,7 +60,7 @@ def flush_rescans(
     with store.lock(f"rescan:{target.name}", ttl=target.timeout_seconds + 60,
                     wait=target.timeout_seconds + 5):
         seen = store.dirty_folders(target.name)
-        folders = minimal_folders(list(seen), target.max_folders)
+        folders = minimal_folders(list(seen), target.max_folders, library_roots)
         failed: list[str] = []
         done: dict[str, float] = {}
         for folder in folders:

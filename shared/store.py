@@ -87,8 +87,10 @@ class RedisStateStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str) -> RedisStateStore:
+        # surrogateescape: file names that are not UTF-8 round-trip instead of crashing.
         client = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=30, health_check_interval=30
+            url, decode_responses=True, encoding_errors="surrogateescape", socket_timeout=30,
+            health_check_interval=30,
         )
         return cls(client, prefix)
 
@@ -140,6 +142,16 @@ class RedisStateStore:
         pipe = self.client.pipeline()
         pipe.hset(self.key("content"), sha256, f"{library}{SEP}{rel_path}")
         pipe.hset(self.key("libfiles", library), rel_path, sha256)
+        pipe.execute()
+
+    def settle_verified(self, source: str, rel: str, record: FileRecord,
+                        library: str | None) -> None:
+        """Record a verified copy and (unless a sidecar) index its content, atomically."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self.key("files", source), rel, record.encode())
+        if library is not None:
+            pipe.hset(self.key("content"), record.sha256, f"{library}{SEP}{record.dest}")
+            pipe.hset(self.key("libfiles", library), record.dest, record.sha256)
         pipe.execute()
 
     def take_over_content(self, sha256: str, stale: ContentEntry, owner: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from shared.errors import (
     SourceUnreadable,
     SourceVanished,
 )
-from shared.hashing import hash_fd, open_regular
+from shared.hashing import CHUNK, hash_fd, open_regular
 
 TMP_PREFIX = ".mediacourier-"
 
@@ -106,7 +107,7 @@ class LocalTransfer:
             placed = self._link(src, final, sha256)
             if placed is not _CANNOT_LINK:
                 return placed if placed is None else Placement(rel_path, sha256, placed, True)
-        tmp = os.path.join(folder, f"{TMP_PREFIX}{sha256[:20]}.tmp")
+        tmp = os.path.join(folder, tmp_name(sha256, rel_path))
         size = self._copy_to(src, tmp, sha256)
         try:
             os.link(tmp, final)
@@ -125,6 +126,10 @@ class LocalTransfer:
             os.link(src, final, follow_symlinks=False)
         except FileExistsError:
             return None
+        except FileNotFoundError as exc:
+            if not os.path.lexists(src):
+                raise SourceVanished(f"{src}: vanished before it could be transferred") from exc
+            raise FileBusy(f"{final}: its folder vanished while linking") from exc
         except OSError as exc:
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
                 return _CANNOT_LINK
@@ -141,10 +146,14 @@ class LocalTransfer:
             os.close(fd_in)
             raise _destination_error(exc, tmp) from exc
         try:
-            with open(out, "wb", buffering=0) as sink:
+            # A buffered writer raises on a short write (ENOSPC) instead of dropping the rest.
+            with open(out, "wb", buffering=CHUNK) as sink:
                 digest, size = hash_fd(fd_in, sink.write)
+                sink.flush()
                 if self.fsync:
                     os.fsync(out)
+                if os.fstat(out).st_size != size:
+                    raise OSError(errno.EIO, "short write")
             os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))
         except OSError as exc:
             _unlink_quietly(tmp)
@@ -158,6 +167,12 @@ class LocalTransfer:
 
 
 _CANNOT_LINK = object()
+
+
+def tmp_name(sha256: str, rel_path: str) -> str:
+    """Stable per content and target, so a re-run reuses (truncates) its own temporary file."""
+    target = hashlib.sha1(rel_path.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    return f"{TMP_PREFIX}{sha256[:16]}-{target}.tmp"
 
 
 def _unlink_quietly(path: str) -> None:

@@ -117,10 +117,16 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
         job = FileJob(source, rel, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
         try:
             job = run_all(job, ctx)
-        except RETRYABLE as exc:
+        except redis.RedisError as exc:
+            # Redis is away: the whole batch comes back later; files done so far are skipped.
+            raise Reject(f"Redis unavailable: {exc}", requeue=True) from exc
+        except RetryableError as exc:
             # Only this file waits: it continues as a chain of its own, with retries.
             log.info("%s: %s; continuing as its own chain", rel, exc)
-            ingest_chain(self.app, job).apply_async(countdown=backoff_seconds(0, 2.0))
+            try:
+                ingest_chain(self.app, job).apply_async(countdown=backoff_seconds(0, 2.0))
+            except Exception as send_error:
+                raise Reject(f"cannot defer {rel}: {send_error}", requeue=True) from exc
             counts["deferred"] += 1
             continue
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the rest

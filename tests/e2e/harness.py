@@ -76,6 +76,9 @@ class Deployment:
     redis: EmbeddedRedis | None = None
     procs: list[Proc] = field(default_factory=list)
     prefix: str = field(default_factory=lambda: f"mc-e2e-{uuid.uuid4().hex[:8]}")
+    # Run workers and the watcher without the capabilities that let root read any file, so
+    # that file permissions apply to them as to an ordinary user.
+    restricted: bool = False
 
     @property
     def config_path(self) -> Path:
@@ -109,6 +112,8 @@ class Deployment:
     def spawn(self, name: str, argv: list[str]) -> Proc:
         log = self.root / f"{name}.log"
         handle = log.open("ab")
+        if self.restricted:
+            argv = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *argv]
         popen = subprocess.Popen(argv, cwd=REPO, env=self.env(), stdout=handle,
                                  stderr=subprocess.STDOUT, start_new_session=True)
         handle.close()

@@ -1,0 +1,74 @@
+"""Retries inside the chain, and beat: scheduled reconciles, one scheduler among two."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+from tests.e2e.harness import Deployment, wait_for
+
+
+def test_transient_failures_then_success_run_later_stages_exactly_once(
+    deployment: Deployment, corpus_dir: Path
+) -> None:
+    # Given a sidecar whose image sits in the inbox, not yet ingested (no watcher runs)
+    source, library = deployment.folder("inbox"), deployment.folder("library")
+    deployment.top = {"retry_backoff_max": 2}
+    deployment.tables = {
+        "sources.inbox": {"path": str(source), "library": "lib"},
+        "libraries.lib": {"path": str(library)},
+    }
+    deployment.write_config()
+    worker = deployment.start_worker()
+    image = corpus_dir / "jpg" / "Canon_40D.jpg"
+    (source / "IMG_1.jpg").write_bytes(image.read_bytes())
+    (source / "IMG_1.xmp").write_text("<x:xmpmeta rating='5'/>")
+
+    # When the sidecar is ingested by hand first: its transfer must wait for the image
+    deployment.celery_call("mediacourier.ingest", json.dumps([str(source / "IMG_1.xmp")]))
+    wait_for(lambda: len(re.findall(r"transfer_file\[[^]]+\] retry", worker.output())) >= 2, 30,
+             "two retries of the sidecar's transfer")
+    assert not (library / "IMG_1.xmp").exists()
+    # … and then the image
+    deployment.celery_call("mediacourier.ingest", json.dumps([str(source / "IMG_1.jpg")]))
+
+    # Then both arrive, the sidecar beside its image
+    wait_for(lambda: len(deployment.events("ingested")) == 2, 30, "both ingested")
+    assert (library / "IMG_1.jpg").read_bytes() == image.read_bytes()
+    assert (library / "IMG_1.xmp").read_text() == "<x:xmpmeta rating='5'/>"
+    # … and the stages after the retried one ran exactly once for the sidecar
+    time.sleep(1.0)
+    sidecar_events = [e for e in deployment.events() if e.get("path") == "IMG_1.xmp"]
+    assert [e["event"] for e in sidecar_events] == ["ingested"]
+    log = worker.output()
+    for stage in ("verify_copy", "request_rescan", "record_outcome"):
+        ran = [line for line in log.splitlines()
+               if f"mediacourier.{stage}[" in line and "succeeded" in line and "IMG_1.xmp" in line]
+        assert len(ran) == 1, f"{stage} ran {len(ran)} times"
+
+
+def test_two_beats_schedule_once(deployment: Deployment) -> None:
+    # Given a reconcile scheduled every 2 s and two beat processes started
+    source, library = deployment.folder("inbox"), deployment.folder("library")
+    deployment.tables = {
+        "sources.inbox": {"path": str(source), "library": "lib"},
+        "libraries.lib": {"path": str(library)},
+        "schedules.inbox": {"every": "2s"},
+    }
+    deployment.write_config()
+    deployment.start_worker()
+    first, second = deployment.start_beat("beat1"), deployment.start_beat("beat2")
+
+    # When they have run for a while
+    wait_for(lambda: len(deployment.events("reconciled")) >= 4, 40, "four reconciles")
+    time.sleep(2)
+
+    # Then exactly one of them sent the reconciles
+    sent = [p.output().count("Sending due task reconcile-inbox") for p in (first, second)]
+    assert sorted(sent)[0] == 0 and sorted(sent)[1] >= 4, sent
+    # … at the configured pace, not twice as often
+    reconciles = [float(e["at"]) for e in deployment.events("reconciled")]
+    gaps = [b - a for a, b in zip(reconciles, reconciles[1:], strict=False)]
+    assert min(gaps) > 1.0, gaps

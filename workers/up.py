@@ -30,10 +30,10 @@ class Supervisor:
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def redis_url(self) -> str:
+        run_dir = Path(self.settings.data_dir) / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file here too
         if self.settings.redis_url:
             return self.settings.redis_url
-        run_dir = Path(self.settings.data_dir) / "run"
-        run_dir.mkdir(parents=True, exist_ok=True)
         self.redis = EmbeddedRedis(Path(self.settings.data_dir) / "redis",
                                    password=secrets.token_urlsafe(18))
         url = self.redis.start()

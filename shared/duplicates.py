@@ -34,7 +34,7 @@ def _archive(job: FileJob, ctx: Context, archive_root: Path) -> FileJob:
     if not os.path.lexists(src):
         return job.evolve(reason="duplicate: archived by an earlier run")
     target = f"{job.source}/{job.rel_path}"
-    rel, _ = place_without_overwrite(backend, src, archive_root, target, job, link_ok=True)
+    rel = place_without_overwrite(backend, src, archive_root, target, job, link_ok=True).rel_path
     if backend.digest(archive_root, rel) != (job.size, job.sha256):
         raise PermanentError(f"{src}: archived copy at {rel!r} does not match; source kept")
     _unlink_source(src)

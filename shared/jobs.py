@@ -42,7 +42,9 @@ class FileJob:
     size: int = -1
     mtime_ns: int = -1
     queued_version: str = ""
+    inode: int = 0
     sha256: str = ""
+    copy_check: str = ""
     outcome: Outcome = Outcome.PENDING
     dest_path: str = ""
     duplicate_of: str = ""

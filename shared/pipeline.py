@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 
 from shared.context import Context
 from shared.duplicates import handle_duplicate
@@ -55,11 +56,11 @@ def hash_file(job: FileJob, ctx: Context) -> FileJob:
                               reason="unchanged since it was ingested")
         sha, size, mtime_ns = record.sha256, info.st_size, info.st_mtime_ns
     else:
+        # Not recorded here: the hash reaches the store with the outcome, in the same write.
         sha, final = sha256_file(path)
         size, mtime_ns = final.st_size, final.st_mtime_ns
-        ctx.store.put_record(job.source, job.rel_path,
-                             FileRecord(size, mtime_ns, final.st_ino, sha, "hashed"))
-    return job.evolve(sha256=sha, size=size, mtime_ns=mtime_ns, outcome=Outcome.HASHED)
+    return job.evolve(sha256=sha, size=size, mtime_ns=mtime_ns, inode=info.st_ino,
+                      outcome=Outcome.HASHED)
 
 
 DONE = ("ingested", "duplicate")
@@ -71,7 +72,8 @@ def _same_version(job: FileJob, record: FileRecord) -> bool:
 
 def _resume_verified(job: FileJob, record: FileRecord) -> FileJob:
     return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
-                      dest_path=record.dest, outcome=Outcome.TRANSFERRED)
+                      inode=record.inode, dest_path=record.dest, copy_check="",
+                      outcome=Outcome.TRANSFERRED)
 
 
 def claim_content(job: FileJob, ctx: Context) -> FileJob:
@@ -124,10 +126,18 @@ def already_past(name: str, job: FileJob) -> bool:
     return produces is not None and PROGRESS.index(job.outcome) >= PROGRESS.index(produces)
 
 
-def run_stage(name: str, job: FileJob, ctx: Context) -> FileJob:
+def file_lock(job: FileJob, ctx: Context) -> AbstractContextManager[None]:
+    """The per-file lock for stages that write; it lives as long as a message's visibility,
+    so a worker that dies holding it blocks the file no longer than its message stays hidden.
+    """
+    return ctx.store.lock(f"file:{job.source}:{job.rel_path}", ttl=ctx.settings.visibility_timeout)
+
+
+def run_stage(name: str, job: FileJob, ctx: Context, lock: bool = True) -> FileJob:
     """Run one stage with timing, the per-file lock and the permanent-failure mapping.
 
     RetryableError propagates: the caller (a Celery task or the batch runner) retries.
+    `lock=False` when the caller already holds the file's lock.
     """
     if already_past(name, job):
         return job
@@ -136,11 +146,8 @@ def run_stage(name: str, job: FileJob, ctx: Context) -> FileJob:
     if not job.started_at:
         job = job.evolve(started_at=time.time())
     try:
-        if name in LOCKED_STAGES:
-            # The lock lives as long as a message's visibility: a worker that dies holding it
-            # blocks the file no longer than its message would have stayed hidden anyway.
-            with ctx.store.lock(f"file:{job.source}:{job.rel_path}",
-                                ttl=ctx.settings.visibility_timeout):
+        if lock and name in LOCKED_STAGES:
+            with file_lock(job, ctx):
                 job = stage(job, ctx)
         else:
             job = stage(job, ctx)
@@ -152,9 +159,17 @@ def run_stage(name: str, job: FileJob, ctx: Context) -> FileJob:
 
 
 def run_all(job: FileJob, ctx: Context) -> FileJob:
-    """The whole chain in this process: used by batches and the one-shot `sync`."""
-    for name, _ in STAGES:
-        job = run_stage(name, job, ctx)
+    """The whole chain in this process: used by batches and the one-shot `sync`.
+
+    The writing stages run under one hold of the file's lock instead of one each.
+    """
+    with ExitStack() as held:
+        locked = False
+        for name, _ in STAGES:
+            if name in LOCKED_STAGES and not locked and not already_past(name, job):
+                held.enter_context(file_lock(job, ctx))
+                locked = True
+            job = run_stage(name, job, ctx, lock=not locked)
     return job
 
 

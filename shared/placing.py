@@ -19,7 +19,7 @@ from shared.layout import (
     with_suffix_number,
 )
 from shared.store import FileRecord
-from shared.transfer import TransferBackend, fsync_dir
+from shared.transfer import Expected, Placement, TransferBackend, fsync_dir
 
 MAX_NAME_TRIES = 1000
 
@@ -33,10 +33,11 @@ def transfer_file(job: FileJob, ctx: Context) -> FileJob:
         return job.evolve(outcome=Outcome.SKIPPED,
                           reason="changed since it was hashed; the new version is a job of its own")
     target = target_rel_path(job, ctx)
-    rel, linked = place_without_overwrite(
+    placed = place_without_overwrite(
         ctx.backend, src, library.path, target, job, link_ok=source.mode == "move"
     )
-    return job.evolve(outcome=Outcome.TRANSFERRED, dest_path=rel, copied=not linked)
+    return job.evolve(outcome=Outcome.TRANSFERRED, dest_path=placed.rel_path,
+                      copied=not placed.linked and bool(placed.check), copy_check=placed.check)
 
 
 def _changed_since_hashed(src: str, job: FileJob) -> bool:
@@ -49,7 +50,7 @@ def _changed_since_hashed(src: str, job: FileJob) -> bool:
 
 def place_without_overwrite(
     backend: TransferBackend, src: str, root: Path, target: str, job: FileJob, link_ok: bool
-) -> tuple[str, bool]:
+) -> Placement:
     """Put src at target, or at 'name (2).ext', 'name (3).ext'… when a name holds other content.
 
     A name that already holds exactly these bytes is taken as ours: that is what makes a re-run
@@ -60,11 +61,12 @@ def place_without_overwrite(
         existing = backend.stat_size(root, rel)
         if existing is not None:
             if existing == job.size and backend.digest(root, rel) == (job.size, job.sha256):
-                return rel, False
+                return Placement(rel, job.sha256, job.size, linked=False)
             continue
-        placed = backend.place(src, root, rel, job.sha256, link_ok)
+        placed = backend.place(src, root, rel, Expected(job.size, job.mtime_ns, job.sha256),
+                               link_ok)
         if placed is not None:
-            return placed.rel_path, placed.linked
+            return placed
     raise PermanentError(f"{src}: no free name for {target!r} after {MAX_NAME_TRIES} tries")
 
 
@@ -112,11 +114,16 @@ def verify_copy(job: FileJob, ctx: Context) -> FileJob:
     """Read the copy back; only a copy that matches size and hash releases the source."""
     library = ctx.library(job)
     for _attempt in range(max(1, ctx.settings.verify_attempts)):
-        found = ctx.backend.digest(library.path, job.dest_path)
-        if found == (job.size, job.sha256):
+        if job.copy_check:  # a copy: compare with the digest of the bytes it was made from
+            found = ctx.backend.digest(library.path, job.dest_path, check=True)
+            if found == (job.size, job.copy_check):
+                break
+        elif ctx.backend.digest(library.path, job.dest_path) == (job.size, job.sha256):
             break
         _discard_bad_copy(job, ctx)
-        job = transfer_file(job, ctx)
+        job = transfer_file(job.evolve(copy_check=""), ctx)
+        if job.outcome.is_terminal:
+            return job
     else:
         raise HashMismatch(f"{ctx.source_path(job)}: the copy at {job.dest_path!r} still differs "
                            f"after {ctx.settings.verify_attempts} tries; the source is kept")
@@ -129,9 +136,7 @@ def verify_copy(job: FileJob, ctx: Context) -> FileJob:
 
 
 def _verified_record(job: FileJob, ctx: Context) -> FileRecord:
-    previous = ctx.store.get_record(job.source, job.rel_path)
-    inode = previous.inode if previous else 0
-    return FileRecord(job.size, job.mtime_ns, inode, job.sha256, "verified", job.dest_path)
+    return FileRecord(job.size, job.mtime_ns, job.inode, job.sha256, "verified", job.dest_path)
 
 
 def _discard_bad_copy(job: FileJob, ctx: Context) -> None:

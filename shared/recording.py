@@ -31,43 +31,50 @@ def request_rescan(job: FileJob, ctx: Context) -> FileJob:
 
 
 def record_outcome(job: FileJob, ctx: Context) -> FileJob:
-    """Write the file record, the journal entry and counters; clear in-flight and failures."""
+    """Write the file record, the journal entry and counters; clear in-flight and failures.
+
+    One round trip for all of it, after one read: this runs once per file.
+    """
     if job.outcome == Outcome.VERIFIED:
         job = job.evolve(outcome=Outcome.INGESTED)
-    state = STATE_OF.get(job.outcome, "failed")
     store = ctx.store
     previous = store.get_record(job.source, job.rel_path)
-    record = FileRecord(job.size, job.mtime_ns, previous.inode if previous else 0, job.sha256,
-                        state, job.dest_path)
+    inode = job.inode or (previous.inode if previous else 0)
+    record = FileRecord(job.size, job.mtime_ns, inode, job.sha256,
+                        STATE_OF.get(job.outcome, "failed"), job.dest_path)
+    inflight = inflight_of(job)
     if previous == record and job.outcome != Outcome.FAILED:
-        return _cleared(job, ctx)  # a redelivered message: this outcome is already recorded
-    if job.outcome != Outcome.SKIPPED or previous is None:
-        store.put_record(job.source, job.rel_path, record)
-    if job.outcome == Outcome.FAILED:
-        store.record_failure(job.source, job.rel_path, job.reason,
-                             path_abs=ctx.source_path(job))
-    else:
-        store.clear_failure(job.source, job.rel_path)
+        # A redelivered message: this outcome is already recorded and journaled.
+        store.finish(job.source, job.rel_path, inflight=inflight)
+        return job
     seconds = time.time() - job.started_at if job.started_at else 0.0
-    store.journal(
-        str(job.outcome),
-        source=job.source,
-        path=job.rel_path,
-        library=ctx.library(job).name,
-        dest=job.dest_path,
-        duplicate_of=job.duplicate_of,
-        sha256=job.sha256,
-        bytes=max(job.size, 0),
-        copied=int(job.copied),
-        seconds=f"{seconds:.3f}",
-        reason=job.reason,
-        host=ctx.hostname,
+    store.finish(
+        job.source,
+        job.rel_path,
+        record=record if job.outcome != Outcome.SKIPPED or previous is None else None,
+        failure=job.reason if job.outcome == Outcome.FAILED else None,
+        failure_path=ctx.source_path(job),
+        inflight=inflight,
+        event=str(job.outcome),
+        journal={
+            "source": job.source,
+            "path": job.rel_path,
+            "library": ctx.library(job).name,
+            "dest": job.dest_path,
+            "duplicate_of": job.duplicate_of,
+            "sha256": job.sha256,
+            "bytes": max(job.size, 0),
+            "copied": int(job.copied),
+            "seconds": f"{seconds:.3f}",
+            "reason": job.reason,
+            "host": ctx.hostname,
+        },
     )
-    return _cleared(job, ctx)
-
-
-def _cleared(job: FileJob, ctx: Context) -> FileJob:
-    if job.queued_version:
-        size, mtime_ns = job.queued_version.split(":")
-        ctx.store.clear_inflight(job.source, job.rel_path, int(size), int(mtime_ns))
     return job
+
+
+def inflight_of(job: FileJob) -> tuple[int, int] | None:
+    if not job.queued_version:
+        return None
+    size, mtime_ns = job.queued_version.split(":")
+    return int(size), int(mtime_ns)

@@ -218,13 +218,43 @@ class RedisStateStore:
         return sorted(items, key=lambda item: item["at"], reverse=True)
 
     def journal(self, event: str, **fields: Any) -> None:
+        pipe = self.client.pipeline()
+        self._journal(pipe, event, fields)
+        pipe.execute()
+
+    def _journal(self, pipe: redis.client.Pipeline, event: str, fields: dict[str, Any]) -> None:
         entry = {"event": event, "at": f"{time.time():.3f}"}
         entry.update({k: str(v) for k, v in fields.items() if v not in (None, "")})
-        pipe = self.client.pipeline()
         pipe.xadd(self.key("journal"), entry, maxlen=JOURNAL_MAXLEN, approximate=True)
         pipe.hincrby(self.key("counters"), event, 1)
         if "bytes" in fields and event == "ingested":
             pipe.hincrby(self.key("counters"), "bytes_ingested", int(fields["bytes"]))
+
+    def finish(
+        self,
+        source: str,
+        rel: str,
+        record: FileRecord | None = None,
+        failure: str | None = None,
+        failure_path: str = "",
+        inflight: tuple[int, int] | None = None,
+        event: str | None = None,
+        journal: dict[str, Any] | None = None,
+    ) -> None:
+        """Everything recorded at the end of a file's job, in one transaction."""
+        pipe = self.client.pipeline(transaction=True)
+        if record is not None:
+            pipe.hset(self.key("files", source), rel, record.encode())
+        if event is not None:
+            if failure is not None:
+                value = {"source": source, "path": rel, "reason": failure, "at": time.time(),
+                         "path_abs": failure_path}
+                pipe.hset(self.key("failed"), _key_of(source, rel), json.dumps(value))
+            else:
+                pipe.hdel(self.key("failed"), _key_of(source, rel))
+            self._journal(pipe, event, journal or {})
+        if inflight is not None:
+            pipe.hdel(self.key("inflight"), _key_of(source, rel, *inflight))
         pipe.execute()
 
     def read_journal(self, count: int = 1000) -> list[dict[str, str]]:

@@ -20,30 +20,43 @@ from shared.errors import (
     SourceUnreadable,
     SourceVanished,
 )
-from shared.hashing import CHUNK, hash_fd, open_regular
+from shared.hashing import CHUNK, copy_check, hash_fd, open_regular, sha256
 
 TMP_PREFIX = ".mediacourier-"
 
 
 @dataclass(frozen=True)
+class Expected:
+    """The source version a placement is for; a source that no longer matches is not placed."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Placement:
-    """A file now sits at `rel_path` in the library; `linked`: no bytes were copied."""
+    """A file now sits at `rel_path` in the library; `linked`: no bytes were copied.
+
+    `check` is the copy-check digest (blake3) of the bytes written, "" for a link.
+    """
 
     rel_path: str
     sha256: str
     size: int
     linked: bool
+    check: str = ""
 
 
 class TransferBackend(Protocol):
     def stat_size(self, root: Path, rel_path: str) -> int | None:
         """Size of the file at rel_path, None when nothing is there."""
 
-    def digest(self, root: Path, rel_path: str) -> tuple[int, str] | None:
-        """(size, sha256) read back from the destination, None when nothing is there."""
+    def digest(self, root: Path, rel_path: str, check: bool = False) -> tuple[int, str] | None:
+        """(size, sha256 — or the copy-check digest) read back, None when nothing is there."""
 
     def place(
-        self, src: str, root: Path, rel_path: str, sha256: str, link_ok: bool
+        self, src: str, root: Path, rel_path: str, expected: Expected, link_ok: bool
     ) -> Placement | None:
         """Put src at rel_path; None when the name is taken. Never overwrites."""
 
@@ -77,7 +90,7 @@ class LocalTransfer:
         except FileNotFoundError:
             return None
 
-    def digest(self, root: Path, rel_path: str) -> tuple[int, str] | None:
+    def digest(self, root: Path, rel_path: str, check: bool = False) -> tuple[int, str] | None:
         try:
             fd, _ = open_regular(os.path.join(root, rel_path))
         except SourceVanished:
@@ -85,7 +98,7 @@ class LocalTransfer:
         except SourceUnreadable:
             return -1, ""  # a folder, link or FIFO holds the name: never ours, never equal
         try:
-            sha, size = hash_fd(fd)
+            sha, size = hash_fd(fd, hasher=copy_check if check else sha256)
         finally:
             os.close(fd)
         return size, sha
@@ -95,7 +108,7 @@ class LocalTransfer:
             os.unlink(os.path.join(root, rel_path))
 
     def place(
-        self, src: str, root: Path, rel_path: str, sha256: str, link_ok: bool
+        self, src: str, root: Path, rel_path: str, expected: Expected, link_ok: bool
     ) -> Placement | None:
         final = os.path.join(root, rel_path)
         folder = os.path.dirname(final)
@@ -104,11 +117,13 @@ class LocalTransfer:
         except OSError as exc:
             raise _destination_error(exc, folder) from exc
         if link_ok:
-            placed = self._link(src, final, sha256)
+            placed = self._link(src, final)
             if placed is not _CANNOT_LINK:
-                return placed if placed is None else Placement(rel_path, sha256, placed, True)
-        tmp = os.path.join(folder, tmp_name(sha256, rel_path))
-        size = self._copy_to(src, tmp, sha256)
+                if placed is None:
+                    return None
+                return Placement(rel_path, expected.sha256, placed, True)
+        tmp = os.path.join(folder, tmp_name(expected.sha256, rel_path))
+        size, check = self._copy_to(src, tmp, expected)
         try:
             os.link(tmp, final)
         except FileExistsError:
@@ -119,9 +134,9 @@ class LocalTransfer:
             _unlink_quietly(tmp)
         if self.fsync:
             fsync_dir(folder)
-        return Placement(rel_path, sha256, size, False)
+        return Placement(rel_path, expected.sha256, size, False, check)
 
-    def _link(self, src: str, final: str, sha256: str) -> int | None | object:
+    def _link(self, src: str, final: str) -> int | None | object:
         try:
             os.link(src, final, follow_symlinks=False)
         except FileExistsError:
@@ -138,7 +153,12 @@ class LocalTransfer:
             fsync_dir(os.path.dirname(final))
         return os.lstat(final).st_size
 
-    def _copy_to(self, src: str, tmp: str, sha256: str) -> int:
+    def _copy_to(self, src: str, tmp: str, expected: Expected) -> tuple[int, str]:
+        """Copy src into tmp, returning (size, copy-check digest of the bytes written).
+
+        The source must still be the hashed version (size and mtime) before and after the copy;
+        otherwise the bytes may not be the ones the content hash names.
+        """
         fd_in, info = open_regular(src)
         try:
             out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
@@ -148,22 +168,25 @@ class LocalTransfer:
         try:
             # A buffered writer raises on a short write (ENOSPC) instead of dropping the rest.
             with open(out, "wb", buffering=CHUNK) as sink:
-                digest, size = hash_fd(fd_in, sink.write)
+                check, size = hash_fd(fd_in, sink.write, copy_check, info.st_size)
                 sink.flush()
                 if self.fsync:
                     os.fsync(out)
                 if os.fstat(out).st_size != size:
                     raise OSError(errno.EIO, "short write")
             os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))
+            after = os.fstat(fd_in)
         except OSError as exc:
             _unlink_quietly(tmp)
             raise _destination_error(exc, tmp) from exc
         finally:
             os.close(fd_in)
-        if digest != sha256:
+        versions = {(info.st_size, info.st_mtime_ns), (after.st_size, after.st_mtime_ns),
+                    (size, info.st_mtime_ns)}
+        if versions != {(expected.size, expected.mtime_ns)}:
             _unlink_quietly(tmp)
             raise FileBusy(f"{src}: content changed while it was being copied")
-        return size
+        return size, check
 
 
 _CANNOT_LINK = object()

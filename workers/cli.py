@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import kombu.exceptions
+import redis
 from rich.console import Console
 
 from shared.config import Settings, broker_url, load_settings
@@ -25,10 +27,13 @@ log = logging.getLogger("mediacourier")
 def open_store(settings: Settings) -> tuple[RedisStateStore, EmbeddedRedis | None]:
     """The running Redis, or a private embedded one for this command when none is running."""
     try:
-        return RedisStateStore.from_url(broker_url(settings), settings.key_prefix), None
+        store = RedisStateStore.from_url(broker_url(settings), settings.key_prefix)
     except ConfigError:
         if not settings.embedded_redis:
             raise
+    else:
+        store.ping()  # StoreUnavailable: one clear line instead of a traceback later
+        return store, None
     server = EmbeddedRedis(Path(settings.data_dir) / "redis")
     url = server.start()
     return RedisStateStore.from_url(url, settings.key_prefix), server
@@ -74,8 +79,9 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
                           f"{', '.join(settings.sources)}")
     store, server = open_store(settings)
     try:
-        return run_sync(Context(settings, store), args.source, args.dry_run, args.threads,
-                        Console(stderr=False))
+        url = server.url if server else broker_url(settings)
+        return run_sync(Context(settings, store), url, args.source, args.dry_run, args.workers,
+                        console())
     finally:
         if server:
             server.stop()
@@ -86,8 +92,9 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
     app = celery_app()
     store = RedisStateStore.from_url(app.conf.broker_url, settings.key_prefix)
+    store.ping()
     workers = app.control.inspect(timeout=args.timeout).ping()
-    print_status(Console(), store, workers, [app.conf.task_default_queue])
+    print_status(console(), store, workers, [app.conf.task_default_queue])
     return 0
 
 
@@ -96,7 +103,7 @@ def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
 
     store, server = open_store(settings)
     try:
-        print_history(store, args.format, args.limit, Console())
+        print_history(store, args.format, args.limit, console())
     finally:
         if server:
             server.stop()
@@ -114,7 +121,7 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
         RedisStateStore.from_url(url, settings.key_prefix).ping()
         return f"{url.split('@')[-1]} answers"
 
-    return run_doctor(doctor_checks(settings, ping), Console())
+    return run_doctor(doctor_checks(settings, ping), console())
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -125,6 +132,18 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def console() -> Console:
+    """Long paths must stay greppable when the output is piped: no hard wrapping."""
+    return Console(soft_wrap=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mediacourier", description=__doc__)
     parser.add_argument("--config", help="TOML file (else $MEDIACOURIER_CONFIG, "
@@ -132,21 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run Redis, a worker, beat, the watcher and Flower")
-    up.add_argument("--concurrency", type=int, default=2)
+    up.add_argument("--concurrency", type=positive, default=2)
     up.add_argument("--no-flower", action="store_true")
     sub.add_parser("watch", help="watch the sources and enqueue settled files")
     sync = sub.add_parser("sync", help="one-shot pass over a source, in this process")
     sync.add_argument("source")
     sync.add_argument("--dry-run", action="store_true", help="list what would be ingested")
-    sync.add_argument("--threads", type=int, default=max(2, os.cpu_count() or 2))
+    sync.add_argument("--workers", type=positive, default=max(2, os.cpu_count() or 2),
+                      help="processes copying in parallel (default: one per CPU, at least 2)")
     status = sub.add_parser("status", help="queues, workers, counts, recent failures")
     status.add_argument("--timeout", type=float, default=1.0)
     history = sub.add_parser("history", help="the journal of operations")
     history.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    history.add_argument("--limit", type=int, default=100)
+    history.add_argument("--limit", type=positive, default=100)
     sub.add_parser("doctor", help="check the configuration, Redis, folders and targets")
     worker = sub.add_parser("worker", help="start a Celery worker for this configuration")
-    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--concurrency", type=positive, default=2)
     worker.add_argument("--name", default="mediacourier")
     return parser
 
@@ -169,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](settings, args)
     except MediacourierError as exc:
         print(f"mediacourier: {exc}", file=sys.stderr)
+        return 2
+    except (redis.RedisError, kombu.exceptions.OperationalError) as exc:
+        print(f"mediacourier: Redis unavailable: {exc}", file=sys.stderr)
         return 2
 
 

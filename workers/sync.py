@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import redis
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
+    DownloadColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from shared.backoff import backoff_seconds
+from shared.config import Settings
 from shared.context import Context
 from shared.errors import RetryableError
 from shared.executors import LocalExecutor
@@ -27,9 +28,11 @@ from shared.jobs import FileJob, Outcome
 from shared.pipeline import give_up, run_all, run_stage
 from shared.reconcile import plan_source
 from shared.rescan import flush_rescans
+from shared.store import RedisStateStore
 from shared.walk import Entry
 
 RETRIES = 4
+CHUNK_FILES = 8  # files handed to a process at a time: fewer round trips between them
 
 
 def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
@@ -48,7 +51,20 @@ def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
     raise AssertionError("unreachable")
 
 
-def run_sync(ctx: Context, source_name: str, dry_run: bool, threads: int,
+_process_ctx: Context | None = None
+
+
+def _init_process(settings: Settings, url: str) -> None:
+    global _process_ctx
+    _process_ctx = Context(settings, RedisStateStore.from_url(url, settings.key_prefix))
+
+
+def _ingest_in_process(item: tuple[str, Entry]) -> FileJob:
+    assert _process_ctx is not None, "initialiser not run"
+    return ingest_entry(_process_ctx, *item)
+
+
+def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes: int,
              console: Console) -> int:
     settings = ctx.settings
     source = settings.sources[source_name]
@@ -64,21 +80,28 @@ def run_sync(ctx: Context, source_name: str, dry_run: bool, threads: int,
     # Images go first so that sidecars find where their image landed.
     waves = [[e for e in plan.to_ingest if not is_sidecar(e.rel_path)],
              [e for e in plan.to_ingest if is_sidecar(e.rel_path)]]
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(),
+               TextColumn("{task.fields[files]} files"), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task(f"sync {source_name}", total=len(plan.to_ingest))
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for wave in waves:
-                futures = {pool.submit(ingest_entry, ctx, source_name, e): e for e in wave}
-                for future in as_completed(futures):
-                    job = future.result()
-                    outcomes[str(job.outcome)] += 1
-                    if job.outcome == Outcome.FAILED:
-                        failures.append(job)
-                    elif job.outcome == Outcome.INGESTED:
-                        moved_bytes += job.size
-                    progress.update(bar, advance=1)
+    total_files = len(plan.to_ingest)
+    # Processes, not threads: per-file work is mostly Python, and threads share one GIL.
+    # The pool forks before the progress bar starts its thread.
+    with multiprocessing.get_context("fork").Pool(
+        processes, initializer=_init_process, initargs=(settings, url)
+    ) as pool, Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task(f"sync {source_name}", total=total_bytes,
+                                files=f"0/{total_files}")
+        done = 0
+        for wave in waves:
+            items = [(source_name, entry) for entry in wave]
+            for job in pool.imap_unordered(_ingest_in_process, items, chunksize=CHUNK_FILES):
+                outcomes[str(job.outcome)] += 1
+                if job.outcome == Outcome.FAILED:
+                    failures.append(job)
+                elif job.outcome == Outcome.INGESTED:
+                    moved_bytes += job.size
+                done += 1
+                progress.update(bar, advance=max(job.size, 0), files=f"{done}/{total_files}")
     ctx.store.forget_records(source_name, plan.vanished)
     _flush_all(ctx)
     seconds = time.perf_counter() - started

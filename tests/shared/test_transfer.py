@@ -10,11 +10,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import blake3
 import pytest
 
 from shared.errors import DestinationFull, FileBusy, SourceUnreadable, SourceVanished
 from shared.hashing import open_regular, sha256_file
-from shared.transfer import TMP_PREFIX, LocalTransfer, Placement
+from shared.transfer import TMP_PREFIX, Expected, LocalTransfer, Placement
 
 PAYLOAD = os.urandom(300_000) + b"end"
 OLD_MTIME_NS = 1_500_000_000_123_456_789
@@ -22,6 +23,12 @@ OLD_MTIME_NS = 1_500_000_000_123_456_789
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _expect(path: Path) -> Expected:
+    """The version of `path` as the hash stage saw it."""
+    info = path.stat()
+    return Expected(info.st_size, info.st_mtime_ns, _sha(path.read_bytes()))
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -71,7 +78,7 @@ def test_link_on_same_filesystem(src: Path, lib: Path) -> None:
     # Given a source and a library on the same filesystem
     backend = LocalTransfer()
     # When placed with link_ok
-    placed = backend.place(str(src), lib, "2024/05/IMG_0001.JPG", _sha(PAYLOAD), link_ok=True)
+    placed = backend.place(str(src), lib, "2024/05/IMG_0001.JPG", _expect(src), link_ok=True)
     # Then the library name is a hard link to the same inode, and the source name stays
     final = lib / "2024" / "05" / "IMG_0001.JPG"
     assert placed == Placement("2024/05/IMG_0001.JPG", _sha(PAYLOAD), len(PAYLOAD), True)
@@ -85,7 +92,7 @@ def test_taken_name_is_never_overwritten(src: Path, lib: Path, link_ok: bool) ->
     # Given a library name already holding other bytes
     (lib / "IMG_0001.JPG").write_bytes(b"someone else's photo")
     # When the source is placed at that name
-    placed = LocalTransfer().place(str(src), lib, "IMG_0001.JPG", _sha(PAYLOAD), link_ok=link_ok)
+    placed = LocalTransfer().place(str(src), lib, "IMG_0001.JPG", _expect(src), link_ok=link_ok)
     # Then nothing is placed, the existing bytes are unchanged and no temporary file is left
     assert placed is None
     assert _tree(lib) == {"IMG_0001.JPG": b"someone else's photo"}
@@ -98,10 +105,11 @@ def test_taken_name_is_never_overwritten(src: Path, lib: Path, link_ok: bool) ->
 def test_copy_gives_identical_bytes_and_mtime(src: Path, lib: Path) -> None:
     # Given link_ok=False (copy mode)
     # When placed
-    placed = LocalTransfer().place(str(src), lib, "a/b/IMG_0001.JPG", _sha(PAYLOAD), False)
+    placed = LocalTransfer().place(str(src), lib, "a/b/IMG_0001.JPG", _expect(src), False)
     # Then a separate file with identical bytes and the source's mtime is there, nothing else
     final = lib / "a" / "b" / "IMG_0001.JPG"
-    assert placed == Placement("a/b/IMG_0001.JPG", _sha(PAYLOAD), len(PAYLOAD), False)
+    assert placed == Placement("a/b/IMG_0001.JPG", _sha(PAYLOAD), len(PAYLOAD), False,
+                               blake3.blake3(PAYLOAD).hexdigest())
     assert final.read_bytes() == PAYLOAD
     assert os.stat(final).st_mtime_ns == OLD_MTIME_NS
     assert os.stat(final).st_ino != os.stat(src).st_ino
@@ -111,7 +119,7 @@ def test_copy_gives_identical_bytes_and_mtime(src: Path, lib: Path) -> None:
 
 
 def test_copy_without_fsync(src: Path, lib: Path) -> None:
-    placed = LocalTransfer(fsync=False).place(str(src), lib, "x.jpg", _sha(PAYLOAD), False)
+    placed = LocalTransfer(fsync=False).place(str(src), lib, "x.jpg", _expect(src), False)
     assert placed is not None and (lib / "x.jpg").read_bytes() == PAYLOAD
 
 
@@ -122,9 +130,10 @@ def test_cross_device_falls_back_to_a_copy(shm_dir: Path, lib: Path) -> None:
     os.utime(source, ns=(OLD_MTIME_NS, OLD_MTIME_NS))
     assert os.stat(source).st_dev != os.stat(lib).st_dev
     # When placed with link_ok (a hard link is impossible across devices)
-    placed = LocalTransfer().place(str(source), lib, "IMG_0002.JPG", _sha(PAYLOAD), link_ok=True)
+    placed = LocalTransfer().place(str(source), lib, "IMG_0002.JPG", _expect(source), link_ok=True)
     # Then it was copied: identical bytes, mtime kept, no temporary file, source intact
-    assert placed == Placement("IMG_0002.JPG", _sha(PAYLOAD), len(PAYLOAD), False)
+    assert placed == Placement("IMG_0002.JPG", _sha(PAYLOAD), len(PAYLOAD), False,
+                               blake3.blake3(PAYLOAD).hexdigest())
     assert _tree(lib) == {"IMG_0002.JPG": PAYLOAD}
     assert os.stat(lib / "IMG_0002.JPG").st_mtime_ns == OLD_MTIME_NS
     assert source.read_bytes() == PAYLOAD
@@ -132,8 +141,9 @@ def test_cross_device_falls_back_to_a_copy(shm_dir: Path, lib: Path) -> None:
 
 def test_changed_source_is_file_busy_and_leaves_nothing(src: Path, lib: Path) -> None:
     # Given a source that was hashed, then rewritten before the copy
-    expected = _sha(PAYLOAD)
+    expected = _expect(src)
     src.write_bytes(PAYLOAD[:-3] + b"new")
+    os.utime(src, ns=(expected.mtime_ns + 10**9, expected.mtime_ns + 10**9))
     # When copied against the old hash
     # Then FileBusy names the source, and neither the final name nor a temp file is left
     with pytest.raises(FileBusy, match="IMG_0001.JPG.*changed"):
@@ -145,13 +155,15 @@ def test_changed_source_across_devices_is_file_busy(shm_dir: Path, lib: Path) ->
     source = shm_dir / "x.jpg"
     source.write_bytes(b"version 2")
     with pytest.raises(FileBusy, match="x.jpg"):
-        LocalTransfer().place(str(source), lib, "x.jpg", _sha(b"version 1"), link_ok=True)
+        LocalTransfer().place(str(source), lib, "x.jpg", Expected(9, 0, _sha(b"version 1")),
+                              link_ok=True)
     assert _tree(lib) == {}
 
 
 def test_vanished_source_is_source_vanished(tmp_path: Path, lib: Path) -> None:
     with pytest.raises(SourceVanished, match="gone.jpg"):
-        LocalTransfer().place(str(tmp_path / "gone.jpg"), lib, "gone.jpg", _sha(b""), False)
+        LocalTransfer().place(str(tmp_path / "gone.jpg"), lib, "gone.jpg",
+                              Expected(0, 0, _sha(b"")), False)
     assert _tree(lib) == {}
 
 
@@ -160,7 +172,7 @@ def test_vanished_source_is_source_vanished(tmp_path: Path, lib: Path) -> None:
 
 def test_digest_and_stat_size(src: Path, lib: Path) -> None:
     backend = LocalTransfer()
-    backend.place(str(src), lib, "IMG.JPG", _sha(PAYLOAD), link_ok=False)
+    backend.place(str(src), lib, "IMG.JPG", _expect(src), link_ok=False)
     (lib / "folder.jpg").mkdir()
     # Then the placed file reads back, a missing name is None, a folder never matches
     assert backend.digest(lib, "IMG.JPG") == (len(PAYLOAD), _sha(PAYLOAD))
@@ -243,7 +255,8 @@ def test_full_destination_is_destination_full_and_leaves_nothing(
     # When the photo is placed there (a link is impossible across devices: it copies)
     # Then DestinationFull is raised
     with pytest.raises(DestinationFull, match="no space left"):
-        LocalTransfer().place(str(source), tiny_tmpfs, "2024/IMG_0001.JPG", _sha(data), link_ok)
+        LocalTransfer().place(str(source), tiny_tmpfs, "2024/IMG_0001.JPG", _expect(source),
+                              link_ok)
     # And no partial file is left behind, and the source is untouched
     assert _tree(tiny_tmpfs) == {}
     assert source.read_bytes() == data

@@ -145,6 +145,7 @@ def test_a_growing_file_is_not_taken_early(deployment: Deployment) -> None:
             assert not (library / "video.mp4").exists()
 
     # … and once it is complete, the whole of it arrives
-    wait_for(lambda: not (source / "video.mp4").exists(), 30, "the file to be moved")
+    wait_for(lambda: deployment.events("ingested"), 30, "the file to be ingested")
     assert (library / "video.mp4").read_bytes() == b"".join(chunks)
-    assert len(deployment.events("ingested")) == 1
+    assert not (source / "video.mp4").exists()
+    assert [e["bytes"] for e in deployment.events("ingested")] == [str(len(b"".join(chunks)))]

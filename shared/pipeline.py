@@ -154,8 +154,8 @@ def run_stage(name: str, job: FileJob, ctx: Context, lock: bool = True) -> FileJ
     except PermanentError as exc:
         log.warning("%s: %s", name, exc)
         job = give_up(job, ctx, str(exc))
-    job = job.evolve(hosts={**job.hosts, name: ctx.hostname})
-    return job.timed(name, time.perf_counter() - started)
+    return job.evolve(hosts={**job.hosts, name: ctx.hostname},
+                      timings={**job.timings, name: round(time.perf_counter() - started, 6)})
 
 
 def run_all(job: FileJob, ctx: Context) -> FileJob:

@@ -62,9 +62,6 @@ class FileJob:
     def evolve(self, **changes: Any) -> FileJob:
         return dataclasses.replace(self, **changes)
 
-    def timed(self, stage: str, seconds: float) -> FileJob:
-        return self.evolve(timings={**self.timings, stage: round(seconds, 6)})
-
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["outcome"] = str(self.outcome)

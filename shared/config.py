@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -191,7 +192,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         schedules=schedules,
         visibility_timeout=top.get("visibility_timeout", 3600, int),
         restore_interval=top.get("restore_interval", 60, int),
-        task_time_limit=top.get("task_time_limit", 1800, int),
+        task_time_limit=_time_limit(top.get("task_time_limit", None, int),
+                                    top.get("visibility_timeout", 3600, int)),
         max_retries=top.get("max_retries", 8, int),
         retry_backoff_max=top.get("retry_backoff_max", 600, int),
         verify_attempts=top.get("verify_attempts", 3, int),
@@ -204,7 +206,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     )
     top.finish()
     _check_references(settings, name)
-    return settings
+    _check_limits(settings, name)
+    return _with_default_schedules(settings)
 
 
 def _source(key: str, data: Any, base: Path, name: str) -> SourceConfig:
@@ -258,8 +261,16 @@ def _target(key: str, data: Any, name: str) -> RescanTarget:
     command = table.get("command", None, (list, str))
     if not command:
         raise ConfigError(f"{where}: 'command' is required")
-    argv = tuple(command) if isinstance(command, list) else ("sh", "-c", command)
-    if not any("{folder}" in part or "{rel_folder}" in part for part in argv):
+    if isinstance(command, str):
+        # The folder reaches the shell as an argument, never inside the script: a folder
+        # named '$(rm -rf ~)' must stay a name.
+        script = command.replace("{folder}", '"$1"').replace("{rel_folder}", '"$2"')
+        argv: tuple[str, ...] = ("sh", "-c", script, "mediacourier-rescan", "{folder}",
+                                 "{rel_folder}")
+    else:
+        argv = tuple(command)
+    if not any("{folder}" in part or "{rel_folder}" in part for part in
+               (command if isinstance(command, list) else [command])):
         raise ConfigError(f"{where}.command: needs a '{{folder}}' or '{{rel_folder}}' placeholder")
     target = RescanTarget(
         name=key,
@@ -282,8 +293,8 @@ def _schedule(key: str, data: Any, name: str) -> Schedule:
     if cron is not None:
         from croniter import croniter
 
-        if not croniter.is_valid(cron):
-            raise ConfigError(f"{where}.cron: {cron!r} is not a valid cron expression")
+        if len(cron.split()) != 5 or not croniter.is_valid(cron):
+            raise ConfigError(f"{where}.cron: {cron!r} is not a valid five-field cron expression")
     seconds = parse_duration(every, f"{where}.every") if every is not None else None
     return Schedule(source=key, every_seconds=seconds, cron=cron)
 
@@ -316,3 +327,34 @@ def broker_url(settings: Settings) -> str:
         f"no Redis configured: set redis_url or MEDIACOURIER_REDIS_URL, or start "
         f"`mediacourier up` (it writes {url_file})"
     )
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _check_limits(settings: Settings, name: str) -> None:
+    if settings.task_time_limit >= settings.visibility_timeout:
+        raise ConfigError(
+            f"{name}: task_time_limit ({settings.task_time_limit}) must be below "
+            f"visibility_timeout ({settings.visibility_timeout}), or a running task is "
+            "delivered a second time")
+    if settings.flower_address not in LOOPBACK and not settings.flower_basic_auth:
+        raise ConfigError(
+            f"{name}: flower_address {settings.flower_address!r} is not loopback: set "
+            "flower_basic_auth (or MEDIACOURIER_FLOWER_BASIC_AUTH) as 'user:password'")
+
+
+def _time_limit(configured: int | None, visibility_timeout: int) -> int:
+    """30 minutes, or three quarters of a shorter visibility timeout, unless configured."""
+    if configured is not None:
+        return configured
+    return max(1, min(1800, visibility_timeout * 3 // 4))
+
+
+def _with_default_schedules(settings: Settings) -> Settings:
+    """Every source is reconciled hourly unless its schedule says otherwise: the backstop
+    for events the watcher missed (a restart, an inotify overflow, a network share)."""
+    schedules = dict(settings.schedules)
+    for source in settings.sources:
+        schedules.setdefault(source, Schedule(source=source, every_seconds=3600.0))
+    return dataclasses.replace(settings, schedules=schedules)

@@ -113,26 +113,30 @@ def _guessed_images(rel_path: str) -> list[str]:
 def verify_copy(job: FileJob, ctx: Context) -> FileJob:
     """Read the copy back; only a copy that matches size and hash releases the source."""
     library = ctx.library(job)
-    for _attempt in range(max(1, ctx.settings.verify_attempts)):
-        if job.copy_check:  # a copy: compare with the digest of the bytes it was made from
-            found = ctx.backend.digest(library.path, job.dest_path, check=True)
-            if found == (job.size, job.copy_check):
-                break
-        elif ctx.backend.digest(library.path, job.dest_path) == (job.size, job.sha256):
+    attempts = max(1, ctx.settings.verify_attempts)
+    for attempt in range(1, attempts + 1):
+        if _copy_matches(job, ctx):
             break
         _discard_bad_copy(job, ctx)
+        if attempt == attempts:
+            raise HashMismatch(f"{ctx.source_path(job)}: the copy at {job.dest_path!r} differs "
+                           f"after {attempts} tries; the source is kept")
         job = transfer_file(job.evolve(copy_check=""), ctx)
         if job.outcome.is_terminal:
             return job
-    else:
-        raise HashMismatch(f"{ctx.source_path(job)}: the copy at {job.dest_path!r} still differs "
-                           f"after {ctx.settings.verify_attempts} tries; the source is kept")
     # Recorded before the source goes, in one transaction: a crash between the two resumes
     # here (see hash_file) instead of finding a vanished source.
     ctx.store.settle_verified(job.source, job.rel_path, _verified_record(job, ctx),
                               None if is_sidecar(job.rel_path) else library.name)
     release_source(job, ctx)
     return job.evolve(outcome=Outcome.VERIFIED)
+
+
+def _copy_matches(job: FileJob, ctx: Context) -> bool:
+    root = ctx.library(job).path
+    if job.copy_check:  # a copy: compare with the digest of the bytes it was made from
+        return ctx.backend.digest(root, job.dest_path, check=True) == (job.size, job.copy_check)
+    return ctx.backend.digest(root, job.dest_path) == (job.size, job.sha256)
 
 
 def _verified_record(job: FileJob, ctx: Context) -> FileRecord:

@@ -210,6 +210,11 @@ class RedisStateStore:
                             **extra})
         self.client.hset(self.key("failed"), _key_of(source, rel), value)
 
+    def clear_failures(self, source: str, rels: Iterable[str]) -> None:
+        fields = [_key_of(source, rel) for rel in rels]
+        for start in range(0, len(fields), 10_000):
+            self.client.hdel(self.key("failed"), *fields[start : start + 10_000])
+
     def clear_failure(self, source: str, rel: str) -> None:
         self.client.hdel(self.key("failed"), _key_of(source, rel))
 

@@ -40,7 +40,8 @@ def celery_config(settings: Settings, url: str) -> dict[str, Any]:
         "broker_connection_max_retries": None,
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": max(1, settings.task_time_limit - 30),
-        "task_default_queue": "mediacourier",
+        # One queue per deployment: two deployments sharing a Redis never take each other's work.
+        "task_default_queue": settings.key_prefix,
         "task_track_started": True,
         "worker_send_task_events": True,
         "task_send_sent_event": True,

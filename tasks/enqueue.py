@@ -74,6 +74,7 @@ def reconcile_source(
     library = settings.library_of(source)
     plan = plan_source(store, source, stale_after=2 * settings.visibility_timeout)
     store.forget_records(source_name, plan.vanished)
+    store.clear_failures(source_name, plan.vanished)
     queued = enqueue_batches(app, ctx, source_name, plan.to_ingest)
     gone = vanished_library_files(store, library.name, str(library.path),
                                   stale_tmp_after=2 * settings.visibility_timeout)

@@ -103,6 +103,7 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
                 done += 1
                 progress.update(bar, advance=max(job.size, 0), files=f"{done}/{total_files}")
     ctx.store.forget_records(source_name, plan.vanished)
+    ctx.store.clear_failures(source_name, plan.vanished)
     _flush_all(ctx)
     seconds = time.perf_counter() - started
     _print_summary(console, outcomes, failures, moved_bytes, seconds, plan.unchanged)

@@ -46,6 +46,8 @@ class Supervisor:
         env = dict(os.environ)
         env["MEDIACOURIER_REDIS_URL"] = url
         env["MEDIACOURIER_DATA_DIR"] = str(self.settings.data_dir)
+        if self.settings.flower_basic_auth:
+            env["FLOWER_BASIC_AUTH"] = self.settings.flower_basic_auth  # not on a command line
         if self.settings.config_path:
             env["MEDIACOURIER_CONFIG"] = str(Path(self.settings.config_path).absolute())
         return env
@@ -62,8 +64,6 @@ class Supervisor:
         if self.with_flower:
             flower = [*celery, "flower", f"--address={self.settings.flower_address}",
                       f"--port={self.settings.flower_port}"]
-            if self.settings.flower_basic_auth:
-                flower.append(f"--basic_auth={self.settings.flower_basic_auth}")
             commands.append(("flower", flower))
         return commands
 

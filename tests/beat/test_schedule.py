@@ -68,7 +68,7 @@ def test_irregular_cron_expires_before_its_shortest_gap(expression: str,
     assert entry["options"]["expires"] < shortest_gap
 
 
-def test_beat_schedule_has_one_entry_per_scheduled_source(tmp_path: Path) -> None:
+def test_beat_schedule_has_one_entry_per_source_hourly_by_default(tmp_path: Path) -> None:
     for name in ("a", "b", "c", "lib"):
         (tmp_path / name).mkdir()
     raw = {
@@ -77,7 +77,9 @@ def test_beat_schedule_has_one_entry_per_scheduled_source(tmp_path: Path) -> Non
         "schedules": {"a": {"every": "1h"}, "b": {"cron": "0 3 * * 1"}},
     }
     schedule = beat_schedule(build_settings(raw, None, tmp_path))
-    assert set(schedule) == {"reconcile-a", "reconcile-b"}
+    # Then every source has a reconcile: the configured ones, and hourly for the rest
+    assert set(schedule) == {"reconcile-a", "reconcile-b", "reconcile-c"}
+    assert schedule["reconcile-c"]["schedule"] == dt.timedelta(hours=1)
     assert schedule["reconcile-a"]["schedule"] == dt.timedelta(hours=1)
     assert schedule["reconcile-a"]["args"] == ["a"]
     assert schedule["reconcile-b"]["schedule"].hour == {3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,25 @@ def test_string_command_runs_through_a_shell(tmp_path: Path) -> None:
     raw = _minimal(tmp_path, rescan={"t": {"command": "touch {folder}/.scanned"}})
     # When the settings are built
     settings = build_settings(raw, None, tmp_path)
-    # Then it becomes `sh -c <string>`
-    assert settings.rescan_targets["t"].command == ("sh", "-c", "touch {folder}/.scanned")
+    # Then it becomes `sh -c <string>` with the folder passed as an argument, never pasted in
+    assert settings.rescan_targets["t"].command == (
+        "sh", "-c", 'touch "$1"/.scanned', "mediacourier-rescan", "{folder}", "{rel_folder}")
+
+
+def test_string_command_cannot_be_injected_through_a_folder_name(tmp_path: Path) -> None:
+    # Given a string command and an uploaded folder named like a command substitution
+    from shared.executors import LocalExecutor
+    from shared.rescan import render
+
+    raw = _minimal(tmp_path, rescan={"t": {"command": "echo {folder} > " + str(tmp_path / "out")}})
+    target = build_settings(raw, None, tmp_path).rescan_targets["t"]
+    hostile = str(tmp_path / "$(touch pwned)")
+    # When the command runs for that folder
+    result = LocalExecutor().run(render(target.command, hostile, str(tmp_path)), 10)
+    # Then the name is echoed as a name, and nothing was executed
+    assert result.ok, result.stderr
+    assert (tmp_path / "out").read_text().strip() == hostile
+    assert not list(tmp_path.rglob("pwned")) and not os.path.exists("pwned")
 
 
 @pytest.mark.parametrize(

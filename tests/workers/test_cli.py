@@ -263,7 +263,7 @@ def test_sync_fails_a_fifo_moves_the_rest_and_status_reports_it(
     # Then it names the worker, the queue depth, the counts and the failure with its reason
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(rf"workers online\s+│ w1-{dep.prefix}@", done.stdout), done.stdout
-    assert re.search(r"queue mediacourier\s+│ 0 ", done.stdout), done.stdout
+    assert re.search(rf"queue {re.escape(dep.prefix)}\s+│ 0 ", done.stdout), done.stdout
     assert re.search(rf"count ingested\s+│ {len(media)} ", done.stdout), done.stdout
     failures = done.stdout.split("recent failures", 1)[1].splitlines()
     assert any("inbox/stuck.jpg" in line and "is a FIFO" in line for line in failures)

@@ -12,6 +12,12 @@ from beat.schedule import beat_schedule
 from shared.config import Settings, broker_url, load_settings
 
 
+def soft_time_limit(hard: int) -> int:
+    """A little before the hard limit (30 s, or a tenth of a short one), so a task can fail
+    cleanly with a reason before it is killed."""
+    return max(1, hard - min(30, hard // 10 + 1))
+
+
 def celery_config(settings: Settings, url: str) -> dict[str, Any]:
     transport = {
         "visibility_timeout": settings.visibility_timeout,
@@ -39,7 +45,7 @@ def celery_config(settings: Settings, url: str) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
         "task_time_limit": settings.task_time_limit,
-        "task_soft_time_limit": max(1, settings.task_time_limit - 30),
+        "task_soft_time_limit": soft_time_limit(settings.task_time_limit),
         # One queue per deployment: two deployments sharing a Redis never take each other's work.
         "task_default_queue": settings.key_prefix,
         "task_track_started": True,

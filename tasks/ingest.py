@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import kombu.exceptions
 import redis
 from celery import Task
 from celery.exceptions import Reject, Retry
@@ -70,10 +71,11 @@ def _retry_or_requeue(task: Task, name: str, exc: Exception) -> None:
     cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
     log.info("%s: %s; retrying", name, exc)
     try:
-        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries, cap))
+        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries, cap),
+                         max_retries=settings.max_retries)
     except Retry:
         raise
-    except Exception as publish_error:
+    except (redis.RedisError, kombu.exceptions.OperationalError) as publish_error:
         raise Reject(f"cannot retry {name}: {publish_error}", requeue=True) from exc
 
 

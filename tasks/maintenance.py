@@ -45,6 +45,7 @@ def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
         if self.request.retries >= settings.max_retries:
             raise
         cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap)) from exc
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap),
+                         max_retries=settings.max_retries) from exc
     return {"target": report.target, "folders": list(report.folders),
             "seconds": round(report.seconds, 3)}

@@ -72,3 +72,29 @@ def test_two_beats_schedule_once(deployment: Deployment) -> None:
     reconciles = [float(e["at"]) for e in deployment.events("reconciled")]
     gaps = [b - a for a, b in zip(reconciles, reconciles[1:], strict=False)]
     assert min(gaps) > 1.0, gaps
+
+
+def test_retries_run_out_into_a_recorded_failure(deployment: Deployment) -> None:
+    # Given a sidecar whose image stays in the inbox and is never ingested, three retries
+    source, library = deployment.folder("inbox"), deployment.folder("library")
+    deployment.top = {"retry_backoff_max": 1, "max_retries": 3}
+    deployment.tables = {
+        "sources.inbox": {"path": str(source), "library": "lib"},
+        "libraries.lib": {"path": str(library)},
+    }
+    deployment.write_config()
+    worker = deployment.start_worker()
+    (source / "IMG_9.jpg").write_bytes(b"image bytes")
+    (source / "IMG_9.xmp").write_text("<x:xmpmeta/>")
+
+    # When only the sidecar is ingested
+    deployment.celery_call("mediacourier.ingest", json.dumps([str(source / "IMG_9.xmp")]))
+
+    # Then after its retries it is recorded as failed, with the reason, and kept in the inbox
+    failed = wait_for(lambda: deployment.events("failed"), 60, "the failure")
+    assert failed[0]["path"] == "IMG_9.xmp"
+    assert "gave up after 3 retries" in failed[0]["reason"]
+    assert "waiting for its image" in failed[0]["reason"]
+    assert (source / "IMG_9.xmp").exists() and not (library / "IMG_9.xmp").exists()
+    assert len(re.findall(r"transfer_file\[[^]]+\] retry", worker.output())) == 3
+    assert "reject requeue" not in worker.output()

@@ -40,6 +40,10 @@ def celery_config(settings: Settings, url: str) -> dict[str, Any]:
         # killed pool child's message is re-queued instead of acked and lost.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # A task killed by its time limit is re-queued, not acked: a pool child that died
+        # unnoticed until the limit must not take the rest of the chain with it. (Poison files
+        # are stopped by the per-attempt delivery counter.)
+        "task_acks_on_failure_or_timeout": False,
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_connection_retry_on_startup": True,

@@ -157,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="one-shot pass over a source, in this process")
     sync.add_argument("source")
     sync.add_argument("--dry-run", action="store_true", help="list what would be ingested")
-    sync.add_argument("--workers", type=positive, default=max(2, os.cpu_count() or 2),
-                      help="processes copying in parallel (default: one per CPU, at least 2)")
+    sync.add_argument("--workers", type=positive, default=2 * (os.cpu_count() or 1),
+                      help="processes copying in parallel (default: two per CPU, so that one "
+                      "hashes while another waits for its fsync)")
     status = sub.add_parser("status", help="queues, workers, counts, recent failures")
     status.add_argument("--timeout", type=float, default=1.0)
     history = sub.add_parser("history", help="the journal of operations")

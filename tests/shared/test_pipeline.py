@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -529,24 +527,10 @@ def test_queued_version_clears_its_in_flight_marker(rig: Rig) -> None:
 # --- a full library ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tiny_library(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "tiny-library"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the full-library test: {done.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
-
-
 def test_full_library_keeps_the_source_and_leaves_no_partial_file(make_rig,
-                                                                   tiny_library: Path) -> None:
+                                                                   tiny_tmpfs: Path) -> None:
     # Given a library on a 256 KiB filesystem and a 300 KB photo in the source
-    rig = make_rig(library_path=tiny_library)
+    rig = make_rig(library_path=tiny_tmpfs)
     data = os.urandom(300_000)
     rig.put("IMG_1.jpg", data)
     # When it is ingested / Then the run is retryable (DestinationFull) …
@@ -554,4 +538,4 @@ def test_full_library_keeps_the_source_and_leaves_no_partial_file(make_rig,
         rig.ingest("IMG_1.jpg")
     # … the source is intact and the library holds no partial copy
     assert _tree(rig.src) == {"IMG_1.jpg": data}
-    assert _tree(tiny_library) == {}
+    assert _tree(tiny_tmpfs) == {}

@@ -93,6 +93,18 @@ class Deployment:
         self.redis = EmbeddedRedis(self.root / "redis", fsync_always=True, die_with_parent=False)
         return self.redis.start()
 
+    def one_source(self, source: str = "inbox", library: str = "lib",
+                   **source_options: Any) -> tuple[Path, Path]:
+        """Configure (and write) one source feeding one library; returns both folders."""
+        source_dir, library_dir = self.folder(source), self.folder(library)
+        self.tables = {
+            **self.tables,
+            f"sources.{source}": {"path": str(source_dir), "library": library, **source_options},
+            f"libraries.{library}": {"path": str(library_dir)},
+        }
+        self.write_config()
+        return source_dir, library_dir
+
     def write_config(self) -> None:
         assert self.redis is not None, "start_redis() first"
         top = {"data_dir": str(self.folder("data")), "redis_url": self.redis.url,

@@ -123,12 +123,7 @@ def test_redis_restart_mid_ingest(deployment: Deployment) -> None:
 
 def test_a_growing_file_is_not_taken_early(deployment: Deployment) -> None:
     # Given a watcher with a one-second stability window
-    source, library = deployment.folder("uploads"), deployment.folder("library")
-    deployment.tables = {
-        "sources.up": {"path": str(source), "library": "lib", "stability": "1s"},
-        "libraries.lib": {"path": str(library)},
-    }
-    deployment.write_config()
+    source, library = deployment.one_source("uploads", "library", stability="1s")
     deployment.start_worker()
     deployment.start_watcher()
     time.sleep(1.5)

@@ -17,12 +17,7 @@ NAMES = [
 
 def test_hostile_names_and_odd_files_each_get_a_clear_outcome(deployment: Deployment) -> None:
     # Given a worker and a watcher that file permissions apply to, and a source full of trouble
-    source, library = deployment.folder("uploads"), deployment.folder("library")
-    deployment.tables = {
-        "sources.up": {"path": str(source), "library": "lib", "stability": "0.3s"},
-        "libraries.lib": {"path": str(library)},
-    }
-    deployment.write_config()
+    source, library = deployment.one_source("up", stability="0.3s")
     payloads = {name: os.urandom(1000 + i) for i, name in enumerate(NAMES)}
     for name, data in payloads.items():
         (source / name).write_bytes(data)

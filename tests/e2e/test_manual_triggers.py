@@ -11,12 +11,7 @@ from tests.e2e.harness import Deployment, wait_for
 
 
 def _setup(deployment: Deployment) -> tuple[Path, Path]:
-    source, library = deployment.folder("inbox"), deployment.folder("library")
-    deployment.tables = {
-        "sources.inbox": {"path": str(source), "library": "library", "stability": "0.2s"},
-        "libraries.library": {"path": str(library)},
-    }
-    deployment.write_config()
+    source, library = deployment.one_source("inbox", "library", stability="0.2s")
     deployment.start_worker()
     return source, library
 

@@ -14,13 +14,8 @@ def test_transient_failures_then_success_run_later_stages_exactly_once(
     deployment: Deployment, corpus_dir: Path
 ) -> None:
     # Given a sidecar whose image sits in the inbox, not yet ingested (no watcher runs)
-    source, library = deployment.folder("inbox"), deployment.folder("library")
     deployment.top = {"retry_backoff_max": 2}
-    deployment.tables = {
-        "sources.inbox": {"path": str(source), "library": "lib"},
-        "libraries.lib": {"path": str(library)},
-    }
-    deployment.write_config()
+    source, library = deployment.one_source()
     worker = deployment.start_worker()
     image = corpus_dir / "jpg" / "Canon_40D.jpg"
     (source / "IMG_1.jpg").write_bytes(image.read_bytes())
@@ -51,13 +46,8 @@ def test_transient_failures_then_success_run_later_stages_exactly_once(
 
 def test_two_beats_schedule_once(deployment: Deployment) -> None:
     # Given a reconcile scheduled every 2 s and two beat processes started
-    source, library = deployment.folder("inbox"), deployment.folder("library")
-    deployment.tables = {
-        "sources.inbox": {"path": str(source), "library": "lib"},
-        "libraries.lib": {"path": str(library)},
-        "schedules.inbox": {"every": "2s"},
-    }
-    deployment.write_config()
+    deployment.tables = {"schedules.inbox": {"every": "2s"}}
+    deployment.one_source()
     deployment.start_worker()
     first, second = deployment.start_beat("beat1"), deployment.start_beat("beat2")
 
@@ -76,13 +66,8 @@ def test_two_beats_schedule_once(deployment: Deployment) -> None:
 
 def test_retries_run_out_into_a_recorded_failure(deployment: Deployment) -> None:
     # Given a sidecar whose image stays in the inbox and is never ingested, three retries
-    source, library = deployment.folder("inbox"), deployment.folder("library")
     deployment.top = {"retry_backoff_max": 1, "max_retries": 3}
-    deployment.tables = {
-        "sources.inbox": {"path": str(source), "library": "lib"},
-        "libraries.lib": {"path": str(library)},
-    }
-    deployment.write_config()
+    source, library = deployment.one_source()
     worker = deployment.start_worker()
     (source / "IMG_9.jpg").write_bytes(b"image bytes")
     (source / "IMG_9.xmp").write_text("<x:xmpmeta/>")

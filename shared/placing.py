@@ -58,11 +58,17 @@ def place_without_overwrite(
     """
     for number in range(1, MAX_NAME_TRIES + 1):
         rel = target if number == 1 else with_suffix_number(target, number)
-        existing = backend.stat_size(root, rel)
+        existing = backend.stat(root, rel)
         if existing is not None:
-            if existing == job.size and backend.digest(root, rel) == (job.size, job.sha256):
+            size, mtime_ns = existing
+            if size == job.size and backend.digest(root, rel) == (job.size, job.sha256):
                 return Placement(rel, job.sha256, job.size, linked=False)
-            continue
+            if size < job.size and mtime_ns == job.mtime_ns:
+                # Our own copy, cut short by a crash before it was synced (a copy carries the
+                # source's mtime): replace it rather than leave it beside a second copy.
+                backend.remove(root, rel)
+            else:
+                continue
         placed = backend.place(src, root, rel, Expected(job.size, job.mtime_ns, job.sha256),
                                link_ok)
         if placed is not None:

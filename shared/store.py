@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -295,7 +296,36 @@ class RedisStateStore:
             except redis.WatchError:
                 self.clear_dirty(target, seen)
 
+    def get_records(self, source: str, rels: list[str]) -> dict[str, FileRecord | None]:
+        """Many records in one round trip."""
+        if not rels:
+            return {}
+        raws = self.client.hmget(self.key("files", source), rels)
+        return {rel: FileRecord.decode(raw) if raw else None for rel, raw in zip(rels, raws,
+                                                                                  strict=True)}
+
     # locks -------------------------------------------------------------------------------
+    def acquire_many(self, names: list[str], ttl: float) -> dict[str, str]:
+        """Take many locks in one round trip; returns name -> token for those taken."""
+        tokens = {name: uuid.uuid4().hex for name in names}
+        pipe = self.client.pipeline(transaction=False)
+        for name, token in tokens.items():
+            pipe.set(self.key("lock", name), token, nx=True, px=max(1, int(ttl * 1000)))
+        taken = pipe.execute()
+        return {name: token for (name, token), ok in zip(tokens.items(), taken, strict=True)
+                if ok}
+
+    def release_many(self, tokens: dict[str, str]) -> None:
+        """Release locks taken by `acquire_many`, leaving any that expired and were re-taken."""
+        if not tokens:
+            return
+        keys = [self.key("lock", name) for name in tokens]
+        current = self.client.mget(keys)
+        ours = [k for k, value, token in zip(keys, current, tokens.values(), strict=True)
+                if value == token]
+        if ours:
+            self.client.delete(*ours)
+
     @contextmanager
     def lock(self, name: str, ttl: float, wait: float = 0.0) -> Iterator[None]:
         """A Redis lock; FileBusy when another worker holds it past `wait` seconds."""

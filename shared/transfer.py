@@ -6,6 +6,8 @@ Later backends (SFTP, rsync, robocopy) implement the same Protocol; the pipeline
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import errno
 import hashlib
 import os
@@ -49,6 +51,9 @@ class Placement:
 
 
 class TransferBackend(Protocol):
+    def stat(self, root: Path, rel_path: str) -> tuple[int, int] | None:
+        """(size, mtime_ns) of the file at rel_path, None when nothing is there."""
+
     def stat_size(self, root: Path, rel_path: str) -> int | None:
         """Size of the file at rel_path, None when nothing is there."""
 
@@ -62,6 +67,32 @@ class TransferBackend(Protocol):
 
     def remove(self, root: Path, rel_path: str) -> None:
         """Remove a file this backend placed (a copy that failed verification)."""
+
+    def flush(self) -> None:
+        """Make every placement since the last flush durable (batch mode; else nothing)."""
+
+
+def syncfs(path: str) -> None:
+    """Flush the whole filesystem holding path: one wait for a batch instead of one per file."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _libc is not None and _libc.syncfs(fd) == 0:
+            return
+        os.sync()  # no syncfs(2): sync everything, slower but as safe
+    finally:
+        os.close(fd)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.syncfs.argtypes = [ctypes.c_int]
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_libc = _load_libc()
 
 
 def fsync_dir(path: str) -> None:
@@ -82,13 +113,33 @@ class LocalTransfer:
     """
 
     def __init__(self, fsync: bool = True) -> None:
+        # fsync=False is batch mode: nothing is synced per file, and flush() syncs the
+        # filesystems written to once. The caller must flush before trusting a placement.
         self.fsync = fsync
+        self._unsynced: set[str] = set()
 
-    def stat_size(self, root: Path, rel_path: str) -> int | None:
+    def stat(self, root: Path, rel_path: str) -> tuple[int, int] | None:
         try:
-            return os.lstat(os.path.join(root, rel_path)).st_size
+            info = os.lstat(os.path.join(root, rel_path))
         except FileNotFoundError:
             return None
+        return info.st_size, info.st_mtime_ns
+
+    def stat_size(self, root: Path, rel_path: str) -> int | None:
+        found = self.stat(root, rel_path)
+        return None if found is None else found[0]
+
+    def flush(self) -> None:
+        folders, self._unsynced = self._unsynced, set()
+        synced: set[int] = set()
+        for folder in folders:
+            try:
+                device = os.stat(folder).st_dev
+                if device not in synced:
+                    syncfs(folder)
+                    synced.add(device)
+            except FileNotFoundError:
+                continue
 
     def digest(self, root: Path, rel_path: str, check: bool = False) -> tuple[int, str] | None:
         try:
@@ -134,6 +185,8 @@ class LocalTransfer:
             _unlink_quietly(tmp)
         if self.fsync:
             fsync_dir(folder)
+        else:
+            self._unsynced.add(folder)
         return Placement(rel_path, expected.sha256, size, False, check)
 
     def _link(self, src: str, final: str) -> int | None | object:
@@ -151,6 +204,8 @@ class LocalTransfer:
             raise _destination_error(exc, final) from exc
         if self.fsync:
             fsync_dir(os.path.dirname(final))
+        else:
+            self._unsynced.add(os.path.dirname(final))
         return os.lstat(final).st_size
 
     def _copy_to(self, src: str, tmp: str, expected: Expected) -> tuple[int, str]:

@@ -15,11 +15,13 @@ from celery import Task
 from celery.exceptions import Reject, Retry
 
 from shared.backoff import backoff_seconds, retry_cap
+from shared.batch import run_batch
 from shared.errors import PathRefused, RetryableError
 from shared.ignore import is_sidecar
 from shared.jobs import FileJob
 from shared.pipeline import STAGES, give_up, run_all, run_stage
 from shared.reconcile import rules_for
+from shared.transfer import LocalTransfer
 from tasks.app import app
 from tasks.chain import ingest_chain
 from tasks.runtime import context_of, settings_of
@@ -111,32 +113,46 @@ def ingest(self: Task, path: str) -> dict[str, Any]:
 
 @app.task(name="mediacourier.ingest_batch", bind=True)
 def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, int]:
-    """Many small files in one task, through the same stage functions as the chain."""
+    """Many files in one task, stage by stage through the same stage functions as the chain
+    (see shared.batch): images first, then sidecars, so sidecars find their image placed."""
     ctx = _context_for(self)
+    batch_ctx = dataclasses.replace(ctx, backend=LocalTransfer(fsync=False))
     counts: Counter[str] = Counter()
-    # Images first, so their sidecars in the same batch find them placed.
-    for index, (rel, size, mtime_ns) in enumerate(sorted(items, key=lambda i: is_sidecar(i[0]))):
-        job = FileJob(source, rel, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
+    jobs = [FileJob(source, rel, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
+            for rel, size, mtime_ns in items]
+    for group in ([j for j in jobs if not is_sidecar(j.rel_path)],
+                  [j for j in jobs if is_sidecar(j.rel_path)]):
         try:
-            job = run_all(job, ctx)
-        except redis.RedisError as exc:
-            # Redis is away: the whole batch comes back later; files done so far are skipped.
-            raise Reject(f"Redis unavailable: {exc}", requeue=True) from exc
-        except RetryableError as exc:
-            # Only this file waits: it continues as a chain of its own, with retries.
-            log.info("%s: %s; continuing as its own chain", rel, exc)
-            try:
-                ingest_chain(self.app, job).apply_async(countdown=backoff_seconds(0, 2.0))
-            except Exception as send_error:
-                raise Reject(f"cannot defer {rel}: {send_error}", requeue=True) from exc
-            counts["deferred"] += 1
-            continue
-        except Exception as exc:  # noqa: BLE001 - one bad file never stops the rest
-            log.exception("batch item %s failed unexpectedly", rel)
-            job = give_up(job, ctx, f"internal error: {exc!r}")
-            run_stage("record_outcome", job, ctx)
-        counts[str(job.outcome)] += 1
-        if index % 16 == 0:
-            self.update_state(state="PROGRESS", meta={"done": index + 1, "total": len(items)})
+            results: list[Any] = run_batch(group, batch_ctx)
+        except Exception:  # noqa: BLE001 - a broken batch falls back to one file at a time
+            log.exception("batch of %d files failed; going file by file", len(group))
+            results = [None] * len(group)
+        for job, result in zip(group, results, strict=True):
+            counts[_settle_batch_item(self, ctx, job, result)] += 1
+        self.update_state(state="PROGRESS", meta={"done": sum(counts.values()),
+                                                  "total": len(items)})
     return dict(counts)
 
+
+def _settle_batch_item(task: Task, ctx, job: FileJob, result: Any) -> str:
+    """The outcome of one batch item; files that must wait continue as chains of their own."""
+    if result is None:
+        try:
+            result = run_all(job, ctx)
+        except (RetryableError, redis.RedisError) as exc:
+            result = exc
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the rest
+            log.exception("batch item %s failed unexpectedly", job.rel_path)
+            result = run_stage("record_outcome", give_up(job, ctx, f"internal error: {exc!r}"),
+                               ctx)
+    if isinstance(result, FileJob):
+        return str(result.outcome)
+    if isinstance(result, redis.RedisError):
+        # Redis is away: the whole batch comes back later; files done so far are skipped.
+        raise Reject(f"Redis unavailable: {result}", requeue=True) from result
+    log.info("%s: %s; continuing as its own chain", job.rel_path, result)
+    try:
+        ingest_chain(task.app, job).apply_async(countdown=backoff_seconds(0, 2.0))
+    except Exception as send_error:
+        raise Reject(f"cannot defer {job.rel_path}: {send_error}", requeue=True) from result
+    return "deferred"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from shared.backoff import backoff_seconds
+from shared.batch import run_batch
 from shared.config import Settings
 from shared.context import Context
 from shared.errors import RetryableError
@@ -29,10 +31,10 @@ from shared.pipeline import give_up, run_all, run_stage
 from shared.reconcile import plan_source
 from shared.rescan import flush_rescans
 from shared.store import RedisStateStore
+from shared.transfer import LocalTransfer
 from shared.walk import Entry
 
 RETRIES = 4
-CHUNK_FILES = 8  # files handed to a process at a time: fewer round trips between them
 
 
 def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
@@ -51,6 +53,19 @@ def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
     raise AssertionError("unreachable")
 
 
+def ingest_entries(ctx: Context, source: str, entries: list[Entry]) -> list[FileJob]:
+    """A batch through `run_batch` (one sync for all copies); files that have to wait, and
+    every file if the batch itself breaks, go through `ingest_entry` one by one."""
+    jobs = [FileJob(source, e.rel_path, e.size, e.mtime_ns) for e in entries]
+    batch_ctx = dataclasses.replace(ctx, backend=LocalTransfer(fsync=False))
+    try:
+        results = run_batch(jobs, batch_ctx)
+    except Exception:  # noqa: BLE001 - fall back to the careful path, file by file
+        results = [RuntimeError("batch failed")] * len(jobs)
+    return [result if isinstance(result, FileJob) else ingest_entry(ctx, source, entry)
+            for result, entry in zip(results, entries, strict=True)]
+
+
 _process_ctx: Context | None = None
 
 
@@ -59,9 +74,25 @@ def _init_process(settings: Settings, url: str) -> None:
     _process_ctx = Context(settings, RedisStateStore.from_url(url, settings.key_prefix))
 
 
-def _ingest_in_process(item: tuple[str, Entry]) -> FileJob:
+def _ingest_in_process(item: tuple[str, list[Entry]]) -> list[FileJob]:
     assert _process_ctx is not None, "initialiser not run"
-    return ingest_entry(_process_ctx, *item)
+    return ingest_entries(_process_ctx, *item)
+
+
+def batches(entries: list[Entry], files: int, size: int) -> list[list[Entry]]:
+    """Consecutive groups of at most `files` files and about `size` bytes."""
+    groups: list[list[Entry]] = []
+    current: list[Entry] = []
+    current_bytes = 0
+    for entry in entries:
+        if current and (len(current) >= files or current_bytes + entry.size > size):
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append(entry)
+        current_bytes += entry.size
+    if current:
+        groups.append(current)
+    return groups
 
 
 def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes: int,
@@ -93,15 +124,20 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
                                 files=f"0/{total_files}")
         done = 0
         for wave in waves:
-            items = [(source_name, entry) for entry in wave]
-            for job in pool.imap_unordered(_ingest_in_process, items, chunksize=CHUNK_FILES):
-                outcomes[str(job.outcome)] += 1
-                if job.outcome == Outcome.FAILED:
-                    failures.append(job)
-                elif job.outcome == Outcome.INGESTED:
-                    moved_bytes += job.size
-                done += 1
-                progress.update(bar, advance=max(job.size, 0), files=f"{done}/{total_files}")
+            # Small batches keep every process busy to the end and the progress bar moving.
+            per_batch = max(1, min(settings.batch_files, len(wave) // (4 * processes)))
+            items = [(source_name, group)
+                     for group in batches(wave, per_batch, settings.batch_bytes)]
+            for jobs in pool.imap_unordered(_ingest_in_process, items):
+                for job in jobs:
+                    outcomes[str(job.outcome)] += 1
+                    if job.outcome == Outcome.FAILED:
+                        failures.append(job)
+                    elif job.outcome == Outcome.INGESTED:
+                        moved_bytes += job.size
+                done += len(jobs)
+                progress.update(bar, advance=sum(max(j.size, 0) for j in jobs),
+                                files=f"{done}/{total_files}")
     ctx.store.forget_records(source_name, plan.vanished)
     ctx.store.clear_failures(source_name, plan.vanished)
     _flush_all(ctx)

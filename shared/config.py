@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -10,6 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.config_checks import (
+    check_limits,
+    check_references,
+    default_time_limit,
+    with_default_schedules,
+)
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
@@ -192,7 +197,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         schedules=schedules,
         visibility_timeout=top.get("visibility_timeout", 3600, int),
         restore_interval=top.get("restore_interval", 60, int),
-        task_time_limit=_time_limit(top.get("task_time_limit", None, int),
+        task_time_limit=default_time_limit(top.get("task_time_limit", None, int),
                                     top.get("visibility_timeout", 3600, int)),
         max_retries=top.get("max_retries", 8, int),
         retry_backoff_max=top.get("retry_backoff_max", 600, int),
@@ -205,9 +210,9 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         config_path=path,
     )
     top.finish()
-    _check_references(settings, name)
-    _check_limits(settings, name)
-    return _with_default_schedules(settings)
+    check_references(settings, name)
+    check_limits(settings, name)
+    return with_default_schedules(settings)
 
 
 def _source(key: str, data: Any, base: Path, name: str) -> SourceConfig:
@@ -299,23 +304,6 @@ def _schedule(key: str, data: Any, name: str) -> Schedule:
     return Schedule(source=key, every_seconds=seconds, cron=cron)
 
 
-def _check_references(settings: Settings, name: str) -> None:
-    for source in settings.sources.values():
-        if source.library not in settings.libraries:
-            raise ConfigError(
-                f"{name}: sources.{source.name}.library: no library named {source.library!r}"
-            )
-    for library in settings.libraries.values():
-        for target in library.rescan:
-            if target not in settings.rescan_targets:
-                raise ConfigError(
-                    f"{name}: libraries.{library.name}.rescan: no rescan target named {target!r}"
-                )
-    for key in settings.schedules:
-        if key not in settings.sources:
-            raise ConfigError(f"{name}: schedules.{key}: no source named {key!r}")
-
-
 def broker_url(settings: Settings) -> str:
     """The configured Redis URL, else the one `mediacourier up` wrote for its embedded Redis."""
     if settings.redis_url:
@@ -327,34 +315,3 @@ def broker_url(settings: Settings) -> str:
         f"no Redis configured: set redis_url or MEDIACOURIER_REDIS_URL, or start "
         f"`mediacourier up` (it writes {url_file})"
     )
-
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def _check_limits(settings: Settings, name: str) -> None:
-    if settings.task_time_limit >= settings.visibility_timeout:
-        raise ConfigError(
-            f"{name}: task_time_limit ({settings.task_time_limit}) must be below "
-            f"visibility_timeout ({settings.visibility_timeout}), or a running task is "
-            "delivered a second time")
-    if settings.flower_address not in LOOPBACK and not settings.flower_basic_auth:
-        raise ConfigError(
-            f"{name}: flower_address {settings.flower_address!r} is not loopback: set "
-            "flower_basic_auth (or MEDIACOURIER_FLOWER_BASIC_AUTH) as 'user:password'")
-
-
-def _time_limit(configured: int | None, visibility_timeout: int) -> int:
-    """30 minutes, or three quarters of a shorter visibility timeout, unless configured."""
-    if configured is not None:
-        return configured
-    return max(1, min(1800, visibility_timeout * 3 // 4))
-
-
-def _with_default_schedules(settings: Settings) -> Settings:
-    """Every source is reconciled hourly unless its schedule says otherwise: the backstop
-    for events the watcher missed (a restart, an inotify overflow, a network share)."""
-    schedules = dict(settings.schedules)
-    for source in settings.sources:
-        schedules.setdefault(source, Schedule(source=source, every_seconds=3600.0))
-    return dataclasses.replace(settings, schedules=schedules)

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from shared import fsdetect, ignore, layout
-from shared.config import DUPLICATE_POLICIES, LOOPBACK, Settings, build_settings
+from shared.config import DUPLICATE_POLICIES, Settings, build_settings
+from shared.config_checks import LOOPBACK
 from shared.errors import ConfigError
 from workers.cli import build_parser
 

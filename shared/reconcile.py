@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shared.config import SourceConfig
@@ -53,16 +54,22 @@ def plan_source(
     """
     started = time.perf_counter()
     plan = ReconcilePlan(source.name)
-    records = store.all_records(source.name)
+    # The records arrive while the walk waits on the disk (both are mostly out of the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fetching = pool.submit(store.all_records, source.name)
+        entries = list(walk_source(source.path, rules_for(source)))
+        records = fetching.result()
     inflight = _inflight_of(store, source.name, time.time() - stale_after)
     done = DONE_STATES - {"failed"} if retry_failed else DONE_STATES
     now = time.time() if now is None else now
     settled_before_ns = int((now - source.stability_seconds) * 1e9)
-    for entry in walk_source(source.path, rules_for(source)):
+    for entry in entries:
         raw = records.pop(entry.rel_path, None)
         if raw is not None:
-            size, mtime, _inode, _sha, state, _ = raw.split(SEP, 5)
-            if state in done and size == str(entry.size) and mtime == str(entry.mtime_ns):
+            state_end = raw.find(SEP)
+            if raw[:state_end] in done and raw.startswith(
+                f"{SEP}{entry.size}{SEP}{entry.mtime_ns}{SEP}", state_end
+            ):
                 plan.unchanged += 1
                 continue
         if (entry.rel_path, entry.size, entry.mtime_ns) in inflight:

@@ -42,12 +42,13 @@ class FileRecord:
     dest: str = ""
 
     def encode(self) -> str:
-        fields = (self.size, self.mtime_ns, self.inode, self.sha256, self.state, self.dest)
+        # State, size and mtime first: reconcile compares that prefix without a full parse.
+        fields = (self.state, self.size, self.mtime_ns, self.inode, self.sha256, self.dest)
         return SEP.join(str(f) for f in fields)
 
     @classmethod
     def decode(cls, raw: str) -> FileRecord:
-        size, mtime, inode, sha, state, dest = raw.split(SEP, 5)
+        state, size, mtime, inode, sha, dest = raw.split(SEP, 5)
         return cls(int(size), int(mtime), int(inode), sha, state, dest)
 
 

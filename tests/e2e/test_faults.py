@@ -8,6 +8,7 @@ import signal
 import time
 from pathlib import Path
 
+from shared.store import FileRecord
 from tests.e2e.corpus import library_contents, sha256
 from tests.e2e.harness import Deployment, wait_for
 
@@ -44,7 +45,7 @@ def _assert_exactly_once(deployment: Deployment, library: Path, made: dict[str, 
     in_library = library_contents(library)
     assert in_library == made, "every file exactly once, byte-identical, nothing extra"
     records = deployment.store().all_records("up")
-    assert all(r.split("\t")[4] == "ingested" for r in records.values())
+    assert all(FileRecord.decode(r).state == "ingested" for r in records.values())
     assert set(records) == set(made)
     assert not deployment.store().inflight()
 

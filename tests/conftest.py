@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: a real private Redis, a fake one, and the photo corpus."""
+"""Fixtures shared by the whole suite: a real private Redis, a fake one, and the photo corpus;
+also `celery_side`, for the tests of the deployment files and the README."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import pytest
 import redis
 
 from shared.redis_server import EmbeddedRedis
+from tests.docs_helpers import celery_side
+
+__all__ = ["celery_side"]
 
 CORPUS_DIR = Path(__file__).parents[2] / "shared" / "corpus" / "exif-samples"
 

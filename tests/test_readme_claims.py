@@ -1,0 +1,143 @@
+"""What the README says about behaviour, checked against the code: queue names, time limits,
+Flower authentication, rescan commands, default schedules, `sync` options, dev packages."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.config import Settings, build_settings
+from shared.config_checks import LOOPBACK
+from shared.errors import ConfigError
+from tests.docs_helpers import CELERY_SIDE_PREFIX, EXAMPLE_CONFIG, REPO, readme
+from workers.cli import build_parser
+
+# -- README statements checked against the code ----------------------------------------------
+
+
+def minimal_config(root: Path, **top: Any) -> dict[str, Any]:
+    (root / "in").mkdir(exist_ok=True)
+    (root / "lib").mkdir(exist_ok=True)
+    return {**top, "sources": {"in": {"path": "in", "library": "lib"}},
+            "libraries": {"lib": {"path": "lib"}}}
+
+
+def load_minimal(root: Path, **top: Any) -> Settings:
+    return build_settings(minimal_config(root, **top), root / "mediacourier.toml", root)
+
+
+def test_the_queue_is_named_after_key_prefix(celery_side: dict[str, Any]) -> None:
+    assert celery_side["queue"] == CELERY_SIDE_PREFIX
+    text = readme() + EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    assert "queue named <key_prefix>" in readme() and "queue <key_prefix>" in readme()
+    for stale in ("always `mediacourier`", 'always named "mediacourier"', "queue is always",
+                  "different Redis databases, not"):
+        assert stale not in text, f"stale advice about the queue name: {stale!r}"
+
+
+def test_time_limit_figures_match_the_code(tmp_path: Path, celery_side: dict[str, Any]) -> None:
+    text = readme()
+    assert celery_side["time_limit"] == Settings(data_dir=tmp_path).task_time_limit == 1800
+    assert load_minimal(tmp_path).task_time_limit == 1800 and "1,800 s" in text
+    # Three quarters of a shorter visibility timeout; equal or above it is refused.
+    assert load_minimal(tmp_path, visibility_timeout=2000).task_time_limit == 1500
+    assert load_minimal(tmp_path, visibility_timeout=2400).task_time_limit == 1800
+    assert "three\nquarters of `visibility_timeout` when that is shorter than 2,400 s" in text
+    for limit in (3600, 4000):
+        with pytest.raises(ConfigError, match="task_time_limit"):
+            load_minimal(tmp_path, task_time_limit=limit, visibility_timeout=3600)
+    # The soft limit: `hard - min(30, hard // 10 + 1)`, 30 s before the default.
+    for hard, soft in celery_side["soft_of"].items():
+        assert soft == max(1, int(hard) - min(30, int(hard) // 10 + 1)), hard
+    assert celery_side["time_limit"] - celery_side["soft_limit"] == 30
+    assert "`min(30, task_time_limit // 10 + 1)`" in text
+    # Killed tasks are re-queued; the poison counter stops a message on its sixth delivery.
+    assert celery_side["acks_on_timeout"] is False
+    assert "`task_acks_on_failure_or_timeout = False`" in text
+    assert celery_side["max_deliveries"] == 5
+    assert "delivered more than 5 times" in text and "delivered a sixth time" in text
+
+
+def test_flower_beyond_loopback_needs_basic_auth(tmp_path: Path) -> None:
+    text = readme()
+    for address in LOOPBACK:
+        assert f"`{address}`" in text, address
+        assert load_minimal(tmp_path, flower_address=address).flower_basic_auth == ""
+    with pytest.raises(ConfigError, match="flower_basic_auth"):
+        load_minimal(tmp_path, flower_address="0.0.0.0")
+    assert load_minimal(tmp_path, flower_address="0.0.0.0", flower_basic_auth="a:b")
+    from workers.up import Supervisor
+
+    settings = load_minimal(tmp_path, flower_address="0.0.0.0", flower_basic_auth="a:secret")
+    supervisor = Supervisor(settings)
+    assert supervisor.environment("redis://x")["FLOWER_BASIC_AUTH"] == "a:secret"
+    assert not any("secret" in arg for _, argv in supervisor.commands() for arg in argv)
+    assert "`FLOWER_BASIC_AUTH` environment variable" in text
+    assert "does not enforce" not in text and "does not refuse" not in (
+        EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+
+
+def test_string_rescan_commands_get_the_folder_as_arguments(tmp_path: Path) -> None:
+    raw = minimal_config(tmp_path)
+    raw["rescan"] = {"app": {"command": "index {folder} {rel_folder}"}}
+    settings = build_settings(raw, tmp_path / "mediacourier.toml", tmp_path)
+    argv = settings.rescan_targets["app"].command
+    assert argv == ("sh", "-c", 'index "$1" "$2"', "mediacourier-rescan", "{folder}",
+                    "{rel_folder}")
+    text = readme()
+    assert "`sh -c SCRIPT mediacourier-rescan FOLDER REL_FOLDER`" in text
+    assert "`{folder}` replaced by `\"$1\"`" in text and "`{rel_folder}` by `\"$2\"`" in text
+    for document in (text, EXAMPLE_CONFIG.read_text(encoding="utf-8")):
+        assert "pasted in unquoted" not in document and "folder pasted in" not in document, (
+            "stale warning about string rescan commands")
+
+
+def test_every_source_is_reconciled_hourly_by_default(tmp_path: Path) -> None:
+    settings = load_minimal(tmp_path)
+    assert settings.schedules["in"].every_seconds == 3600
+    assert "**Every source is reconciled every hour by default.**" in readme()
+    assert "has no schedules unless" not in readme()
+    raw = minimal_config(tmp_path)
+    raw["schedules"] = {"in": {"cron": "0 30 3 * * *"}}
+    with pytest.raises(ConfigError, match="five-field"):
+        build_settings(raw, tmp_path / "mediacourier.toml", tmp_path)
+    assert "exactly five fields" in readme()
+
+
+def test_sync_options_and_exit_codes_are_documented() -> None:
+    text = readme()
+    sync = next(a for a in build_parser()._actions
+                if isinstance(a, argparse._SubParsersAction)).choices["sync"]
+    workers = next(a for a in sync._actions if "--workers" in a.option_strings)
+    assert workers.default == 2 * (os.cpu_count() or 1)
+    assert "`mediacourier sync SOURCE [--dry-run] [--workers N]`" in text
+    assert "(default: two per CPU" in text
+    assert "1 if any file failed, 2 on a\n  configuration or Redis error" in text
+    for argv in (["sync", "x", "--workers"], ["history", "--limit"], ["up", "--concurrency"],
+                 ["worker", "--concurrency"]):
+        assert f"`{argv[-1]}`" in text, argv
+        build_parser().parse_args([*argv, "1"])
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([*argv, "0"])
+
+
+def test_dev_packages_named_in_the_readme() -> None:
+    dev = (REPO / "dev").read_text(encoding="utf-8")
+    text = readme()
+
+    def packages(variable: str) -> list[str]:
+        match = re.search(rf'^{variable}="([^"]*)"', dev, re.M)
+        assert match, f"dev has no {variable}"
+        return match.group(1).split()
+
+    for variable in ("APT_TEST_PACKAGES", "APT_BENCH_PACKAGES"):
+        assert f"`{variable}`" in text, variable
+        for package in packages(variable):
+            assert f"`{package}`" in text, package
+    if "rsync" not in packages("APT_TEST_PACKAGES"):
+        assert "`./dev test` does not\n   need `rsync`" in text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shared.config import SourceConfig
@@ -54,11 +53,8 @@ def plan_source(
     """
     started = time.perf_counter()
     plan = ReconcilePlan(source.name)
-    # The records arrive while the walk waits on the disk (both are mostly out of the GIL).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        fetching = pool.submit(store.all_records, source.name)
-        entries = list(walk_source(source.path, rules_for(source)))
-        records = fetching.result()
+    records = store.all_records(source.name)
+    entries = walk_source(source.path, rules_for(source))
     inflight = _inflight_of(store, source.name, time.time() - stale_after)
     done = DONE_STATES - {"failed"} if retry_failed else DONE_STATES
     now = time.time() if now is None else now

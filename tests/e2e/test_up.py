@@ -72,6 +72,10 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, corpus_dir: Path
         wait_for(lambda: not any(_alive(p) for p in pids), 30, "children to exit")
         assert "stopped." in output()
     finally:
+        # `up` starts each child in a session of its own: on a failure, stop them by PID too.
+        for pid in [int(p) for p in re.findall(r"pid (\d+)", output())]:
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
             up.wait()

@@ -58,3 +58,37 @@ class HashMismatch(PermanentError):
 
 class UnknownSource(PermanentError):
     """Raised when a task names a source that is not in the configuration."""
+
+
+class TargetUnreachable(RetryableError):
+    """Raised when a transfer target cannot be reached (network down, host or share offline)."""
+
+
+class CommandTimedOut(RetryableError):
+    """Raised when a command ran past its time limit and was stopped."""
+
+
+class RobocopyFilesFailed(RetryableError):
+    """Raised when robocopy gave up on some files for reasons that may pass (locked, network)."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class RobocopyFilesRefused(PermanentError):
+    """Raised when robocopy gave up on some files for reasons a retry cannot fix (access denied,
+    invalid name, path too long)."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class RobocopyFatal(PermanentError):
+    """Raised when robocopy could not run the job at all (exit bit 16: bad option, no access to
+    source or destination, executable missing)."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -213,3 +213,26 @@ def test_robocopy_target_config() -> None:
         assert str(caught.value) == f"mediacourier.toml: {message}" or \
             str(caught.value).startswith(f"mediacourier.toml: {message}"), str(caught.value)
 
+
+
+def test_readme_example_and_claims_match_the_code() -> None:
+    import re
+    import tomllib
+
+    from shared.robocopy import DISK_FULL_ERRORS, NETWORK_ERRORS
+    from shared.robocopy_command import DEFAULT_EXCLUDE_DIRS, DEFAULT_EXCLUDE_FILES
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Robocopy targets on a Windows worker", 1)[1].split("\n## ", 1)[0]
+    # Given the README's example target, When parsed, Then it is valid and means what it says
+    block = re.search(r"```toml\n(.*?)```", section, re.S)[1]
+    table = tomllib.loads(block)["targets"]["winnas"]
+    parsed = parse_robocopy_target("winnas", table)
+    assert parsed.root == r"\\NAS\photo\Library" and parsed.queue == "windows"
+    assert parsed.timeout_seconds == 21600 and parsed.log_file.endswith("robocopy-winnas.log")
+    for name in DEFAULT_EXCLUDE_FILES + DEFAULT_EXCLUDE_DIRS:
+        assert name in section, name
+    network_row = section.split("(network)")[0].rsplit("\n", 1)[-1]
+    codes = {int(code) for code in re.findall(r"`(?:ERROR )?(\d+)`", network_row)}
+    assert codes == {53, 64, 67, 121, 1231} and codes <= NETWORK_ERRORS
+    assert "`ERROR 112`" in section and 112 in DISK_FULL_ERRORS

@@ -48,6 +48,7 @@ class RobocopyReport:
     seconds: float
     stderr: str = ""
     updated_files: int = 0  # replaced rather than new, when robocopy's tags were readable
+    job_errors: tuple[str, ...] = ()  # robocopy's "ERROR : ..." lines about the whole job
 
     @property
     def ok(self) -> bool:
@@ -65,6 +66,8 @@ class RobocopyReport:
     def message(self) -> str:
         """One line: the exit code's meaning, the file counts, the first failed file."""
         parts = [self.exit.message]
+        if self.job_errors:
+            parts.append(self.job_errors[0])
         files = self.summary.files if self.summary else None
         if files:
             parts.append(f"files: {files.copied} copied, {files.skipped} skipped, "
@@ -97,7 +100,7 @@ def report_from(result: CommandResult, dry_run: bool) -> RobocopyReport:
     parsed = parse_output(result.stdout)
     return RobocopyReport(result.argv, RobocopyExit(result.exit_code), parsed.summary,
                           parsed.file_errors, dry_run, result.seconds, result.stderr.strip(),
-                          parsed.updated_files)
+                          parsed.updated_files, parsed.job_errors)
 
 
 def failure_of(report: RobocopyReport) -> MediacourierError | None:

@@ -37,6 +37,9 @@ _SPEED = re.compile(r":\s*(\d[\d.,]*)\s+[^\W\d_]+/", re.I)  # "Bytes/sec.", "Byt
 _ERROR = re.compile(r"(?P<code>\d+) \(0x(?P<hex>[0-9A-Fa-f]{8})\) (?P<rest>.*?)\s*$")
 _PATH_START = re.compile(r"(?:[A-Za-z]:\\|\\\\)")
 _GAVE_UP = re.compile(r"RETRY LIMIT EXCEEDED", re.I)
+# Job-level errors with no Windows error code, e.g. "ERROR : Invalid Parameter #3 : "/XX"".
+# Robocopy sometimes prints its own message templates after one ("#%d"): those are left out.
+_JOB_ERROR = re.compile(r"^\s*(?:ERROR|FEHLER|ERREUR|ERRORE)\s+:\s*(?P<text>.+?)\s*$")
 # Tags robocopy prints (English; capitalised = selected for copying) for a file that exists in
 # the destination and is replaced. Localised tags are not known: those files count as copied.
 _UPDATE_TAG = re.compile(r"^\s*(?:\d+(?:[.,]\d+)?%\s+)?(Newer|Older|Changed|Tweaked)\s+\d")
@@ -99,12 +102,15 @@ class RobocopyOutput:
     summary: Summary | None  # None when robocopy was stopped early or /NJS was given
     file_errors: tuple[FileError, ...]
     updated_files: int  # file lines tagged Newer/Older/Changed/Tweaked (English output)
+    job_errors: tuple[str, ...] = ()  # "ERROR : ..." lines: why a whole job could not run
 
 
 def parse_output(text: str) -> RobocopyOutput:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     updated = sum(1 for line in lines if _UPDATE_TAG.match(line))
-    return RobocopyOutput(_last_summary(lines), _file_errors(lines), updated)
+    job_errors = tuple(m["text"] for m in map(_JOB_ERROR.match, lines)
+                       if m and "%" not in m["text"])
+    return RobocopyOutput(_last_summary(lines), _file_errors(lines), updated, job_errors)
 
 
 def parse_size(value: str, unit: str = "") -> int:

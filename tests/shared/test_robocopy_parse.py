@@ -185,3 +185,24 @@ def test_durations(value: str, seconds: float) -> None:
 def test_text_without_any_table() -> None:
     out = parse_output("   Files : *.*\n  Options : *.* /MIR\n   Speed : 5 Bytes/sec.\n")
     assert out.summary is None and out.file_errors == ()
+
+
+def test_job_errors_are_kept_but_not_printf_templates() -> None:
+    # Given a fatal start-up error after which robocopy dumped its message templates
+    out = parsed("en_fatal_backup_rights.txt")
+    assert out.job_errors == (
+        "You do not have the Backup and Restore Files user rights.",
+        "Robocopy ran out of memory, exiting.")
+
+
+def test_old_five_column_table_and_old_times() -> None:
+    # Given a table without the Extras column and the m:ss.fff times of older versions
+    text = ("               Total    Copied   Skipped  Mismatch    FAILED\n"
+            "    Dirs :        75         0        75         0         0\n"
+            "   Files :       960        13       947         0         0\n"
+            "   Bytes :    19.8 m   190.0 k    19.6 m         0         0\n"
+            "   Times :  0:16.914  0:03.504            0:00.000  0:13.410\n")
+    s = parse_output(text).summary
+    assert s.files == Counts(960, 13, 947, 0, 0, 0)
+    assert s.bytes == Counts(round(19.8 * M), round(190.0 * K), round(19.6 * M), 0, 0, 0)
+    assert s.times == Times(16.914, 3.504, 0.0, 13.41)

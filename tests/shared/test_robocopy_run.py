@@ -140,6 +140,7 @@ def test_fatal_start_up_error_is_permanent(robocopy: StandIn) -> None:
     with pytest.raises(RobocopyFatal, match="exit code 16 .failed.: fatal error") as caught:
         run_robocopy(options(exe), LocalExecutor(), timeout=30)
     assert caught.value.report.summary is None
+    assert "You do not have the Backup and Restore Files user rights." in str(caught.value)
 
 
 def test_missing_executable_is_permanent(tmp_path: Path) -> None:
@@ -185,6 +186,16 @@ def test_mirror_dry_run_reports_what_would_be_deleted(robocopy: StandIn) -> None
     summary = mirror_with_robocopy(SOURCE, target(exe), LocalExecutor(), dry_run=True)
     assert robocopy.argv[-1] == "/L"
     assert summary.dry_run and (summary.copied, summary.deleted, summary.skipped) == (0, 1, 2)
+
+
+def test_mirror_without_a_summary_counts_the_errors(robocopy: StandIn) -> None:
+    # Given a run cut short before its summary, with one file denied (exit 8)
+    exe = robocopy.replay("en_access_denied_no_summary.txt", 8)
+    summary = mirror_with_robocopy(SOURCE, target(exe), LocalExecutor())
+    # Then the failure is still counted and named, and the message says why counts are missing
+    assert summary.failed == 1 and summary.copied == 0
+    assert summary.failed_files[0].path.endswith("root.txt")
+    assert summary.message.endswith("no summary in the output")
 
 
 def test_mirror_raises_when_the_run_could_not_happen(robocopy: StandIn) -> None:

@@ -37,7 +37,8 @@ class LocalExecutor:
         try:
             # A session of its own, so a timeout ends the command's children too.
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, text=True, errors="replace",
+                                    start_new_session=True)
         except OSError as exc:
             return CommandResult(argv, -1, "", f"cannot run {argv[0]!r}: {exc.strerror}",
                                  time.perf_counter() - started)
@@ -45,7 +46,10 @@ class LocalExecutor:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+                if hasattr(os, "killpg"):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:  # Windows (robocopy's workers): no process groups, end the command itself
+                    proc.kill()
             proc.communicate()
             return CommandResult(argv, -1, "", f"timed out after {timeout:g} s",
                                  time.perf_counter() - started)

@@ -11,8 +11,10 @@ failed for a reason no retry fixes (access denied, bad name, path too long).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared.errors import (
     CommandTimedOut,
@@ -23,7 +25,7 @@ from shared.errors import (
     RobocopyFilesRefused,
     TargetUnreachable,
 )
-from shared.executors import CommandExecutor, CommandResult
+from shared.executors import CommandExecutor, CommandResult, LocalExecutor
 from shared.robocopy_command import RobocopyOptions, build_command
 from shared.robocopy_exit import RobocopyExit
 from shared.robocopy_parse import FileError, Summary, parse_output
@@ -83,21 +85,33 @@ class RobocopyReport:
 
 
 def run_robocopy(options: RobocopyOptions, executor: CommandExecutor,
-                 timeout: float = DEFAULT_TIMEOUT, check: bool = True) -> RobocopyReport:
+                 timeout: float = DEFAULT_TIMEOUT, check: bool = True,
+                 read_log: bool | None = None) -> RobocopyReport:
     """Run one robocopy job. With `check`, an exit code of 8 or more raises the error
     `failure_of` names (it carries the report as `.report`); otherwise the report is returned
-    whatever the code, for callers that record per-file failures themselves."""
+    whatever the code, for callers that record per-file failures themselves.
+
+    Robocopy writes its console output in the OEM code page, so names with accents can come
+    out garbled; its /UNILOG file is UTF-16. When this process can read that log (`read_log`;
+    by default: on Windows with the LocalExecutor), the part this run appended is parsed
+    instead of the console output."""
     argv = build_command(options)
+    if read_log is None:
+        read_log = os.name == "nt" and isinstance(executor, LocalExecutor)
+    log = Path(options.validated().unicode_log) if read_log and options.unicode_log else None
+    offset = _size(log)
     result = executor.run(argv, timeout)
-    report = report_from(result, dry_run=options.dry_run)
+    text = _appended_text(log, offset) if log else ""
+    report = report_from(result, dry_run=options.dry_run, text=text or None)
     error = failure_of(report)
     if check and error is not None:
         raise error
     return report
 
 
-def report_from(result: CommandResult, dry_run: bool) -> RobocopyReport:
-    parsed = parse_output(result.stdout)
+def report_from(result: CommandResult, dry_run: bool, text: str | None = None) -> RobocopyReport:
+    """The report for one run; `text` (the run's part of the Unicode log) replaces stdout."""
+    parsed = parse_output(result.stdout if text is None else text)
     return RobocopyReport(result.argv, RobocopyExit(result.exit_code), parsed.summary,
                           parsed.file_errors, dry_run, result.seconds, result.stderr.strip(),
                           parsed.updated_files, parsed.job_errors)
@@ -127,3 +141,23 @@ def failure_of(report: RobocopyReport) -> MediacourierError | None:
 def _short(argv: Iterable[str]) -> str:
     args = list(argv)
     return " ".join(args[1:3]) if len(args) >= 3 else " ".join(args)
+
+
+def _size(path: Path | None) -> int:
+    try:
+        return path.stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def _appended_text(path: Path, offset: int) -> str:
+    """What the run added to a UTF-16 (/UNILOG+) log; "" when it cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset - offset % 2)
+            data = handle.read()
+    except OSError:
+        return ""
+    if data.startswith(b"\xff\xfe"):
+        data = data[2:]
+    return data.decode("utf-16-le", errors="replace")

@@ -247,3 +247,40 @@ def test_readme_example_and_claims_match_the_code() -> None:
     codes = {int(code) for code in re.findall(r"`(?:ERROR )?(\d+)`", network_row)}
     assert codes == {53, 64, 67, 121, 1231} and codes <= NETWORK_ERRORS
     assert "`ERROR 112`" in section and 112 in DISK_FULL_ERRORS
+
+
+UNILOG_STAND_IN = """#!{python}
+import sys
+from pathlib import Path
+text = Path({fixture!r}).read_text(encoding="utf-8") + {extra!r}
+log = Path(next(a for a in sys.argv if a.startswith("/UNILOG+:"))[len("/UNILOG+:"):])
+with log.open("ab") as handle:  # robocopy appends UTF-16 to the log ...
+    handle.write(text.encode("utf-16-le"))
+sys.stdout.buffer.write(text.encode("cp850"))  # ... and writes the OEM code page to a pipe
+sys.exit(9)
+"""
+
+
+def test_unicode_log_is_read_instead_of_oem_console_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a log that already holds an older run (robocopy starts a new log with a BOM)
+    monkeypatch.chdir(tmp_path)  # on Linux the Windows log path is a plain file name here
+    log_name = r"C:\logs\mirror.log"
+    older = (DATA / "en_list_only_from_unc.txt").read_text(encoding="utf-8")
+    (tmp_path / log_name).write_bytes(b"\xff\xfe" + older.encode("utf-16-le"))
+    # And a robocopy that appends this run to it, with a name outside ASCII in an error line
+    error = ("2026/11/22 03:00:04 FEHLER 5 (0x00000005) Datei wird kopiert "
+             "D:\\Fotos\\M\u00fcller\\IMG_1.JPG\nZugriff verweigert\n")
+    exe = tmp_path / "robocopy"
+    exe.write_text(UNILOG_STAND_IN.format(python=sys.executable, extra=error,
+                                          fixture=str(DATA / "de_mirror_extras_abridged.txt")))
+    exe.chmod(0o755)
+    opts = options(str(exe), unicode_log=log_name)
+    # When the log is read, Then the report is this run's (not the older one) with the right name
+    report = run_robocopy(opts, LocalExecutor(), timeout=30, check=False, read_log=True)
+    assert report.summary.files.extras == 3443
+    assert report.failed_files[0].path == "D:\\Fotos\\M\u00fcller\\IMG_1.JPG"
+    # And from the console output alone the numbers survive but the name does not
+    console = run_robocopy(opts, LocalExecutor(), timeout=30, check=False, read_log=False)
+    assert console.summary.files.extras == 3443
+    assert console.failed_files[0].path != "D:\\Fotos\\M\u00fcller\\IMG_1.JPG"

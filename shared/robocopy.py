@@ -60,7 +60,9 @@ class RobocopyReport:
     def failed_files(self) -> tuple[FileError, ...]:
         """The errors robocopy gave up on ("RETRY LIMIT EXCEEDED"); when it never said so
         (older versions, /R:0) every error counts. A file that failed and then copied on a
-        retry is left out."""
+        retry is left out, and a run whose exit code has no failure bit has none."""
+        if not (self.exit.failed or self.exit.fatal):
+            return ()
         final = tuple(error for error in self.file_errors if error.gave_up)
         return final or self.file_errors
 

@@ -284,3 +284,17 @@ def test_unicode_log_is_read_instead_of_oem_console_output(
     console = run_robocopy(opts, LocalExecutor(), timeout=30, check=False, read_log=False)
     assert console.summary.files.extras == 3443
     assert console.failed_files[0].path != "D:\\Fotos\\M\u00fcller\\IMG_1.JPG"
+
+
+def test_errors_cured_by_a_retry_are_not_failures() -> None:
+    from shared.executors import CommandResult
+    from shared.robocopy import report_from
+
+    # Given output where a locked file was retried and copied, and another file given up
+    text = (DATA / "constructed_en_bytes_mirror_errors.txt").read_text(encoding="utf-8")
+    failed = report_from(CommandResult(("robocopy",), 11, text, "", 1.0), dry_run=False)
+    # Then only the given-up file failed; with no failure bit in the exit code, none did
+    assert [e.code for e in failed.file_errors] == [32, 5]
+    assert [e.code for e in failed.failed_files] == [5]
+    cured = report_from(CommandResult(("robocopy",), 1, text, "", 1.0), dry_run=False)
+    assert cured.failed_files == () and "error" not in cured.message

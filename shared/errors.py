@@ -58,3 +58,15 @@ class HashMismatch(PermanentError):
 
 class UnknownSource(PermanentError):
     """Raised when a task names a source that is not in the configuration."""
+
+
+class DestinationExists(PermanentError):
+    """Raised when a destination name is already taken and the caller said not to overwrite."""
+
+
+class MirrorRefused(PermanentError):
+    """Raised when a mirror would delete more than its guard allows and --force was not given."""
+
+
+class UnknownMirror(PermanentError):
+    """Raised when a task or command names a mirror that is not in the configuration."""

@@ -146,7 +146,8 @@ def plan_mirror(
         raise SourceVanished(f"{source_root}: the mirror's source folder does not exist")
     plan = MirrorPlan()
     source = walk_tree(Path(source_root), rules, plan.skipped)
-    remote = {e.rel_path: e for e in destination.list_files() if not rules.excludes_path(e.rel_path)}
+    remote = {e.rel_path: e for e in destination.list_files()
+              if not rules.excludes_path(e.rel_path)}
     plan.destination_files = len(remote)
     window_ns = int(modify_window * 1e9)
     new: list[RemoteEntry] = []

@@ -1,0 +1,79 @@
+"""`mediacourier.mirror`: keep a target an exact, verified replica of a local tree."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+from celery import Task
+
+from shared.backoff import backoff_seconds, retry_cap
+from shared.errors import FileBusy, MirrorRefused
+from shared.mirror_job import (
+    mirror_config,
+    plan_dict,
+    plan_for,
+    record_refusal,
+    record_run,
+    run_named_mirror,
+)
+from shared.mirror_run import Progress
+from shared.mirror_targets import open_destination
+from tasks.app import app
+from tasks.runtime import context_of, settings_of
+
+PROGRESS_EVERY = 0.5  # seconds between two task-state updates (Flower polls the backend)
+
+
+@app.task(name="mediacourier.mirror", bind=True)
+def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
+    """Plan (dry run) or run the mirror `name`; progress goes to the task state for Flower."""
+    settings = settings_of(self.app)
+    if not isinstance(name, str):
+        raise TypeError("mirror name must be a string")
+    config = mirror_config(settings, name)  # UnknownMirror for a name not configured
+    if dry_run:
+        destination = open_destination(settings, config.target)
+        try:
+            return {"mirror": name, "dry_run": True,
+                    **plan_dict(plan_for(settings, config, destination))}
+        finally:
+            destination.close()
+    store = context_of(self.app).store
+    host = socket.gethostname()
+    try:
+        with store.lock(f"mirror:{name}", ttl=settings.task_time_limit):
+            summary = run_named_mirror(settings, name, bool(force), _reporter(self))
+    except FileBusy:
+        return {"mirror": name, "skipped": "a run of this mirror is already going on"}
+    except MirrorRefused as exc:
+        record_refusal(store, config, str(exc), host)
+        raise
+    record_run(store, config, summary, host)
+    result = {"mirror": name, **summary.as_dict()}
+    result["errors"] = [[e.rel_path, e.action, e.reason] for e in summary.errors]
+    if any(e.retryable for e in summary.errors) and self.request.retries < settings.max_retries:
+        # The target hiccuped: the next run re-plans, so only what is still missing is sent.
+        cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
+        raise self.retry(countdown=backoff_seconds(self.request.retries, cap),
+                         max_retries=settings.max_retries)
+    return result
+
+
+def _reporter(task: Task) -> Any:
+    lock = threading.Lock()
+    last = [0.0]
+
+    def report(progress: Progress) -> None:
+        now = time.monotonic()
+        final = progress.done == progress.total
+        with lock:
+            if not final and now - last[0] < PROGRESS_EVERY:
+                return
+            last[0] = now
+            if task.request.id:
+                task.update_state(state="PROGRESS", meta=progress.meta())
+
+    return report

@@ -65,6 +65,7 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
 def _reporter(task: Task) -> Any:
     lock = threading.Lock()
     last = [0.0]
+    task_id = task.request.id  # read here: `request` is thread-local, transfers run in threads
 
     def report(progress: Progress) -> None:
         now = time.monotonic()
@@ -73,7 +74,7 @@ def _reporter(task: Task) -> Any:
             if not final and now - last[0] < PROGRESS_EVERY:
                 return
             last[0] = now
-            if task.request.id:
-                task.update_state(state="PROGRESS", meta=progress.meta())
+            if task_id:
+                task.update_state(task_id=task_id, state="PROGRESS", meta=progress.meta())
 
     return report

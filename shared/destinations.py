@@ -10,6 +10,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -83,10 +84,14 @@ def file_sha256(path: str) -> str:
 class LocalDestination:
     """A destination folder on a local or mounted filesystem."""
 
-    def __init__(self, root: Path, name: str = "local", fsync: bool = True) -> None:
+    def __init__(self, root: Path, name: str = "local", fsync: bool = True,
+                 stale_temp_after: float = 86400.0) -> None:
         self.root = Path(root)
         self.name = name
         self.fsync = fsync
+        # A put killed mid-way (a worker's hard time limit) leaves its temp file; once older
+        # than this, no live put can still be writing it, and listing removes it.
+        self.stale_temp_after = stale_temp_after
 
     def _abs(self, rel_path: str) -> str:
         return os.path.join(self.root, *checked_rel(rel_path).split("/"))
@@ -100,8 +105,10 @@ class LocalDestination:
                     items = list(entries)
             except FileNotFoundError:
                 continue
+            stale_before = time.time() - self.stale_temp_after
             for entry in items:
                 if entry.name.startswith(TMP_PREFIX):
+                    _remove_if_stale(entry, stale_before)
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, prefix + entry.name + "/"))
@@ -207,6 +214,15 @@ class LocalDestination:
 
     def close(self) -> None:
         """Nothing to release for a local folder."""
+
+
+def _remove_if_stale(entry: os.DirEntry[str], stale_before: float) -> None:
+    # ctime, not mtime: a put sets the source's (old) mtime on its temp file before renaming.
+    try:
+        if entry.is_file(follow_symlinks=False) and entry.stat().st_ctime < stale_before:
+            os.unlink(entry.path)
+    except OSError:
+        pass  # gone already: the put finished or another listing removed it
 
 
 def _destination_error(exc: OSError, path: str) -> Exception:

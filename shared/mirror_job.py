@@ -44,7 +44,8 @@ def plan_dict(plan: MirrorPlan) -> dict[str, Any]:
 
 def run_named_mirror(settings: Settings, name: str, force: bool = False,
                      progress: Callable[[Progress], None] | None = None,
-                     on_plan: Callable[[MirrorPlan], None] | None = None) -> MirrorSummary:
+                     on_plan: Callable[[MirrorPlan], None] | None = None,
+                     summary: MirrorSummary | None = None) -> MirrorSummary:
     """Plan and apply the mirror `name` (MirrorRefused when the guard trips without force)."""
     mirror = mirror_config(settings, name)
     destination = open_destination(settings, mirror.target)
@@ -53,13 +54,13 @@ def run_named_mirror(settings: Settings, name: str, force: bool = False,
         if on_plan is not None:
             on_plan(plan)
         return run_mirror(plan, mirror.source_root(settings), destination,
-                          parallel_of(settings, mirror.target), force, progress)
+                          parallel_of(settings, mirror.target), force, progress, summary)
     finally:
         destination.close()
 
 
 def record_run(store: RedisStateStore, mirror: MirrorConfig, summary: MirrorSummary,
-               host: str = "") -> None:
+               host: str = "", interrupted: bool = False) -> None:
     """The run's summary and each per-file error, in the journal (`mediacourier history`)."""
     for error in summary.errors:
         store.journal("mirror_failed", source=mirror.name, path=error.rel_path,
@@ -68,7 +69,8 @@ def record_run(store: RedisStateStore, mirror: MirrorConfig, summary: MirrorSumm
               ("copied", "updated", "renamed", "deleted", "skipped", "failed", "unchanged")}
     store.journal("mirror", source=mirror.name, dest=mirror.target, bytes=summary.bytes,
                   seconds=f"{summary.seconds:.3f}", mb_s=f"{summary.mb_s:.2f}",
-                  reason=summary.line(), host=host, **counts)
+                  reason=summary.line() + ("; interrupted by the time limit, continuing"
+                                           if interrupted else ""), host=host, **counts)
 
 
 def record_refusal(store: RedisStateStore, mirror: MirrorConfig, message: str,

@@ -103,12 +103,27 @@ class _Tracker:
 
 def run_mirror(plan: MirrorPlan, source_root: Path, destination: Destination, parallel: int = 4,
                force: bool = False, progress: Callable[[Progress], None] | None = None,
-               ) -> MirrorSummary:
-    """Apply the plan. MirrorRefused (nothing changed) when its deletes trip the guard."""
+               summary: MirrorSummary | None = None) -> MirrorSummary:
+    """Apply the plan. MirrorRefused (nothing changed) when its deletes trip the guard.
+
+    `summary`, when given, is filled in as the run goes: a caller interrupted by an exception
+    (a soft time limit) still knows what was done. Interrupted, no further transfer starts.
+    """
     if plan.guard and not force:
         raise MirrorRefused(f"mirror refused: {plan.guard}")
     started = time.perf_counter()
-    summary = MirrorSummary(skipped=len(plan.skipped), unchanged=plan.unchanged)
+    summary = summary if summary is not None else MirrorSummary()
+    summary.skipped, summary.unchanged = len(plan.skipped), plan.unchanged
+    try:
+        _apply(plan, source_root, destination, parallel, summary, progress)
+    finally:
+        summary.failed = len(summary.errors)
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _apply(plan: MirrorPlan, source_root: Path, destination: Destination, parallel: int,
+           summary: MirrorSummary, progress: Callable[[Progress], None] | None) -> None:
     transfers = plan.transfers
     tracker = _Tracker(len(plan.renames) + len(plan.deletes) + len(transfers),
                        plan.transfer_bytes, progress)
@@ -122,8 +137,11 @@ def run_mirror(plan: MirrorPlan, source_root: Path, destination: Destination, pa
             summary.deleted += 1
         tracker.add(files=1)
     lock = threading.Lock()
+    stop = threading.Event()
 
     def transfer(action: Action) -> None:
+        if stop.is_set():
+            return
         ok = _attempt(summary, action, lambda: _put(source_root, destination, action, tracker))
         with lock:
             if ok and action.kind == COPY:
@@ -134,12 +152,14 @@ def run_mirror(plan: MirrorPlan, source_root: Path, destination: Destination, pa
                 summary.bytes += action.size
         tracker.add(files=1)
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel),
-                            thread_name_prefix="mirror") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="mirror")
+    try:
         list(pool.map(transfer, transfers))
-    summary.failed = len(summary.errors)
-    summary.seconds = time.perf_counter() - started
-    return summary
+    except BaseException:
+        stop.set()  # let running transfers finish (their temp files are removed), start no more
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _put(source_root: Path, destination: Destination, action: Action, tracker: _Tracker) -> None:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.backoff import backoff_seconds, retry_cap
 from shared.errors import FileBusy, MirrorRefused
@@ -19,7 +20,7 @@ from shared.mirror_job import (
     record_run,
     run_named_mirror,
 )
-from shared.mirror_run import Progress
+from shared.mirror_run import MirrorSummary, Progress
 from shared.mirror_targets import open_destination
 from tasks.app import app
 from tasks.runtime import context_of, settings_of
@@ -43,14 +44,23 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
             destination.close()
     store = context_of(self.app).store
     host = socket.gethostname()
+    summary = MirrorSummary()
     try:
         with store.lock(f"mirror:{name}", ttl=settings.task_time_limit):
-            summary = run_named_mirror(settings, name, bool(force), _reporter(self))
+            run_named_mirror(settings, name, bool(force), _reporter(self), summary=summary)
     except FileBusy:
         return {"mirror": name, "skipped": "a run of this mirror is already going on"}
     except MirrorRefused as exc:
         record_refusal(store, config, str(exc), host)
         raise
+    except SoftTimeLimitExceeded:
+        # A first mirror of a big tree takes longer than one task may run: record what this
+        # run did and continue in a new one (it re-plans, so only what is missing is sent).
+        # A run that got nothing done would loop forever: it fails instead.
+        record_run(store, config, summary, host, interrupted=True)
+        if summary.copied + summary.updated + summary.renamed + summary.deleted == 0:
+            raise
+        raise self.retry(countdown=1, max_retries=None) from None
     record_run(store, config, summary, host)
     result = {"mirror": name, **summary.as_dict()}
     result["errors"] = [[e.rel_path, e.action, e.reason] for e in summary.errors]

@@ -114,3 +114,15 @@ def test_parallel_puts_are_all_verified(tmp_path: Path) -> None:
         thread.join()
     for i, src in enumerate(sources):
         assert (tmp_path / "dest" / f"d{i % 3}" / src.name).read_bytes() == src.read_bytes()
+
+
+def test_listing_removes_temp_files_left_by_a_killed_put(tmp_path: Path) -> None:
+    # Given a temp file a killed put left behind
+    root = tmp_path / "dest"
+    leftover = write(root / "sub" / f"{TMP_PREFIX}0123456789ab.part", b"half")
+    # When listed by a destination for which it is not yet stale, Then it is kept (a put may
+    # still be writing it); once stale, listing removes it
+    assert list(LocalDestination(root).list_files()) == []
+    assert leftover.exists()
+    assert list(LocalDestination(root, stale_temp_after=-1).list_files()) == []
+    assert not leftover.exists()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from shared.errors import MirrorRefused
 from shared.mirror import MirrorRules, plan_mirror
-from shared.mirror_run import Progress, run_mirror
+from shared.mirror_run import MirrorSummary, Progress, run_mirror
 from tests.shared.mirror_trees import CountingDestination, put_file, tree
 
 
@@ -108,3 +110,43 @@ def test_one_bad_file_does_not_stop_the_rest(tmp_path: Path) -> None:
     error = summary.errors[0]
     assert error.rel_path == "blocked.jpg" and error.action == "copy"
     assert "blocked.jpg" in error.reason
+
+
+class Interrupted(Exception):
+    """Stands for Celery's SoftTimeLimitExceeded, which a signal raises in the main thread."""
+
+
+def test_an_interrupted_run_stops_starting_transfers_and_the_next_run_finishes(
+        tmp_path: Path) -> None:
+    # Given 40 files to send through a destination that takes 20 ms per file
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    for i in range(40):
+        put_file(src, f"f{i:02}.jpg", os.urandom(1000))
+    dest = CountingDestination(dst)
+    slow_put = dest.put
+
+    def put(*args, **kwargs) -> str:  # noqa: ANN002,ANN003 - same signature as put
+        time.sleep(0.02)
+        return slow_put(*args, **kwargs)
+
+    dest.put = put  # type: ignore[method-assign]
+    plan = plan_mirror(src, dest, MirrorRules())
+    summary = MirrorSummary()
+    # When a signal interrupts the run after 0.1 s (as a soft time limit does)
+    previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(Interrupted()))
+    signal.setitimer(signal.ITIMER_REAL, 0.1)
+    try:
+        with pytest.raises(Interrupted):
+            run_mirror(plan, src, dest, parallel=2, summary=summary)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    # Then some files were sent, no more started, each sent file is whole, no temp file is left
+    assert 0 < summary.copied < 40 and summary.copied == len(dest.puts)
+    landed = tree(dst)
+    assert len(landed) == summary.copied and summary.seconds > 0
+    assert all(data == (src / rel).read_bytes() for rel, data in landed.items())
+    # And the next run sends exactly the rest
+    again, second = mirror_once(src, dest)
+    assert second.copied == 40 - summary.copied and again.unchanged == summary.copied
+    assert tree(dst) == tree(src)

@@ -75,7 +75,8 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
 def _reporter(task: Task) -> Any:
     lock = threading.Lock()
     last = [0.0]
-    task_id = task.request.id  # read here: `request` is thread-local, transfers run in threads
+    # Read here: `request` is thread-local, and transfers report from their own threads.
+    task_id, hostname = task.request.id, task.request.hostname
 
     def report(progress: Progress) -> None:
         now = time.monotonic()
@@ -85,6 +86,11 @@ def _reporter(task: Task) -> Any:
                 return
             last[0] = now
             if task_id:
-                task.update_state(task_id=task_id, state="PROGRESS", meta=progress.meta())
+                meta = progress.meta()
+                # The result backend for clients polling the task; a `task-progress` event
+                # for Flower, which shows it as the task's state (PROGRESS) with these fields.
+                task.update_state(task_id=task_id, state="PROGRESS", meta=meta)
+                with task.app.events.default_dispatcher(hostname=hostname) as dispatcher:
+                    dispatcher.send("task-progress", uuid=task_id, **meta)
 
     return report

@@ -3,6 +3,7 @@ progress in the task state, the guard, the journal, and rsync -rcn finding no di
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -38,24 +39,29 @@ def _setup(deployment: Deployment, corpus_dir: Path) -> tuple[Path, Path]:
     return library, nas
 
 
-def _listen(url: str) -> tuple[list[dict[str, Any]], threading.Event]:
-    """Every task state the result backend publishes (Celery's Redis backend PUBLISHes each)."""
+def _listen(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], threading.Event]:
+    """Every task state the result backend publishes (Celery's Redis backend PUBLISHes each),
+    and every `task-progress` event (Flower's view), as they happen."""
     client = redis.Redis.from_url(url)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
-    pubsub.psubscribe("celery-task-meta-*")
+    pubsub.psubscribe("celery-task-meta-*", "*celeryev/task.progress")
     states: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.is_set():
             message = pubsub.get_message(timeout=0.05)
-            if message:
+            if message and message["channel"].startswith(b"celery-task-meta-"):
                 states.append(json.loads(message["data"]))
+            elif message:
+                envelope = json.loads(message["data"])
+                events.append(json.loads(base64.b64decode(envelope["body"])))
         pubsub.close()
         client.close()  # referenced here: collecting the client would close the connection
 
     threading.Thread(target=loop, daemon=True).start()
-    return states, stop
+    return states, events, stop
 
 
 def _final(states: list[dict[str, Any]], task_id: str) -> dict[str, Any]:
@@ -74,7 +80,7 @@ def test_worker_mirrors_the_corpus_exactly(deployment: Deployment, corpus_dir: P
     assert deployment.redis is not None
     library, nas = _setup(deployment, corpus_dir)
     moved_inode = (nas / "old place" / "Canon_40D.jpg").stat().st_ino
-    states, stop = _listen(deployment.redis.url)
+    states, events, stop = _listen(deployment.redis.url)
     try:
         # When a dry run is asked for, Then it lists the plan and changes nothing
         dry = _final(states, _call(deployment, ["backup", True]))
@@ -109,6 +115,9 @@ def test_worker_mirrors_the_corpus_exactly(deployment: Deployment, corpus_dir: P
     assert progress[-1]["done"] == progress[-1]["total"] == carried + 1
     assert progress[-1]["bytes"] == summary["bytes"] > 30_000_000
     assert {"mb_s", "eta"} <= set(progress[-1])
+    # and Flower got the same progress as `task-progress` events
+    seen = [e for e in events if e.get("uuid") == task_id and e.get("type") == "task-progress"]
+    assert seen and seen[-1]["done"] == carried + 1 and seen[-1]["bytes"] == summary["bytes"]
 
     # The moved file was renamed in place (same inode), not uploaded again
     assert (nas / "jpg" / "Canon_40D.jpg").stat().st_ino == moved_inode
@@ -129,3 +138,25 @@ def test_worker_mirrors_the_corpus_exactly(deployment: Deployment, corpus_dir: P
     assert len(runs) == 1 and runs[0]["source"] == "backup" and runs[0]["dest"] == "nas"
     assert runs[0]["copied"] == str(carried - 1) and runs[0]["renamed"] == "1"
     assert f"copied {carried - 1}, updated 0, renamed 1, deleted 1" in runs[0]["reason"]
+
+
+def test_beat_runs_a_scheduled_mirror(deployment: Deployment, corpus_dir: Path) -> None:
+    # Given a mirror scheduled every 2 seconds, a worker and beat
+    _, library = deployment.one_source("inbox", "lib")
+    shutil.copytree(corpus_dir / "jpg" / "gps", library / "gps")
+    nas = deployment.folder("nas")
+    deployment.tables = {**deployment.tables,
+                         "targets.nas": {"kind": "local", "root": str(nas)},
+                         "mirrors.often": {"library": "lib", "target": "nas", "every": "2s"}}
+    deployment.write_config()
+    deployment.start_worker(concurrency=1)
+    beat = deployment.start_beat()
+    # When it has run twice
+    runs = wait_for(lambda: deployment.events("mirror")[:2]
+                    if len(deployment.events("mirror")) >= 2 else None, 40, "two mirror runs")
+    # Then beat sent it, the first run copied the library, the second found nothing to do
+    assert "Sending due task mirror-often (mediacourier.mirror)" in beat.output()
+    files = sorted(p.relative_to(library) for p in library.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(nas) for p in nas.rglob("*") if p.is_file()) == files
+    assert runs[0]["copied"] == str(len(files)) and runs[1]["copied"] == "0"
+    assert runs[1]["unchanged"] == str(len(files))

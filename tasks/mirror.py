@@ -32,8 +32,10 @@ PROGRESS_EVERY = 0.5  # seconds between two task-state updates (Flower polls the
 def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
     """Plan (dry run) or run the mirror `name`; progress goes to the task state for Flower."""
     settings = settings_of(self.app)
-    if not isinstance(name, str):
-        raise TypeError("mirror name must be a string")
+    if not isinstance(name, str) or not isinstance(dry_run, bool) or not isinstance(force, bool):
+        # JSON from anyone who can reach the broker: "false" must not mean --force.
+        raise TypeError(f"mediacourier.mirror takes (name: str, dry_run: bool, force: bool), got "
+                        f"({name!r}, {dry_run!r}, {force!r})")
     config = mirror_config(settings, name)  # UnknownMirror for a name not configured
     if dry_run:
         destination = open_destination(settings, config.target)

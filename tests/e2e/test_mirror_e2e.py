@@ -82,6 +82,11 @@ def test_worker_mirrors_the_corpus_exactly(deployment: Deployment, corpus_dir: P
     moved_inode = (nas / "old place" / "Canon_40D.jpg").stat().st_ino
     states, events, stop = _listen(deployment.redis.url)
     try:
+        # When called with an unknown name, or a string where a flag belongs, Then it refuses
+        for args, message in ((["nope"], "no mirror named 'nope'; configured: backup"),
+                              (["backup", False, "yes"], "takes (name: str, dry_run: bool")):
+            bad = _final(states, _call(deployment, args))
+            assert bad["status"] == "FAILURE" and message in bad["result"]["exc_message"][0]
         # When a dry run is asked for, Then it lists the plan and changes nothing
         dry = _final(states, _call(deployment, ["backup", True]))
         assert dry["status"] == "SUCCESS", dry

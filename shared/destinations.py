@@ -230,4 +230,7 @@ def _destination_error(exc: OSError, path: str) -> Exception:
         return DestinationFull(f"{path}: no space left on the destination")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return PermanentError(f"{path}: destination not writable: {exc.strerror}")
+    if exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST):
+        return PermanentError(f"{path}: a folder or file on the destination is in the way: "
+                              f"{exc.strerror}")
     return FileBusy(f"{path}: {exc.strerror}")

@@ -70,3 +70,8 @@ class MirrorRefused(PermanentError):
 
 class UnknownMirror(PermanentError):
     """Raised when a task or command names a mirror that is not in the configuration."""
+
+
+class TargetUnreachable(RetryableError):
+    """Raised when a target cannot be reached: network down, SSH refused, a timeout, or a local
+    target's folder missing (a disk not mounted)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.config_tables import Table
 from shared.destinations import Destination, LocalDestination
-from shared.errors import ConfigError
+from shared.errors import ConfigError, TargetUnreachable
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,11 @@ def open_destination(settings: Any, target_name: str) -> Destination:
     target = settings.targets[target_name]
     if target.kind != "local":
         raise ConfigError(f"targets.{target_name}: kind {target.kind!r} is not supported here")
-    Path(target.root).mkdir(parents=True, exist_ok=True)
+    if not Path(target.root).is_dir():
+        # Never created here: an unmounted backup disk must not turn into a folder on the
+        # system disk that then receives the whole mirror.
+        raise TargetUnreachable(f"targets.{target_name}: folder {str(target.root)!r} does not "
+                                "exist (not mounted?)")
     return LocalDestination(Path(target.root), name=target_name)
 
 

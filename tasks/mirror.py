@@ -11,7 +11,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.backoff import backoff_seconds, retry_cap
-from shared.errors import FileBusy, MirrorRefused
+from shared.errors import FileBusy, MirrorRefused, RetryableError
 from shared.mirror_job import (
     mirror_config,
     plan_dict,
@@ -55,6 +55,13 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
     except MirrorRefused as exc:
         record_refusal(store, config, str(exc), host)
         raise
+    except RetryableError as exc:
+        # The target is away (a NAS rebooting, a disk not mounted): try again later.
+        if self.request.retries >= settings.max_retries:
+            raise
+        cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap),
+                         max_retries=settings.max_retries) from exc
     except SoftTimeLimitExceeded:
         # A first mirror of a big tree takes longer than one task may run: record what this
         # run did and continue in a new one (it re-plans, so only what is missing is sent).

@@ -165,3 +165,33 @@ def test_beat_runs_a_scheduled_mirror(deployment: Deployment, corpus_dir: Path) 
     assert sorted(p.relative_to(nas) for p in nas.rglob("*") if p.is_file()) == files
     assert runs[0]["copied"] == str(len(files)) and runs[1]["copied"] == "0"
     assert runs[1]["unchanged"] == str(len(files))
+
+
+def test_a_target_that_is_away_is_retried_until_it_returns(deployment: Deployment,
+                                                           corpus_dir: Path) -> None:
+    assert deployment.redis is not None
+    # Given a mirror whose backup disk is not mounted (its folder is missing)
+    _, library = deployment.one_source("inbox", "lib")
+    shutil.copytree(corpus_dir / "jpg" / "gps", library / "gps")
+    nas = deployment.root / "backup-disk"
+    deployment.tables = {**deployment.tables,
+                         "targets.nas": {"kind": "local", "root": str(nas)},
+                         "mirrors.backup": {"library": "lib", "target": "nas"}}
+    deployment.write_config()
+    worker = deployment.start_worker(concurrency=1)
+    states, _, stop = _listen(deployment.redis.url)
+    try:
+        # When the mirror is called
+        task_id = _call(deployment, ["backup"])
+        # Then it is retried (the folder is not created on the system disk meanwhile)
+        wait_for(lambda: any(s["task_id"] == task_id and s["status"] == "RETRY" for s in states),
+                 30, "a retry")
+        assert "does not exist (not mounted?)" in worker.output() and not nas.exists()
+        # And once the disk is back, a retry mirrors everything
+        nas.mkdir()
+        done = _final(states, task_id)
+    finally:
+        stop.set()
+    assert done["status"] == "SUCCESS", done
+    assert sorted(p.name for p in nas.rglob("*") if p.is_file()) == sorted(
+        p.name for p in library.rglob("*") if p.is_file())

@@ -13,7 +13,7 @@ from celery.schedules import crontab
 from beat.schedule import beat_schedule
 from shared.config import Settings, build_settings
 from shared.destinations import LocalDestination
-from shared.errors import ConfigError
+from shared.errors import ConfigError, TargetUnreachable
 from shared.mirror_targets import open_destination
 
 
@@ -41,10 +41,13 @@ def test_a_full_mirror_table(tmp_path: Path) -> None:
     assert mirror.cron == "0 3 * * *" and mirror.every_seconds is None
     assert mirror.modify_window == 1.0
     assert mirror.source_root(settings) == tmp_path / "lib"
-    # And its target opens as a local destination under the configured root
+    # And its target opens as a local destination under the configured root, once it exists
+    with pytest.raises(TargetUnreachable, match=r"targets.nas: folder .* \(not mounted\?\)"):
+        open_destination(settings, "nas")
+    assert not (tmp_path / "nas").exists()
+    (tmp_path / "nas").mkdir()
     destination = open_destination(settings, "nas")
-    assert isinstance(destination, LocalDestination)
-    assert destination.root == tmp_path / "nas" and destination.root.is_dir()
+    assert isinstance(destination, LocalDestination) and destination.root == tmp_path / "nas"
     assert settings.targets["nas"].parallel == 3
 
 

@@ -48,22 +48,25 @@ def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: 
                TextColumn("{task.fields[files]} files"), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn())
     host = socket.gethostname()
-    with Bar(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(f"mirror {name}", total=None, files="0/0")
+    bar = Bar(*columns, console=console, transient=False)
+    task = bar.add_task(f"mirror {name}", total=None, files="0/0")
 
-        def on_plan(plan: MirrorPlan) -> None:
-            bar.update(task, total=max(1, plan.transfer_bytes))
+    def on_plan(plan: MirrorPlan) -> None:
+        bar.update(task, total=max(1, plan.transfer_bytes))
+        if force or not plan.guard:  # a refused run shows no bar, only the refusal
+            bar.start()
 
-        def on_progress(progress: Progress) -> None:
-            bar.update(task, completed=progress.bytes,
-                       files=f"{progress.done}/{progress.total}")
+    def on_progress(progress: Progress) -> None:
+        bar.update(task, completed=progress.bytes, files=f"{progress.done}/{progress.total}")
 
-        try:
-            summary = run_named_mirror(settings, name, force, on_progress, on_plan)
-        except MirrorRefused as exc:
-            if store is not None:
-                record_refusal(store, mirror, str(exc), host)
-            raise
+    try:
+        summary = run_named_mirror(settings, name, force, on_progress, on_plan)
+    except MirrorRefused as exc:
+        if store is not None:
+            record_refusal(store, mirror, str(exc), host)
+        raise
+    finally:
+        bar.stop()
     if store is not None:
         record_run(store, mirror, summary, host)
     print_summary(console, summary)

@@ -10,9 +10,12 @@ times are equal but whose sizes differ, against its own manual (and robocopy), w
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from shared.destinations import LocalDestination
 from shared.mirror import MirrorRules, plan_mirror
@@ -108,3 +111,49 @@ def test_after_a_run_rsync_checksums_find_no_difference(tmp_path: Path) -> None:
     # (folders holding only excluded files are not created: the mirror carries files)
     assert [line for line in check.stdout.splitlines() if not line.endswith("/")] == []
     assert check.stdout.strip() == "cd+++++++++ sub/"
+
+
+def random_trees(src: Path, dst: Path, seed: int) -> None:
+    """Sixty paths in a few folders, each in one state: only in the source, only on the
+    destination, equal, or differing in size and/or time (by 10 s or more: never near the
+    2-second window), plus a few moved files."""
+    rng = random.Random(seed)
+    for i in range(60):
+        rel = f"{rng.choice(['', 'a/', 'a/b/', 'c/'])}f{i}.{rng.choice(['jpg', 'xmp', 'mov'])}"
+        size, age = rng.randint(1, 40), rng.randint(1, 50) * 10
+        state = rng.choice(["src", "dst", "equal", "size", "older", "newer", "both"])
+        if state in ("src", "equal", "size", "older", "newer", "both"):
+            put_file(src, rel, "s" * size, age_s=age)
+        if state == "dst":
+            put_file(dst, rel, "d" * size, age_s=age)
+        elif state == "equal":
+            put_file(dst, rel, "s" * size, age_s=age)
+        elif state == "size":
+            put_file(dst, rel, "s" * (size + 3), age_s=age)
+        elif state == "older":  # destination older than the source
+            put_file(dst, rel, "d" * size, age_s=age + 100)
+        elif state == "newer":  # destination newer: kept
+            put_file(dst, rel, "d" * (size + 1), age_s=age - 5)
+        elif state == "both":
+            put_file(dst, rel, "d" * (size + 2), age_s=age + 30)
+    for i in range(3):  # moved: same bytes and time under another name
+        put_file(src, f"moved/m{seed}-{i}.jpg", f"moved {seed} {i}" * 7, age_s=900)
+        put_file(dst, f"old/m{seed}-{i}.jpg", f"moved {seed} {i}" * 7, age_s=900)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_trees_match_rsync(tmp_path: Path, seed: int) -> None:
+    # Given generated trees
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    random_trees(src, dst, seed)
+    # When both plan, Then they agree file for file
+    plan = plan_mirror(src, LocalDestination(dst), MirrorRules(), max_delete=1000,
+                       max_delete_share=1.0)
+    rsync = rsync_itemize(src, dst, "--update")
+    assert {a.rel_path for a in plan.copies} | {a.rel_path for a in plan.renames} == rsync["new"]
+    assert {a.rel_path for a in plan.updates} == rsync["update"]
+    assert {a.rel_path for a in plan.deletes} | {a.old_path for a in plan.renames} == \
+        rsync["delete"]
+    assert len(plan.renames) == 3
+    kept_newer = {a.rel_path for a in plan.skipped if "newer" in a.reason}
+    assert kept_newer == rsync_itemize(src, dst)["update"] - rsync["update"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -77,3 +78,16 @@ def record_refusal(store: RedisStateStore, mirror: MirrorConfig, message: str,
                    host: str = "") -> None:
     store.journal("mirror_refused", source=mirror.name, dest=mirror.target, reason=message,
                   host=host)
+
+
+def check_mirror(settings: Settings, mirror: MirrorConfig) -> str:
+    """One line for `mediacourier doctor`: the source is readable and the target answers."""
+    source = mirror.source_root(settings)
+    if not os.access(source, os.R_OK | os.X_OK):
+        raise PermissionError(f"{source} is not readable")
+    destination = open_destination(settings, mirror.target)
+    try:
+        next(iter(destination.list_files()), None)
+    finally:
+        destination.close()
+    return f"{source} -> target {mirror.target} answers"

@@ -87,6 +87,14 @@ def test_a_failed_file_exits_1_and_unknown_mirror_exits_2(dep: Deployment,
     history = json.loads(cli(env, "history", "--format", "json").stdout)
     failed = [e for e in history if e["event"] == "mirror_failed"]
     assert [e["path"] for e in failed] == ["gps/DSCN0010.jpg"]
+    # And doctor checks the mirror's target: ok while it is there, FAIL once it is gone
+    doctor = cli(env, "doctor")
+    assert doctor.returncode == 0 and "ok    mirror backup:" in doctor.stdout, doctor.stdout
+    shutil.rmtree(nas)
+    doctor = cli(env, "doctor")
+    assert doctor.returncode == 1
+    assert "FAIL  mirror backup: targets.nas: folder" in doctor.stdout
+    assert "(not mounted?)" in doctor.stdout
     unknown = cli(env, "mirror", "nope")
     assert unknown.returncode == 2 and "no mirror named 'nope'; configured: backup" in \
         unknown.stderr

@@ -8,6 +8,7 @@ from typing import Any
 from celery.schedules import crontab
 from croniter import croniter
 
+from beat.mirror_schedule import mirror_entries
 from shared.config import Schedule, Settings
 
 
@@ -52,4 +53,5 @@ def entry_for(schedule: Schedule) -> dict[str, Any]:
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    return {f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()}
+    return {**{f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()},
+            **mirror_entries(settings)}

@@ -15,9 +15,11 @@ from shared.config_checks import (
     default_time_limit,
     with_default_schedules,
 )
+from shared.config_mirrors import MirrorConfig, check_mirrors, parse_mirrors
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
+from shared.mirror_targets import parse_local_targets
 
 MODES = ("move", "copy")
 POLLING = ("auto", "on", "off")
@@ -86,6 +88,8 @@ class Settings:
     flower_port: int = 5555
     flower_basic_auth: str = ""
     config_path: Path | None = None
+    targets: Mapping[str, Any] = field(default_factory=dict)
+    mirrors: Mapping[str, MirrorConfig] = field(default_factory=dict)
 
     @property
     def embedded_redis(self) -> bool:
@@ -208,8 +212,11 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         flower_port=top.get("flower_port", 5555, int),
         flower_basic_auth=top.get("flower_basic_auth", "", str),
         config_path=path,
+        targets=parse_local_targets(top, name, base),
+        mirrors=parse_mirrors(top, name, base),
     )
     top.finish()
+    check_mirrors(settings, name)
     check_references(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)

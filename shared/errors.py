@@ -60,10 +60,6 @@ class UnknownSource(PermanentError):
     """Raised when a task names a source that is not in the configuration."""
 
 
-class TargetUnreachable(RetryableError):
-    """Raised when a transfer target cannot be reached (network down, host or share offline)."""
-
-
 class CommandTimedOut(RetryableError):
     """Raised when a command ran past its time limit and was stopped."""
 
@@ -92,3 +88,20 @@ class RobocopyFatal(PermanentError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class DestinationExists(PermanentError):
+    """Raised when a destination name is already taken and the caller said not to overwrite."""
+
+
+class MirrorRefused(PermanentError):
+    """Raised when a mirror would delete more than its guard allows and --force was not given."""
+
+
+class UnknownMirror(PermanentError):
+    """Raised when a task or command names a mirror that is not in the configuration."""
+
+
+class TargetUnreachable(RetryableError):
+    """Raised when a target cannot be reached: network down, SSH refused, a timeout, or a local
+    target's folder missing (a disk not mounted)."""

@@ -87,6 +87,19 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
             server.stop()
 
 
+def cmd_mirror(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.mirror_cli import run_mirror_command
+
+    if args.dry_run:
+        return run_mirror_command(settings, None, args.name, True, args.force, console())
+    store, server = open_store(settings)
+    try:
+        return run_mirror_command(settings, store, args.name, False, args.force, console())
+    finally:
+        if server:
+            server.stop()
+
+
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from workers.report import print_status
 
@@ -160,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--workers", type=positive, default=2 * (os.cpu_count() or 1),
                       help="processes copying in parallel (default: two per CPU, so that one "
                       "hashes while another waits for its fsync)")
+    mirror = sub.add_parser("mirror", help="make a target an exact replica of a local tree")
+    mirror.add_argument("name", help="a [mirrors.NAME] table")
+    mirror.add_argument("--dry-run", action="store_true",
+                        help="list what would be copied, updated, renamed, deleted, skipped")
+    mirror.add_argument("--force", action="store_true",
+                        help="delete even beyond max_delete / max_delete_share")
     status = sub.add_parser("status", help="queues, workers, counts, recent failures")
     status.add_argument("--timeout", type=float, default=1.0)
     history = sub.add_parser("history", help="the journal of operations")
@@ -175,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "up": cmd_up, "watch": cmd_watch, "sync": cmd_sync, "status": cmd_status,
     "history": cmd_history, "doctor": cmd_doctor, "worker": cmd_worker,
+    "mirror": cmd_mirror,
 }
 
 

@@ -94,6 +94,10 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
         checks.append((f"library {library.name}", lambda p=str(library.path): _writable(p)))
     for target in settings.rescan_targets.values():
         checks.append((f"rescan {target.name}", lambda a=target.command[0]: _runnable(a)))
+    from shared.mirror_job import check_mirror
+
+    for mirror in settings.mirrors.values():
+        checks.append((f"mirror {mirror.name}", lambda m=mirror: check_mirror(settings, m)))
     return checks
 
 

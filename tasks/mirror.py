@@ -1,0 +1,105 @@
+"""`mediacourier.mirror`: keep a target an exact, verified replica of a local tree."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from shared.backoff import backoff_seconds, retry_cap
+from shared.errors import FileBusy, MirrorRefused, RetryableError
+from shared.mirror_job import (
+    mirror_config,
+    plan_dict,
+    plan_for,
+    record_refusal,
+    record_run,
+    run_named_mirror,
+)
+from shared.mirror_run import MirrorSummary, Progress
+from shared.mirror_targets import open_destination
+from tasks.app import app
+from tasks.runtime import context_of, settings_of
+
+PROGRESS_EVERY = 0.5  # seconds between two task-state updates (Flower polls the backend)
+
+
+@app.task(name="mediacourier.mirror", bind=True)
+def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
+    """Plan (dry run) or run the mirror `name`; progress goes to the task state for Flower."""
+    settings = settings_of(self.app)
+    if not isinstance(name, str) or not isinstance(dry_run, bool) or not isinstance(force, bool):
+        # JSON from anyone who can reach the broker: "false" must not mean --force.
+        raise TypeError(f"mediacourier.mirror takes (name: str, dry_run: bool, force: bool), got "
+                        f"({name!r}, {dry_run!r}, {force!r})")
+    config = mirror_config(settings, name)  # UnknownMirror for a name not configured
+    if dry_run:
+        destination = open_destination(settings, config.target)
+        try:
+            return {"mirror": name, "dry_run": True,
+                    **plan_dict(plan_for(settings, config, destination))}
+        finally:
+            destination.close()
+    store = context_of(self.app).store
+    host = socket.gethostname()
+    summary = MirrorSummary()
+    try:
+        with store.lock(f"mirror:{name}", ttl=settings.task_time_limit):
+            run_named_mirror(settings, name, bool(force), _reporter(self), summary=summary)
+    except FileBusy:
+        return {"mirror": name, "skipped": "a run of this mirror is already going on"}
+    except MirrorRefused as exc:
+        record_refusal(store, config, str(exc), host)
+        raise
+    except RetryableError as exc:
+        # The target is away (a NAS rebooting, a disk not mounted): try again later.
+        if self.request.retries >= settings.max_retries:
+            raise
+        cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap),
+                         max_retries=settings.max_retries) from exc
+    except SoftTimeLimitExceeded:
+        # A first mirror of a big tree takes longer than one task may run: record what this
+        # run did and continue in a new one (it re-plans, so only what is missing is sent).
+        # A run that got nothing done would loop forever: it fails instead.
+        record_run(store, config, summary, host, interrupted=True)
+        if summary.copied + summary.updated + summary.renamed + summary.deleted == 0:
+            raise
+        raise self.retry(countdown=1, max_retries=None) from None
+    record_run(store, config, summary, host)
+    result = {"mirror": name, **summary.as_dict()}
+    result["errors"] = [[e.rel_path, e.action, e.reason] for e in summary.errors]
+    if any(e.retryable for e in summary.errors) and self.request.retries < settings.max_retries:
+        # The target hiccuped: the next run re-plans, so only what is still missing is sent.
+        cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
+        raise self.retry(countdown=backoff_seconds(self.request.retries, cap),
+                         max_retries=settings.max_retries)
+    return result
+
+
+def _reporter(task: Task) -> Any:
+    lock = threading.Lock()
+    last = [0.0]
+    # Read here: `request` is thread-local, and transfers report from their own threads.
+    task_id, hostname = task.request.id, task.request.hostname
+
+    def report(progress: Progress) -> None:
+        now = time.monotonic()
+        final = progress.done == progress.total
+        with lock:
+            if not final and now - last[0] < PROGRESS_EVERY:
+                return
+            last[0] = now
+            if task_id:
+                meta = progress.meta()
+                # The result backend for clients polling the task; a `task-progress` event
+                # for Flower, which shows it as the task's state (PROGRESS) with these fields.
+                task.update_state(task_id=task_id, state="PROGRESS", meta=meta)
+                with task.app.events.default_dispatcher(hostname=hostname) as dispatcher:
+                    dispatcher.send("task-progress", uuid=task_id, **meta)
+
+    return report

@@ -15,6 +15,7 @@ from shared.config_checks import (
     default_time_limit,
     with_default_schedules,
 )
+from shared.config_syncthing import SyncthingConfig, check_library_syncthing, parse_syncthing
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
@@ -47,6 +48,7 @@ class LibraryConfig:
     duplicates: str = "skip"
     archive_path: Path | None = None
     rescan: tuple[str, ...] = ()
+    syncthing: str = ""  # a [syncthing.X] whose folder holds this library
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Settings:
     flower_port: int = 5555
     flower_basic_auth: str = ""
     config_path: Path | None = None
+    syncthing: Mapping[str, SyncthingConfig] = field(default_factory=dict)
 
     @property
     def embedded_redis(self) -> bool:
@@ -208,8 +211,10 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         flower_port=top.get("flower_port", 5555, int),
         flower_basic_auth=top.get("flower_basic_auth", "", str),
         config_path=path,
+        syncthing=parse_syncthing(top.get("syncthing", None, dict), base, name),
     )
     top.finish()
+    check_library_syncthing(settings.libraries, settings.syncthing, name)
     check_references(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)
@@ -250,6 +255,7 @@ def _library(key: str, data: Any, base: Path, name: str) -> LibraryConfig:
         duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
         archive_path=_folder(archive, base, where, must_exist=False) if archive else None,
         rescan=table.strings("rescan"),
+        syncthing=table.get("syncthing", "", str),
     )
     table.finish()
     if library.duplicates == "archive" and library.archive_path is None:

@@ -94,6 +94,9 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
         checks.append((f"library {library.name}", lambda p=str(library.path): _writable(p)))
     for target in settings.rescan_targets.values():
         checks.append((f"rescan {target.name}", lambda a=target.command[0]: _runnable(a)))
+    from workers.doctor_syncthing import syncthing_checks
+
+    checks.extend(syncthing_checks(settings))
     return checks
 
 

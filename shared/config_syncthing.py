@@ -44,22 +44,21 @@ class SyncthingConfig:
                 f"folder_id={self.folder_id!r}, devices={self.devices!r})")
 
     def api_key(self, env: Mapping[str, str] | None = None) -> str:
-        """Read at use, so a rotated key file needs no restart; never stored in Settings."""
+        """Read at use, never kept in Settings: a rotated key needs no restart, and a key that
+        only the workers' hosts hold does not stop other commands (`doctor` reports it)."""
         return read_secret(self.api_key_file or None, self.api_key_env or None,
                            f"syncthing.{self.name}.api_key", env)
 
 
-def parse_syncthing(raw: Any, base: Path, name: str,
-                    env: Mapping[str, str] | None = None) -> dict[str, SyncthingConfig]:
+def parse_syncthing(raw: Any, base: Path, name: str) -> dict[str, SyncthingConfig]:
     """All `[syncthing.X]` tables of the file `name` (relative paths are relative to `base`)."""
     if raw is None:
         return {}
     top = Table(raw, f"{name}: syncthing")
-    return {key: _one(key, top.get(key, None, dict), base, name, env) for key in raw}
+    return {key: _one(key, top.get(key, None, dict), base, name) for key in raw}
 
 
-def _one(key: str, data: Any, base: Path, name: str,
-         env: Mapping[str, str] | None) -> SyncthingConfig:
+def _one(key: str, data: Any, base: Path, name: str) -> SyncthingConfig:
     where = f"{name}: syncthing.{key}"
     table = Table(data, where)
     url = table.get("url", "http://127.0.0.1:8384", str)
@@ -94,7 +93,6 @@ def _one(key: str, data: Any, base: Path, name: str,
         poll_seconds=parse_duration(table.get("poll", 2), f"{where}.poll"),
     )
     table.finish()
-    config.api_key(env)  # a missing key file or variable is a start-up error, not a late one
     return config
 
 

@@ -49,7 +49,6 @@ def test_the_key_can_come_from_the_environment(tmp_path: Path,
     ({"devices": ["phone"]}, "'phone' is not a Syncthing device ID"),
     ({"folder_id": None}, "'folder_id' and 'folder_path' are required"),
     ({"api_key_env": "X"}, "give exactly one of 'api_key_file' or 'api_key_env'"),
-    ({"api_key_file": "missing.key"}, "cannot read secret file"),
     ({"url": "localhost:8384"}, "is not an http(s) URL"),
     ({"folder_path": "elsewhere"}, "is not inside syncthing.phone.folder_path"),
     ({"colour": "red"}, "unknown key 'colour'"),
@@ -65,3 +64,12 @@ def test_a_library_naming_a_missing_table_is_refused(tmp_path: Path) -> None:
     raw["libraries"]["photos"]["syncthing"] = "tablet"
     with pytest.raises(ConfigError, match=r"libraries.photos.syncthing: no \[syncthing.tablet\]"):
         build_settings(raw, tmp_path / "mc.toml", tmp_path)
+
+
+def test_a_missing_key_file_is_reported_when_the_key_is_needed(tmp_path: Path) -> None:
+    # Read at use (doctor reports it), so commands that need no key still start
+    raw = raw_config(tmp_path, api_key_file="missing.key")
+    config = build_settings(raw, tmp_path / "mc.toml", tmp_path).syncthing["phone"]
+    with pytest.raises(ConfigError, match=r"syncthing.phone.api_key: cannot read secret file "
+                       r".*missing.key"):
+        config.api_key()

@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 SLICE_SECONDS = 20.0  # longest wait inside one task run
 
 
+def slice_of(timeout: float) -> float:
+    """A quarter of the timeout, 1 to 20 s: a short timeout still gets a few looks."""
+    return min(SLICE_SECONDS, max(1.0, timeout / 4))
+
+
 @app.task(name="mediacourier.confirm_delivery", bind=True)
 def confirm_delivery(self: Task, job: dict[str, Any], first_at: float = 0.0) -> dict[str, Any]:
     """Ask Syncthing to scan the file's folder, then wait (bounded) for it on the devices."""
@@ -41,20 +46,20 @@ def confirm_delivery(self: Task, job: dict[str, Any], first_at: float = 0.0) -> 
     now = time.time()
     first = first_at or now
     remaining = config.timeout_seconds - (now - first)
+    wait = slice_of(config.timeout_seconds)
     try:
         client = SyncthingClient(config.url, config.api_key())
-        report = wait_for_delivery(client, config, names, timeout=max(0.0, min(remaining,
-                                                                                SLICE_SECONDS)),
+        report = wait_for_delivery(client, config, names, timeout=max(0.0, min(remaining, wait)),
                                    scan=not first_at)
     except SyncthingUnreachable as exc:
-        if remaining > SLICE_SECONDS:
+        if remaining > wait:
             return _again(self, job, first, config.poll_seconds, str(exc))
         record_delivery(ctx.store, decoded, library, config, None, now - first, str(exc))
         return {"event": "delivery-pending", "reason": str(exc)}
     except SyncthingRefused as exc:
         record_delivery(ctx.store, decoded, library, config, None, now - first, str(exc))
         return {"event": "delivery-pending", "reason": str(exc)}
-    if not report.complete and remaining > SLICE_SECONDS:
+    if not report.complete and remaining > wait:
         return _again(self, job, first, config.poll_seconds, report.summary())
     event = record_delivery(ctx.store, decoded, library, config, report, time.time() - first)
     return {"event": event, "reason": report.summary()}

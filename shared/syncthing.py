@@ -9,6 +9,7 @@ Syncthing answers 403 "CSRF Error".
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -106,6 +107,8 @@ class SyncthingClient:
 
     def file(self, folder: str, name: str) -> FileInfo | None:
         """None when the file is not in the folder's index (not scanned yet, or ignored)."""
+        # Syncthing indexes names in NFC (and, with autoNormalize, renames NFD files to NFC).
+        name = unicodedata.normalize("NFC", name)
         data = self._call("GET", "/rest/db/file", {"folder": folder, "file": name},
                           allow_404=True)
         if data is None:

@@ -42,8 +42,9 @@ def setup(syncthing_pair: SyncthingPair, tmp_path: Path):
 
 def test_a_file_is_reported_delivered_once_it_is_on_the_other_device(setup):
     pair, config, client = setup
-    # Given two new files in a subfolder of the shared folder
-    files = [put_file(pair.a.folder, f"2024/07/delivered-{n}.jpg", 150_000) for n in range(2)]
+    # Given two new files in a subfolder of the shared folder (names needing URL encoding)
+    files = [put_file(pair.a.folder, f"2024/07 Plage & été/délivré #{n}.jpg", 150_000)
+             for n in range(2)]
     names = [folder_relative(config, pair.a.folder / rel) for rel, _ in files]
     # When delivery is checked
     report = wait_for_delivery(client, config, names, timeout=30)

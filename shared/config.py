@@ -16,6 +16,7 @@ from shared.config_checks import (
     with_default_schedules,
 )
 from shared.config_mirrors import MirrorConfig, check_mirrors, parse_mirrors
+from shared.config_syncthing import SyncthingConfig, check_library_syncthing, parse_syncthing
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
@@ -49,6 +50,7 @@ class LibraryConfig:
     duplicates: str = "skip"
     archive_path: Path | None = None
     rescan: tuple[str, ...] = ()
+    syncthing: str = ""  # a [syncthing.X] whose folder holds this library
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Settings:
     config_path: Path | None = None
     targets: Mapping[str, Any] = field(default_factory=dict)
     mirrors: Mapping[str, MirrorConfig] = field(default_factory=dict)
+    syncthing: Mapping[str, SyncthingConfig] = field(default_factory=dict)
 
     @property
     def embedded_redis(self) -> bool:
@@ -214,9 +217,11 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         config_path=path,
         targets=parse_local_targets(top, name, base),
         mirrors=parse_mirrors(top, name, base),
+        syncthing=parse_syncthing(top.get("syncthing", None, dict), base, name),
     )
     top.finish()
     check_mirrors(settings, name)
+    check_library_syncthing(settings.libraries, settings.syncthing, name)
     check_references(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)
@@ -257,6 +262,7 @@ def _library(key: str, data: Any, base: Path, name: str) -> LibraryConfig:
         duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
         archive_path=_folder(archive, base, where, must_exist=False) if archive else None,
         rescan=table.strings("rescan"),
+        syncthing=table.get("syncthing", "", str),
     )
     table.finish()
     if library.duplicates == "archive" and library.archive_path is None:

@@ -5,4 +5,4 @@ from tasks.app import app
 __all__ = ["app"]
 
 # Registering the task modules here makes `celery -A tasks call/inspect` see every task name.
-from tasks import ingest, maintenance, mirror  # noqa: E402,F401
+from tasks import delivery, ingest, maintenance, mirror  # noqa: E402,F401

@@ -66,7 +66,8 @@ def celery_config(settings: Settings, url: str) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or load_settings(os.environ.get("MEDIACOURIER_CONFIG"))
-    app = Celery("mediacourier", include=["tasks.ingest", "tasks.maintenance", "tasks.mirror"])
+    app = Celery("mediacourier", include=["tasks.ingest", "tasks.maintenance", "tasks.mirror",
+                                          "tasks.delivery"])
     app.conf.update(celery_config(settings, broker_url(settings)))
     app.mc_settings = settings  # type: ignore[attr-defined]
     return app

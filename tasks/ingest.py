@@ -23,7 +23,7 @@ from shared.pipeline import STAGES, give_up, run_all, run_stage
 from shared.reconcile import rules_for
 from shared.transfer import LocalTransfer
 from tasks.app import app
-from tasks.chain import ingest_chain
+from tasks.chain import ingest_chain, send_delivery_check
 from tasks.runtime import context_of, settings_of
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ def _settle_batch_item(task: Task, ctx, job: FileJob, result: Any) -> str:
             result = run_stage("record_outcome", give_up(job, ctx, f"internal error: {exc!r}"),
                                ctx)
     if isinstance(result, FileJob):
+        send_delivery_check(task.app, result)
         return str(result.outcome)
     if isinstance(result, redis.RedisError):
         # Redis is away: the whole batch comes back later; files done so far are skipped.

@@ -57,6 +57,9 @@ def config_path_values(raw: dict[str, Any]) -> list[str]:
         paths.append(library["path"])
         if "archive_path" in library:
             paths.append(library["archive_path"])
+    for syncthing in raw.get("syncthing", {}).values():
+        if syncthing["folder_path"] not in paths:  # often a library's own folder
+            paths.append(syncthing["folder_path"])
     return paths
 
 

@@ -98,6 +98,9 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
 
     for mirror in settings.mirrors.values():
         checks.append((f"mirror {mirror.name}", lambda m=mirror: check_mirror(settings, m)))
+    from workers.doctor_syncthing import syncthing_checks
+
+    checks.extend(syncthing_checks(settings))
     return checks
 
 

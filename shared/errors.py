@@ -58,3 +58,19 @@ class HashMismatch(PermanentError):
 
 class UnknownSource(PermanentError):
     """Raised when a task names a source that is not in the configuration."""
+
+
+class ExecutorUnreachable(RetryableError):
+    """Raised when a command executor cannot reach its Docker engine or SSH host."""
+
+
+class CommandTimedOut(RetryableError):
+    """Raised when a command run by a Docker or SSH executor outlives its timeout."""
+
+
+class ContainerMissing(PermanentError):
+    """Raised when no running container matches an executor's name, label or service."""
+
+
+class RescanRefused(PermanentError):
+    """Raised when a photo app refuses a rescan for good: unknown user, path not found."""

@@ -14,8 +14,9 @@ import redis
 
 from shared.redis_server import EmbeddedRedis
 from tests.docs_helpers import celery_side
+from tests.fixtures.dockerd import dockerd
 
-__all__ = ["celery_side"]
+__all__ = ["celery_side", "dockerd"]
 
 CORPUS_DIR = Path(__file__).parents[2] / "shared" / "corpus" / "exif-samples"
 

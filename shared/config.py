@@ -15,6 +15,7 @@ from shared.config_checks import (
     default_time_limit,
     with_default_schedules,
 )
+from shared.config_rescan import AppConfig, ExecutorConfig, parse_rescan_target
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
@@ -56,6 +57,9 @@ class RescanTarget:
     debounce_seconds: float = 10.0
     timeout_seconds: float = 600.0
     max_folders: int = 50
+    kind: str = "command"
+    executor: ExecutorConfig = ExecutorConfig()
+    app: AppConfig = AppConfig()
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     top = _Table(raw, name)
     data_dir = _folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
     libraries = {k: _library(k, v, base, name) for k, v in top.get("libraries", {}, dict).items()}
-    targets = {k: _target(k, v, name) for k, v in top.get("rescan", {}, dict).items()}
+    targets = {k: parse_rescan_target(k, v, name, _target)
+               for k, v in top.get("rescan", {}, dict).items()}
     sources = {k: _source(k, v, base, name) for k, v in top.get("sources", {}, dict).items()}
     schedules = {k: _schedule(k, v, name) for k, v in top.get("schedules", {}, dict).items()}
     settings = Settings(

@@ -74,3 +74,7 @@ class ContainerMissing(PermanentError):
 
 class RescanRefused(PermanentError):
     """Raised when a photo app refuses a rescan for good: unknown user, path not found."""
+
+
+class TargetRefused(PermanentError):
+    """Raised when an SSH host refuses us for good: unknown host key or failed authentication."""

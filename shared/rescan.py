@@ -9,13 +9,7 @@ from typing import Any
 
 from shared.app_output import PERMANENT, RETRY
 from shared.config import RescanTarget
-from shared.errors import (
-    CommandFailed,
-    ContainerMissing,
-    ExecutorUnreachable,
-    RescanRefused,
-    RetryableError,
-)
+from shared.errors import CommandFailed, MediacourierError, RescanRefused, RetryableError
 from shared.executors import CommandExecutor
 from shared.store import RedisStateStore
 
@@ -98,10 +92,10 @@ def flush_rescans(
                     store.journal("rescan-failed", target=target.name, folder=folder,
                                   exit_code=outcome.exit_code, reason=outcome.message[-500:],
                                   permanent=int(outcome.status == PERMANENT))
-        except (ExecutorUnreachable, ContainerMissing, RetryableError) as exc:
+        except MediacourierError as exc:  # nothing more can run: keep what is not done
             store.journal("rescan-failed", target=target.name, folder="\n".join(folders),
                           exit_code=-1, reason=str(exc)[-500:],
-                          permanent=int(isinstance(exc, ContainerMissing)))
+                          permanent=int(not isinstance(exc, RetryableError)))
             store.clear_dirty(target.name, done)
             raise
         store.clear_dirty(target.name, done)

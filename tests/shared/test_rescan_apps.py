@@ -229,3 +229,30 @@ def test_immich_scans_the_whole_library_once_per_flush(store: RedisStateStore) -
     assert len(store.dirty_folders("im")) == 3
     flush_rescans(target, store, None, ["/lib", "/other"], {"im": client})  # type: ignore[arg-type]
     assert client.calls == ["L1", "L1"] and store.dirty_folders("im") == {}
+
+
+class StubPhotoPrism:
+    """In-memory stand-in for PhotoPrismClient (its HTTP contract is tested with the client)."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers, self.paths = list(answers), []
+
+    def index(self, path: str, rescan: bool = False, cleanup: bool = False) -> Answer:
+        self.paths.append(path)
+        return self.answers.pop(0)
+
+
+def test_photoprism_api_indexes_the_subfolder_and_refused_token_is_permanent(
+        store: RedisStateStore) -> None:
+    target = RescanTarget(name="ppapi", command=(), kind="photoprism",
+                          app=AppConfig(mode="api", url="http://pp", token_file="t",
+                                        files_prefix="Library"))
+    client = StubPhotoPrism(Answer(True, 200, "", False), Answer(False, 401, "bad token", False))
+    store.mark_dirty("ppapi", "/lib/2024/08", 0.1)
+    flush_rescans(target, store, None, ["/lib"], {"ppapi": client})  # type: ignore[arg-type]
+    store.mark_dirty("ppapi", "/lib/2024/09", 0.1)
+    with pytest.raises(RescanRefused, match="2024/09"):
+        flush_rescans(target, store, None, ["/lib"], {"ppapi": client})  # type: ignore[arg-type]
+    assert client.paths == ["Library/2024/08", "Library/2024/09"]
+    refused = [e for e in store.read_journal() if e["event"] == "rescan-failed"][-1]
+    assert refused["reason"] == "HTTP 401: bad token" and refused["permanent"] == "1"

@@ -15,7 +15,12 @@ from shared.config_checks import (
     default_time_limit,
     with_default_schedules,
 )
-from shared.config_rescan import AppConfig, ExecutorConfig, parse_rescan_target
+from shared.config_rescan import (
+    AppConfig,
+    ExecutorConfig,
+    check_ssh_targets,
+    parse_rescan_target,
+)
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
@@ -216,6 +221,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     )
     top.finish()
     check_references(settings, name)
+    check_ssh_targets(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)
 

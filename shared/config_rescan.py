@@ -152,3 +152,15 @@ def app_path(prefix: str, rel: str) -> str:
     """The folder as the app sees it, relative to its root ('' is the root itself)."""
     joined = posixpath.normpath(posixpath.join(prefix, rel)) if (prefix or rel) else ""
     return "" if joined == "." else joined
+
+
+def check_ssh_targets(settings: Any, name: str) -> None:
+    """`ssh_target` must name a `[targets.X]` (checked once Settings carries `targets`)."""
+    hosts = getattr(settings, "targets", None)
+    if hosts is None:
+        return
+    for target in settings.rescan_targets.values():
+        wanted = target.executor.ssh_target
+        if target.executor.kind == "ssh" and wanted not in hosts:
+            raise ConfigError(f"{name}: rescan.{target.name}.ssh_target: no target named "
+                              f"{wanted!r}")

@@ -75,3 +75,18 @@ def test_bad_tables_are_refused_naming_the_key(tmp_path: Path, table: dict[str, 
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as caught:
         settings_with(tmp_path, t=table)
     assert "mediacourier.toml" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_ssh_target_must_name_a_configured_target(tmp_path: Path) -> None:
+    # Given settings that carry [targets] (the SSH targets' own tables, parsed elsewhere)
+    from types import SimpleNamespace
+
+    from shared.config_rescan import check_ssh_targets
+
+    settings = settings_with(tmp_path, pp={"kind": "photoprism", "executor": "ssh",
+                                           "ssh_target": "nas", "container": "pp"})
+    check_ssh_targets(SimpleNamespace(targets={"nas": object()},
+                                      rescan_targets=settings.rescan_targets), "f.toml")
+    with pytest.raises(ConfigError, match="f.toml: rescan.pp.ssh_target: no target named 'nas'"):
+        check_ssh_targets(SimpleNamespace(targets={}, rescan_targets=settings.rescan_targets),
+                          "f.toml")

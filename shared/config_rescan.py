@@ -56,7 +56,9 @@ class AppConfig:
     mode: str = "cli"
     url: str = ""
     token_file: str = ""
+    token_env: str = ""
     api_key_file: str = ""
+    api_key_env: str = ""
     library_id: str = ""
 
 
@@ -127,15 +129,18 @@ def _app(table: Table, where: str, kind: str) -> AppConfig:
         app = AppConfig(files_prefix=prefix, mode=mode,
                         photoprism=_argv(table, "photoprism", ("photoprism",)),
                         url=table.get("url", "", str),
-                        token_file=table.get("token_file", "", str))
-        if mode == "api" and not (app.url and app.token_file):
-            raise ConfigError(f"{where}: mode = 'api' needs 'url' and 'token_file'")
+                        token_file=table.get("token_file", "", str),
+                        token_env=table.get("token_env", "", str))
+        if mode == "api" and not (app.url and (app.token_file or app.token_env)):
+            raise ConfigError(f"{where}: mode = 'api' needs 'url' and 'token_file' or "
+                              "'token_env'")
         return app
     app = AppConfig(url=table.get("url", "", str), api_key_file=table.get("api_key_file", "", str),
+                    api_key_env=table.get("api_key_env", "", str),
                     library_id=table.get("library_id", "", str))
-    if not (app.url and app.api_key_file and app.library_id):
-        raise ConfigError(f"{where}: kind = 'immich' needs 'url', 'api_key_file' and "
-                          "'library_id'")
+    if not (app.url and (app.api_key_file or app.api_key_env) and app.library_id):
+        raise ConfigError(f"{where}: kind = 'immich' needs 'url', 'api_key_file' or "
+                          "'api_key_env', and 'library_id'")
     return app
 
 

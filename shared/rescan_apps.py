@@ -4,6 +4,7 @@ Memories), PhotoPrism (CLI or REST) and Immich (REST, whole library)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,21 +93,26 @@ def from_app_result(result: Any) -> ScanOutcome:
                        {"http_status": result.status} if result.status else {})
 
 
-def app_client(target: RescanTarget) -> Any:
+def app_client(target: RescanTarget, env: Mapping[str, str] | None = None) -> Any:
     """The REST client for an `api` PhotoPrism or an Immich target (shared.app_clients)."""
     from shared.app_clients import ImmichClient, PhotoPrismClient
 
-    where = f"rescan.{target.name}"
+    where, app = f"rescan.{target.name}", target.app
     if target.kind == "photoprism":
-        return PhotoPrismClient(target.app.url, read_secret_file(target.app.token_file,
-                                                                 f"{where}.token_file"),
-                                timeout=target.timeout_seconds)
-    return ImmichClient(target.app.url, read_secret_file(target.app.api_key_file,
-                                                         f"{where}.api_key_file"))
+        token = read_secret(app.token_file, app.token_env, f"{where}.token", env)
+        return PhotoPrismClient(app.url, token, timeout=target.timeout_seconds)
+    key = read_secret(app.api_key_file, app.api_key_env, f"{where}.api_key", env)
+    return ImmichClient(app.url, key)
 
 
-def read_secret_file(path: str, where: str) -> str:
-    """The first line of a secret file; the secret never appears in a message."""
+def read_secret(path: str, env_var: str, where: str,
+                env: Mapping[str, str] | None = None) -> str:
+    """The first line of a secret file, else the environment variable; never in a message."""
+    if not path:
+        value = (os.environ if env is None else env).get(env_var, "").strip()
+        if not value:
+            raise ConfigError(f"{where}: environment variable {env_var} is not set")
+        return value
     file = Path(os.path.expanduser(path))
     try:
         lines = file.read_text(encoding="utf-8").strip().splitlines()

@@ -21,8 +21,10 @@ def rescan_checks(settings: Settings) -> list[Check]:
 
 
 def check_target(settings: Settings, target: RescanTarget) -> str:
-    if target.kind == "immich" or (target.kind == "photoprism" and target.app.mode == "api"):
-        return check_api(app_client(target))
+    if target.kind == "immich":
+        return check_api(app_client(target).check(target.app.library_id))
+    if target.kind == "photoprism" and target.app.mode == "api":
+        return check_api(app_client(target).check())
     if target.executor.kind == "local":
         if target.kind == "command":
             return _on_path(target.command[0])
@@ -59,8 +61,8 @@ def _uid(executor: Any, user: str) -> str:
     return executor.run(("id", "-u"), 30, user=user).stdout.strip()
 
 
-def check_api(client: Any) -> str:
-    verdict = client.check()
+def check_api(verdict: Any) -> str:
+    """A `Verdict` of shared.app_clients as a doctor line."""
     if not verdict.ok:
         raise RuntimeError(verdict.message)
     return verdict.message

@@ -90,3 +90,18 @@ def test_ssh_target_must_name_a_configured_target(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="f.toml: rescan.pp.ssh_target: no target named 'nas'"):
         check_ssh_targets(SimpleNamespace(targets={}, rescan_targets=settings.rescan_targets),
                           "f.toml")
+
+
+def test_app_secrets_come_from_a_file_or_the_environment(tmp_path: Path) -> None:
+    from shared.rescan_apps import read_secret
+
+    secret = tmp_path / "token"
+    secret.write_text("s3cret-token\nignored\n")
+    assert read_secret(str(secret), "", "rescan.pp.token") == "s3cret-token"
+    assert read_secret("", "PP_TOKEN", "rescan.pp.token", {"PP_TOKEN": "from-env"}) == "from-env"
+    with pytest.raises(ConfigError, match="rescan.pp.token: environment variable PP_TOKEN"):
+        read_secret("", "PP_TOKEN", "rescan.pp.token", {})
+    secret.write_text("\n")
+    with pytest.raises(ConfigError, match="is empty") as caught:
+        read_secret(str(secret), "", "rescan.pp.token")
+    assert "s3cret" not in str(caught.value)

@@ -166,6 +166,11 @@ def check_ssh_targets(settings: Any, name: str) -> None:
         return
     for target in settings.rescan_targets.values():
         wanted = target.executor.ssh_target
-        if target.executor.kind == "ssh" and wanted not in hosts:
+        if target.executor.kind != "ssh":
+            continue
+        if wanted not in hosts:
             raise ConfigError(f"{name}: rescan.{target.name}.ssh_target: no target named "
                               f"{wanted!r}")
+        if not getattr(hosts[wanted], "host", ""):
+            raise ConfigError(f"{name}: rescan.{target.name}.ssh_target: target {wanted!r} "
+                              "has no SSH host")

@@ -77,4 +77,4 @@ class RescanRefused(PermanentError):
 
 
 class TargetRefused(PermanentError):
-    """Raised when an SSH host refuses us for good: unknown host key or failed authentication."""
+    """Raised when a target rejects us for good: failed authentication or an unknown host key."""

@@ -85,8 +85,11 @@ def test_ssh_target_must_name_a_configured_target(tmp_path: Path) -> None:
 
     settings = settings_with(tmp_path, pp={"kind": "photoprism", "executor": "ssh",
                                            "ssh_target": "nas", "container": "pp"})
-    check_ssh_targets(SimpleNamespace(targets={"nas": object()},
+    check_ssh_targets(SimpleNamespace(targets={"nas": SimpleNamespace(host="nas.lan")},
                                       rescan_targets=settings.rescan_targets), "f.toml")
+    with pytest.raises(ConfigError, match="target 'nas' has no SSH host"):
+        check_ssh_targets(SimpleNamespace(targets={"nas": SimpleNamespace(host="")},
+                                          rescan_targets=settings.rescan_targets), "f.toml")
     with pytest.raises(ConfigError, match="f.toml: rescan.pp.ssh_target: no target named 'nas'"):
         check_ssh_targets(SimpleNamespace(targets={}, rescan_targets=settings.rescan_targets),
                           "f.toml")

@@ -80,3 +80,33 @@ def test_timeout_and_unreachable_host(sshd: SshServer) -> None:
     sshd.stop()
     with pytest.raises(ExecutorUnreachable, match=str(sshd.port)):
         SshExecutor(endpoint(sshd), connect_timeout=2).run(("true",), 5)
+
+
+def test_nextcloud_target_over_ssh_scans_then_indexes(sshd: SshServer, dockerd: Dockerd,
+                                                      nas_container: str) -> None:
+    # Given a nextcloud target whose executor is `ssh` to a [targets.nas] (the session sshd)
+    # When one folder is scanned through the executor built from the configuration
+    # Then occ ran in the NAS's container as www-data: files:scan, then memories:index
+    from types import SimpleNamespace
+
+    from shared.config import RescanTarget
+    from shared.config_rescan import AppConfig, ExecutorConfig
+    from shared.rescan_apps import scan_folder
+    from shared.rescan_executors import make_executor
+
+    nas = SimpleNamespace(host=sshd.host, port=sshd.port, user=sshd.user,
+                          key_file=sshd.key_file, known_hosts=sshd.known_hosts)
+    target = RescanTarget(
+        name="nc", command=(), timeout_seconds=30, kind="nextcloud",
+        executor=ExecutorConfig(kind="ssh", ssh_target="nas", container=nas_container,
+                                docker_command=docker_cli(dockerd), user="www-data"),
+        app=AppConfig(nextcloud_user="alice", memories=True))
+    executor = make_executor(SimpleNamespace(targets={"nas": nas}), target)  # type: ignore[arg-type]
+    before = len(dockerd.invocations(nas_container))
+    dockerd.exec(nas_container, "mkdir", "-p", "/var/www/html/data/alice/files/Phone Uploads")
+    outcome = scan_folder(target, executor, "/lib/Phone Uploads", "/lib")
+    assert outcome.ok, outcome.message
+    assert dockerd.invocations(nas_container)[before:] == [
+        ("www-data", "occ", "files:scan", "-n", "--path=/alice/files/Phone Uploads"),
+        ("www-data", "occ", "memories:index", "-n", "-u", "alice", "--folder", "/Phone Uploads"),
+    ]

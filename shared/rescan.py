@@ -67,8 +67,10 @@ def flush_rescans(
     from shared.rescan_apps import scan_folder
 
     started = time.perf_counter()
+    # The lock lasts for one folder's commands (files:scan + memories:index) and is renewed
+    # before each folder: a long flush keeps it, a dead worker's lock soon expires.
     with store.lock(f"rescan:{target.name}", ttl=target.timeout_seconds * 2 + 60,
-                    wait=target.timeout_seconds * 2 + 5):
+                    wait=target.timeout_seconds * 2 + 5) as held:
         seen = store.dirty_folders(target.name)
         folders = minimal_folders(list(seen), target.max_folders, library_roots)
         if target.kind == "immich" and folders:
@@ -79,6 +81,7 @@ def flush_rescans(
         counts: dict[str, int] = {}
         try:
             for folder in folders:
+                held.reacquire()
                 root = next((r for r in library_roots if _within(folder, r)), "")
                 outcome = scan_folder(target, executor, folder, root, clients)
                 covered = seen if target.kind == "immich" else \

@@ -256,3 +256,31 @@ def test_photoprism_api_indexes_the_subfolder_and_refused_token_is_permanent(
     assert client.paths == ["Library/2024/08", "Library/2024/09"]
     refused = [e for e in store.read_journal() if e["event"] == "rescan-failed"][-1]
     assert refused["reason"] == "HTTP 401: bad token" and refused["permanent"] == "1"
+
+
+def test_the_scan_lock_is_renewed_before_each_folder(store: RedisStateStore,
+                                                     redis_client: redis.Redis) -> None:
+    # Given three folders whose scans take a while each
+    import time
+
+    from shared.executors import CommandResult
+
+    lock_key = store.key("lock", "rescan:slow")
+    ttls: list[int] = []
+
+    class SlowExecutor:
+        def describe(self) -> str:
+            return "slow"
+
+        def run(self, argv: tuple[str, ...], timeout: float, user: str = "") -> CommandResult:
+            ttls.append(int(redis_client.pttl(lock_key)))
+            time.sleep(0.4)
+            return CommandResult(argv, 0, "", "", 0.4)
+
+    target = RescanTarget(name="slow", command=("scan", "{folder}"), timeout_seconds=1)
+    for folder in ("/lib/a", "/lib/b", "/lib/c"):
+        store.mark_dirty("slow", folder, 0.1)
+    flush_rescans(target, store, SlowExecutor(), ["/lib"])  # type: ignore[arg-type]
+    # Then each folder started with the lock's full time to live, not what was left of it
+    full = (target.timeout_seconds * 2 + 60) * 1000
+    assert len(ttls) == 3 and all(full - 200 < ttl <= full for ttl in ttls), ttls

@@ -17,6 +17,12 @@ from shared.config_checks import (
 )
 from shared.config_mirrors import MirrorConfig, check_mirrors, parse_mirrors
 from shared.config_syncthing import SyncthingConfig, check_library_syncthing, parse_syncthing
+from shared.config_rescan import (
+    AppConfig,
+    ExecutorConfig,
+    check_ssh_targets,
+    parse_rescan_target,
+)
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
@@ -60,6 +66,9 @@ class RescanTarget:
     debounce_seconds: float = 10.0
     timeout_seconds: float = 600.0
     max_folders: int = 50
+    kind: str = "command"
+    executor: ExecutorConfig = ExecutorConfig()
+    app: AppConfig = AppConfig()
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     top = _Table(raw, name)
     data_dir = _folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
     libraries = {k: _library(k, v, base, name) for k, v in top.get("libraries", {}, dict).items()}
-    targets = {k: _target(k, v, name) for k, v in top.get("rescan", {}, dict).items()}
+    targets = {k: parse_rescan_target(k, v, name, _target)
+               for k, v in top.get("rescan", {}, dict).items()}
     sources = {k: _source(k, v, base, name) for k, v in top.get("sources", {}, dict).items()}
     schedules = {k: _schedule(k, v, name) for k, v in top.get("schedules", {}, dict).items()}
     settings = Settings(
@@ -223,6 +233,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     check_mirrors(settings, name)
     check_library_syncthing(settings.libraries, settings.syncthing, name)
     check_references(settings, name)
+    check_ssh_targets(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)
 

@@ -60,10 +60,6 @@ class UnknownSource(PermanentError):
     """Raised when a task names a source that is not in the configuration."""
 
 
-class CommandTimedOut(RetryableError):
-    """Raised when a command ran past its time limit and was stopped."""
-
-
 class RobocopyFilesFailed(RetryableError):
     """Raised when robocopy gave up on some files for reasons that may pass (locked, network)."""
 
@@ -105,3 +101,21 @@ class UnknownMirror(PermanentError):
 class TargetUnreachable(RetryableError):
     """Raised when a target cannot be reached: network down, SSH refused, a timeout, or a local
     target's folder missing (a disk not mounted)."""
+class ExecutorUnreachable(RetryableError):
+    """Raised when a command executor cannot reach its Docker engine or SSH host."""
+
+
+class CommandTimedOut(RetryableError):
+    """Raised when a command (local, in a container or over SSH) outlives its timeout."""
+
+
+class ContainerMissing(PermanentError):
+    """Raised when no running container matches an executor's name, label or service."""
+
+
+class RescanRefused(PermanentError):
+    """Raised when a photo app refuses a rescan for good: unknown user, path not found."""
+
+
+class TargetRefused(PermanentError):
+    """Raised when a target rejects us for good: failed authentication or an unknown host key."""

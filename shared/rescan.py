@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from shared.app_output import PERMANENT, RETRY
 from shared.config import RescanTarget
-from shared.errors import CommandFailed
+from shared.errors import CommandFailed, MediacourierError, RescanRefused, RetryableError
 from shared.executors import CommandExecutor
 from shared.store import RedisStateStore
 
@@ -18,6 +20,7 @@ class RescanReport:
     folders: tuple[str, ...]
     failed: tuple[str, ...]
     seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def minimal_folders(folders: list[str], max_folders: int, roots: list[str] = ()) -> list[str]:
@@ -50,37 +53,66 @@ def flush_rescans(
     store: RedisStateStore,
     executor: CommandExecutor,
     library_roots: list[str],
+    clients: dict[str, Any] | None = None,
 ) -> RescanReport:
-    """Run the target's command for the minimal set of dirty folders, under a per-target lock.
+    """Rescan the minimal set of dirty folders for one target, under a per-target lock.
 
-    `library_roots` lets the {rel_folder} placeholder be relative to the folder's library.
-    Folders whose command failed stay dirty, and CommandFailed is raised so the caller retries.
+    `library_roots` lets the {rel_folder} placeholder (and the app paths) be relative to the
+    folder's library. A folder whose scan may pass later (a failed command, "already
+    scanning", a timeout) stays dirty and CommandFailed is raised so the caller retries; one
+    the app refuses for good (unknown user, path not found) is cleared, journaled and
+    reported with RescanRefused. When the executor cannot run anything (engine unreachable,
+    container missing) every folder stays dirty and that error is raised.
     """
+    from shared.rescan_apps import scan_folder
+
     started = time.perf_counter()
-    with store.lock(f"rescan:{target.name}", ttl=target.timeout_seconds + 60,
-                    wait=target.timeout_seconds + 5):
+    # The lock lasts for one folder's commands (files:scan + memories:index) and is renewed
+    # before each folder: a long flush keeps it, a dead worker's lock soon expires.
+    with store.lock(f"rescan:{target.name}", ttl=target.timeout_seconds * 2 + 60,
+                    wait=target.timeout_seconds * 2 + 5) as held:
         seen = store.dirty_folders(target.name)
         folders = minimal_folders(list(seen), target.max_folders, library_roots)
+        if target.kind == "immich" and folders:
+            folders = folders[:1]  # Immich scans a whole library: one call covers all
         failed: list[str] = []
+        refused: list[str] = []
         done: dict[str, float] = {}
-        for folder in folders:
-            root = next((r for r in library_roots if _within(folder, r)), "")
-            result = executor.run(render(target.command, folder, root), target.timeout_seconds)
-            covered = {f: s for f, s in seen.items() if _within(f, folder)}
-            if result.ok:
-                done.update(covered)
-            else:
-                failed.append(folder)
-                store.journal("rescan-failed", target=target.name, folder=folder,
-                              exit_code=result.exit_code, reason=result.stderr.strip()[-500:])
+        counts: dict[str, int] = {}
+        try:
+            for folder in folders:
+                held.reacquire()
+                root = next((r for r in library_roots if _within(folder, r)), "")
+                outcome = scan_folder(target, executor, folder, root, clients)
+                covered = seen if target.kind == "immich" else \
+                    {f: s for f, s in seen.items() if _within(f, folder)}
+                for key, value in outcome.counts.items():
+                    counts[key] = counts.get(key, 0) + value
+                if outcome.status != RETRY:
+                    done.update(covered)
+                if not outcome.ok:
+                    (refused if outcome.status == PERMANENT else failed).append(folder)
+                    store.journal("rescan-failed", target=target.name, folder=folder,
+                                  exit_code=outcome.exit_code, reason=outcome.message[-500:],
+                                  permanent=int(outcome.status == PERMANENT))
+        except MediacourierError as exc:  # nothing more can run: keep what is not done
+            store.journal("rescan-failed", target=target.name, folder="\n".join(folders),
+                          exit_code=-1, reason=str(exc)[-500:],
+                          permanent=int(not isinstance(exc, RetryableError)))
+            store.clear_dirty(target.name, done)
+            raise
         store.clear_dirty(target.name, done)
-    report = RescanReport(target.name, tuple(folders), tuple(failed),
-                          time.perf_counter() - started)
+    report = RescanReport(target.name, tuple(folders), tuple(failed + refused),
+                          time.perf_counter() - started, counts)
     if folders:
         store.journal("rescanned", target=target.name, folders="\n".join(folders),
-                      failed=len(failed), seconds=f"{report.seconds:.3f}")
+                      failed=len(failed) + len(refused), seconds=f"{report.seconds:.3f}",
+                      counts=" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     if failed:
-        raise CommandFailed(f"rescan {target.name}: command failed for {', '.join(failed)}")
+        raise CommandFailed(f"rescan {target.name}: will retry {', '.join(failed)}")
+    if refused:
+        raise RescanRefused(f"rescan {target.name}: refused for {', '.join(refused)} "
+                            "(see the journal)")
     return report
 
 

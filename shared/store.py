@@ -328,13 +328,16 @@ class RedisStateStore:
             self.client.delete(*ours)
 
     @contextmanager
-    def lock(self, name: str, ttl: float, wait: float = 0.0) -> Iterator[None]:
-        """A Redis lock; FileBusy when another worker holds it past `wait` seconds."""
+    def lock(self, name: str, ttl: float, wait: float = 0.0) -> Iterator[redis.lock.Lock]:
+        """A Redis lock; FileBusy when another worker holds it past `wait` seconds.
+
+        Yields the lock: a long holder calls `reacquire()` to give itself `ttl` again.
+        """
         lock = self.client.lock(self.key("lock", name), timeout=ttl, blocking_timeout=wait)
         if not lock.acquire(blocking=wait > 0):
             raise FileBusy(f"{name} is being handled by another worker")
         try:
-            yield
+            yield lock
         finally:
             # Expired while we worked: nothing left to release.
             with contextlib.suppress(redis.exceptions.LockError):

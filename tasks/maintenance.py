@@ -8,8 +8,9 @@ from celery import Task
 
 from shared.backoff import backoff_seconds, retry_cap
 from shared.errors import FileBusy, RetryableError, UnknownSource
-from shared.executors import LocalExecutor
+from shared.executors import CommandExecutor
 from shared.rescan import flush_rescans
+from shared.rescan_executors import make_executor
 from tasks.app import app
 from tasks.enqueue import reconcile_source
 from tasks.ingest import _context_for
@@ -31,6 +32,17 @@ def reconcile(self: Task, source: str, followup: bool = False) -> dict[str, Any]
         return {"skipped": "a reconcile of this source is already running"}
 
 
+# One executor (a Docker client, an SSH connection) and REST client per target per process.
+_EXECUTORS: dict[str, CommandExecutor] = {}
+_CLIENTS: dict[str, Any] = {}
+
+
+def executor_for(settings: Any, target: str) -> CommandExecutor:
+    if target not in _EXECUTORS:
+        _EXECUTORS[target] = make_executor(settings, settings.rescan_targets[target])
+    return _EXECUTORS[target]
+
+
 @app.task(name="mediacourier.flush_rescans", bind=True)
 def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
     """Run a rescan target's command for the folders that changed in this debounce window."""
@@ -40,7 +52,8 @@ def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
     ctx = _context_for(self)
     roots = [str(lib.path) for lib in settings.libraries.values()]
     try:
-        report = flush_rescans(settings.rescan_targets[target], ctx.store, LocalExecutor(), roots)
+        report = flush_rescans(settings.rescan_targets[target], ctx.store,
+                               executor_for(settings, target), roots, _CLIENTS)
     except RetryableError as exc:
         if self.request.retries >= settings.max_retries:
             raise
@@ -48,4 +61,4 @@ def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap),
                          max_retries=settings.max_retries) from exc
     return {"target": report.target, "folders": list(report.folders),
-            "seconds": round(report.seconds, 3)}
+            "seconds": round(report.seconds, 3), "counts": report.counts}

@@ -14,9 +14,11 @@ import redis
 
 from shared.redis_server import EmbeddedRedis
 from tests.docs_helpers import celery_side
+from tests.fixtures.dockerd import dockerd
+from tests.fixtures.sshd import SshServer
 from tests.fixtures.syncthing import syncthing_pair
 
-__all__ = ["celery_side", "syncthing_pair"]
+__all__ = ["celery_side", "dockerd", "syncthing_pair"]
 
 CORPUS_DIR = Path(__file__).parents[2] / "shared" / "corpus" / "exif-samples"
 
@@ -81,3 +83,20 @@ def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", str(mount_point)], check=True)
+
+
+@pytest.fixture(scope="session")
+def sshd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    """One real sshd for the session (127.0.0.1, free port, own host key, key auth for root)."""
+    server = SshServer(tmp_path_factory.mktemp("sshd"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sshd(sshd_server: SshServer) -> Iterator[SshServer]:
+    """The session sshd, running; a test that stopped it gets it restarted afterwards."""
+    sshd_server.start()
+    yield sshd_server
+    sshd_server.start()

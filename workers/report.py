@@ -92,8 +92,6 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
             checks.append((f"source {source.name} (move)", lambda p=str(source.path): _writable(p)))
     for library in settings.libraries.values():
         checks.append((f"library {library.name}", lambda p=str(library.path): _writable(p)))
-    for target in settings.rescan_targets.values():
-        checks.append((f"rescan {target.name}", lambda a=target.command[0]: _runnable(a)))
     from shared.mirror_job import check_mirror
 
     for mirror in settings.mirrors.values():
@@ -101,6 +99,9 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
     from workers.doctor_syncthing import syncthing_checks
 
     checks.extend(syncthing_checks(settings))
+    from workers.rescan_doctor import rescan_checks
+
+    checks.extend(rescan_checks(settings))
     return checks
 
 

@@ -1,0 +1,75 @@
+"""`mediacourier doctor` lines for rescan targets: container found, runs as the right user,
+API reachable and authorised."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+from shared.config import RescanTarget, Settings
+from shared.rescan_apps import app_client
+from shared.rescan_executors import make_executor
+
+Check = tuple[str, Callable[[], str]]
+
+
+def rescan_checks(settings: Settings) -> list[Check]:
+    """One check per rescan target; each returns a one-line verdict or raises with the reason."""
+    return [(f"rescan {t.name}", lambda t=t: check_target(settings, t))
+            for t in settings.rescan_targets.values()]
+
+
+def check_target(settings: Settings, target: RescanTarget) -> str:
+    if target.kind == "immich":
+        return check_api(app_client(target).check(target.app.library_id))
+    if target.kind == "photoprism" and target.app.mode == "api":
+        return check_api(app_client(target).check())
+    if target.executor.kind == "local":
+        if target.kind == "command":
+            return _on_path(target.command[0])
+        program = target.app.occ[0] if target.kind == "nextcloud" else target.app.photoprism[0]
+        return _on_path(program)
+    executor = make_executor(settings, target)
+    try:
+        return check_user(executor, target)
+    finally:
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
+
+
+def check_user(executor: Any, target: RescanTarget) -> str:
+    """Run `id` in the container as the configured user: proves the container is there and
+    that the user exists in it (occ refuses to run as anyone but the web server user)."""
+    user = target.executor.user
+    result = executor.run(("id", "-un"), 30, user=user) if user else \
+        executor.run(("id", "-un"), 30)
+    if not result.ok:
+        raise RuntimeError(f"{executor.describe()}: `id -un` as {user or 'the default user'} "
+                           f"failed: {(result.stderr or result.stdout).strip()[-200:]}")
+    name = result.stdout.strip()
+    if user and user not in (name, _uid(executor, user)):
+        raise RuntimeError(f"{executor.describe()}: commands run as {name}, not {user}")
+    return f"{executor.describe()} found; commands run as {name}"
+
+
+def _uid(executor: Any, user: str) -> str:
+    """A numeric `user = "1000"` matches the uid, not the name."""
+    if not user.isdigit():
+        return ""
+    return executor.run(("id", "-u"), 30, user=user).stdout.strip()
+
+
+def check_api(verdict: Any) -> str:
+    """A `Verdict` of shared.app_clients as a doctor line."""
+    if not verdict.ok:
+        raise RuntimeError(verdict.message)
+    return verdict.message
+
+
+def _on_path(program: str) -> str:
+    found = shutil.which(program)
+    if not found:
+        raise FileNotFoundError(f"{program!r} is not on PATH")
+    return f"{found} found"

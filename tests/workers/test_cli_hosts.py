@@ -1,0 +1,60 @@
+"""`mediacourier queues` and `mediacourier worker --host`: the queue names users see and use."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.config import build_settings
+from tests.e2e.harness import write_toml
+from tests.shared.test_config_hosts import two_host_config
+from tests.workers.cli_helpers import clean_env, cli
+from workers.hosts import worker_argv
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    raw = two_host_config(tmp_path)
+    tables = {f"{kind}.{name}": values for kind in ("sources", "libraries", "rescan", "hosts")
+              for name, values in raw[kind].items()}
+    path = tmp_path / "mediacourier.toml"
+    write_toml(path, {"key_prefix": "mc", "redis_url": "redis://127.0.0.1:1/0",
+                      "data_dir": str(tmp_path / "data")}, tables)
+    return path
+
+
+def test_worker_line_consumes_exactly_the_hosts_queues(tmp_path: Path) -> None:
+    settings = build_settings(two_host_config(tmp_path), tmp_path / "m.toml", tmp_path)
+    argv = worker_argv(settings, "nas", None, 3, None)
+    assert argv[:3] == [sys.executable, "-m", "celery"]
+    assert argv[3:] == ["-A", "tasks", "worker", "-l", "INFO", "-E", "-c", "3",
+                        "-Q", "mc.nas.files,mc.nas.rescan,mc", "--hostname", "nas@%h"]
+    # A pool for one role of a host gets a node name of its own
+    argv = worker_argv(settings, "nas", ["rescan"], 1, None)
+    assert argv[-3:] == ["mc.nas.rescan", "--hostname", "nas-rescan@%h"]
+
+
+def test_queues_prints_names_routing_and_worker_lines(config: Path) -> None:
+    done = cli(clean_env(MEDIACOURIER_CONFIG=str(config)), "queues")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any("mc.upload.files" in line and "source inbox" in line for line in lines)
+    assert any("mc.nas.rescan" in line and "rescan app" in line for line in lines)
+    assert any(line.startswith("host upload: mediacourier worker --host upload  =  celery -A "
+                               "tasks worker") and "-Q mc.upload.files,mc.upload.rescan "
+               in line for line in lines), done.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["worker", "--host", "pc"], "host: no [hosts.pc] table (hosts: upload, nas)"),
+    (["worker"], "say which this worker is with --host (upload, nas)"),
+])
+def test_worker_with_a_wrong_or_missing_host_is_a_one_line_error(
+    config: Path, args: list[str], message: str
+) -> None:
+    done = cli(clean_env(MEDIACOURIER_CONFIG=str(config)), *args)
+    assert done.returncode == 2
+    assert done.stderr.startswith("mediacourier: ") and message in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "celery" not in done.stdout

@@ -136,6 +136,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from workers.hosts import worker_argv
 
     argv = worker_argv(settings, args.host, args.role, args.concurrency, args.name)
+    extra = args.celery_args
+    argv += extra[1:] if extra[:1] == ["--"] else extra
     print(" ".join(argv[2:]), flush=True)
     os.execv(sys.executable, argv)
     return 0  # not reached
@@ -184,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "its queues (also sets MEDIACOURIER_HOST)")
     worker.add_argument("--role", action="append", choices=("files", "rescan", "shared"),
                         help="only these of the host's queues (repeatable; default: all)")
+    worker.add_argument("celery_args", nargs=argparse.REMAINDER,
+                        help="after '--': more `celery worker` options, e.g. -- -O fair")
     sub.add_parser("queues", help="the queue names, what is routed to each, and worker lines")
     return parser
 

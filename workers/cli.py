@@ -129,7 +129,9 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
         RedisStateStore.from_url(url, settings.key_prefix).ping()
         return f"{url.split('@')[-1]} answers"
 
-    return run_doctor(doctor_checks(settings, ping), console())
+    from workers.hosts import doctor_settings
+
+    return run_doctor(doctor_checks(doctor_settings(settings), ping), console())
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -177,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", help="the journal of operations")
     history.add_argument("--format", choices=("table", "csv", "json"), default="table")
     history.add_argument("--limit", type=positive, default=100)
-    sub.add_parser("doctor", help="check the configuration, Redis, folders and targets")
+    doctor = sub.add_parser("doctor", help="check the configuration, Redis, folders and targets")
+    doctor.add_argument("--host", help="the [hosts.NAME] this machine is: check its folders")
     worker = sub.add_parser("worker", help="start a Celery worker for this configuration")
     worker.add_argument("--concurrency", type=positive, default=2)
     worker.add_argument("--name", default=None, help="node name before '@' (default: the "

@@ -49,6 +49,20 @@ def watched_settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, sources=mine)
 
 
+def doctor_settings(settings: Settings) -> Settings:
+    """What `doctor` checks on a named host: only the folders and rescan programs it lists."""
+    local = settings.hosts.local
+    if not settings.hosts or not local:
+        return settings
+    here = settings.hosts[local]
+    return dataclasses.replace(
+        settings,
+        sources={k: v for k, v in settings.sources.items() if here.reaches("sources", k)},
+        libraries={k: v for k, v in settings.libraries.items() if here.reaches("libraries", k)},
+        rescan_targets={k: v for k, v in settings.rescan_targets.items()
+                        if here.reaches("rescan", k)})
+
+
 def print_queues(console: Console, settings: Settings) -> None:
     table = Table(title="queues")
     table.add_column("queue")

@@ -58,3 +58,19 @@ def test_worker_with_a_wrong_or_missing_host_is_a_one_line_error(
     assert done.returncode == 2
     assert done.stderr.startswith("mediacourier: ") and message in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and "celery" not in done.stdout
+
+
+def test_doctor_on_a_named_host_checks_only_its_own_folders(config: Path) -> None:
+    # Given the NAS's scans folder, which the upload server does not have
+    (config.parent / "scans").rmdir()
+    env = clean_env(MEDIACOURIER_CONFIG=str(config))
+    # When doctor runs as the upload server
+    done = cli(env, "doctor", "--host", "upload")
+    # Then it checks the inbox and the library, not the NAS's folder or rescan command
+    names = [line.split(":")[0] for line in done.stdout.splitlines()]
+    assert any(n.endswith("source inbox") for n in names), done.stdout
+    assert any(n.endswith("library lib") for n in names), done.stdout
+    assert not any("scans" in n or "rescan app" in n for n in names), done.stdout
+    # … while as no host in particular the configuration itself is refused for the missing folder
+    done = cli(env, "doctor")
+    assert done.returncode == 2 and "sources.scans.path" in done.stderr, done.stderr

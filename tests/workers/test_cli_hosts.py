@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -74,3 +75,52 @@ def test_doctor_on_a_named_host_checks_only_its_own_folders(config: Path) -> Non
     # … while as no host in particular the configuration itself is refused for the missing folder
     done = cli(env, "doctor")
     assert done.returncode == 2 and "sources.scans.path" in done.stderr, done.stderr
+
+
+class _Inspect:
+    def __init__(self, answers: dict) -> None:
+        self.answers = answers
+
+    def active_queues(self) -> dict:
+        return self.answers
+
+
+class _App:
+    """Only what status asks Celery: the active queues of the workers that answered."""
+
+    def __init__(self, answers: dict) -> None:
+        self.control = self
+        self.answers = answers
+
+    def inspect(self, timeout: float) -> _Inspect:
+        return _Inspect(self.answers)
+
+
+def test_status_groups_workers_by_host_and_lists_unhealthy_targets(
+    tmp_path: Path, fake_redis
+) -> None:
+    from rich.console import Console
+
+    from shared.store import RedisStateStore
+    from workers.hosts import print_host_status
+
+    class StoreWithHealth(RedisStateStore):
+        def target_health(self) -> dict:
+            return {"nas": (False, "connection refused", 0.0), "cloud": (True, "", 0.0)}
+
+    # Given one worker of the NAS, none of the upload server, and work waiting in two lists
+    settings = build_settings(two_host_config(tmp_path), tmp_path / "m.toml", tmp_path)
+    fake_redis.rpush("mc.upload.files", "m1", "m2")
+    fake_redis.rpush("mc.upload.files\x06\x163", "m3")  # a priority sub-list
+    answers = {"nas@box": [{"name": "mc.nas.files"}, {"name": "mc"}]}
+    console = Console(record=True, width=200)
+    # When status is printed
+    print_host_status(console, _App(answers), settings, StoreWithHealth(fake_redis, "mc"), 1.0)
+    out = console.export_text()
+    # Then hosts, queue depths (with the priority list) and the unhealthy target are shown
+    assert re.search(r"host nas\s+│ nas@box", out) and \
+        re.search(r"host upload\s+│ none online", out), out
+    assert re.search(r"queue mc\.upload\.files\s+│ 3 ", out), out
+    assert re.search(r"queue mc\.nas\.files\s+│ 0 ", out), out
+    assert "target nas unhealthy: connection refused" in out
+    assert "cloud" not in out

@@ -115,10 +115,12 @@ def check_hosts(settings: Settings, name: str) -> None:
         if hosts.first_reaching(sources=source.name) is None:
             raise ConfigError(f"{name}: sources.{source.name}: no [hosts.*] table lists it "
                               "in 'sources', so no worker could reach its files")
-        if hosts.first_reaching(sources=source.name, libraries=source.library) is None:
+        target = getattr(settings.libraries[source.library], "target", "")
+        reach = {"targets": target} if target else {"libraries": source.library}
+        if hosts.first_reaching(sources=source.name, **reach) is None:
+            what = f"target {target!r}" if target else f"library {source.library!r}"
             raise ConfigError(f"{name}: sources.{source.name}: no [hosts.*] table lists both "
-                              f"it and its library {source.library!r}, so no worker could "
-                              "copy its files")
+                              f"it and its {what}, so no worker could copy its files")
     for library in settings.libraries.values():
         for target in library.rescan:
             if hosts.first_reaching(rescan=target) is None:

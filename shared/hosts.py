@@ -83,13 +83,20 @@ def _argument(args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None, kind
     return value if isinstance(value, str) else None
 
 
+def library_needs(settings: Settings, library: str) -> dict[str, str]:
+    """Reaching a library: its folder, or for a library on a remote target, that target."""
+    target = getattr(settings.libraries.get(library), "target", "")
+    return {"targets": target} if target else {"libraries": library}
+
+
 def host_for(settings: Settings, kind: str, name: str) -> HostConfig | None:
     """The host that gets work about `name`: the first, in file order, that reaches it all."""
     if kind == "source":
         source = settings.sources.get(name)
         if source is None:
             return None
-        return settings.hosts.first_reaching(sources=name, libraries=source.library)
+        return settings.hosts.first_reaching(**library_needs(settings, source.library),
+                                             sources=name)
     plural = {"rescan": "rescan", "target": "targets", "mirror": "mirrors",
               "library": "libraries"}.get(kind)
     return settings.hosts.first_reaching(**{plural: name}) if plural else None

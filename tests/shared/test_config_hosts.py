@@ -159,3 +159,34 @@ def test_a_named_host_need_not_have_the_other_hosts_folders(tmp_path: Path) -> N
             load_settings(str(raw_path), env=env, cwd=tmp_path)
     with pytest.raises(ConfigError, match=r"host: no \[hosts\.pc\] table"):
         load_settings(str(raw_path), env={"MEDIACOURIER_HOST": "pc"}, cwd=tmp_path)
+
+
+def test_a_library_on_a_remote_target_is_reached_through_that_target(tmp_path: Path) -> None:
+    # Given a library that lives on a remote target (h-ssh's `target = "..."` on a library)
+    import dataclasses
+
+    from shared.config import LibraryConfig
+    from shared.config_hosts import HostConfig, HostsConfig, check_hosts
+
+    @dataclasses.dataclass(frozen=True)
+    class RemoteLibrary(LibraryConfig):
+        target: str = ""
+
+    raw = two_host_config(tmp_path)
+    del raw["hosts"]
+    base = build(tmp_path, raw)
+    remote = RemoteLibrary(**dataclasses.asdict(base.libraries["lib"]), target="box")
+    hosts = HostsConfig({
+        "pc": HostConfig("pc", sources=("inbox", "scans"), libraries=("lib",)),
+        "relay": HostConfig("relay", sources=("inbox", "scans"), targets=("box",),
+                            rescan=("app",)),
+    })
+    settings = dataclasses.replace(base, libraries={"lib": remote}, hosts=hosts)
+    # Then the file stages go to the host that reaches the target, not the one listing the name
+    assert queue_for(settings, "mediacourier.transfer_file", [{"source": "inbox"}]) == \
+        "mc.relay.files"
+    # … and without such a host the configuration is refused, naming the target
+    lone = HostsConfig({"pc": HostConfig("pc", sources=("inbox", "scans"), libraries=("lib",),
+                                         rescan=("app",))})
+    with pytest.raises(ConfigError, match="lists both it and its target 'box'"):
+        check_hosts(dataclasses.replace(settings, hosts=lone), "m.toml")

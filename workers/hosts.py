@@ -11,7 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.config import Settings
-from shared.hosts import ROLES, all_queues, host_queue, routing_rows, worker_queues
+from shared.hosts import (
+    ROLES,
+    all_queues,
+    host_for,
+    host_queue,
+    routing_rows,
+    worker_queues,
+)
 from shared.store import RedisStateStore
 from workers.report import print_status
 
@@ -40,12 +47,13 @@ def worker_argv(settings: Settings, host: str | None, roles: Sequence[str] | Non
 
 
 def watched_settings(settings: Settings) -> Settings:
-    """The watcher of a named host (MEDIACOURIER_HOST) watches only the sources it lists."""
+    """The watcher of a named host (MEDIACOURIER_HOST) watches only the sources whose files
+    are routed to that host: its catch-up scan walks the source and its library, as they do."""
     local = settings.hosts.local
     if not settings.hosts or not local:
         return settings
-    here = settings.hosts[local]
-    mine = {k: v for k, v in settings.sources.items() if here.reaches("sources", k)}
+    mine = {k: v for k, v in settings.sources.items()
+            if getattr(host_for(settings, "source", k), "name", None) == local}
     return dataclasses.replace(settings, sources=mine)
 
 

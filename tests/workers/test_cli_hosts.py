@@ -124,3 +124,20 @@ def test_status_groups_workers_by_host_and_lists_unhealthy_targets(
     assert re.search(r"queue mc\.nas\.files\s+│ 0 ", out), out
     assert "target nas unhealthy: connection refused" in out
     assert "cloud" not in out
+
+
+def test_a_hosts_watcher_watches_the_sources_routed_to_it(tmp_path: Path) -> None:
+    from shared.config import load_settings
+    from workers.hosts import watched_settings
+
+    raw = two_host_config(tmp_path)
+    raw["hosts"]["nas"]["sources"] = ["scans", "inbox"]  # upload comes first for the inbox
+    tables = {f"{kind}.{name}": values for kind in ("sources", "libraries", "rescan", "hosts")
+              for name, values in raw[kind].items()}
+    path = tmp_path / "mediacourier.toml"
+    write_toml(path, {"key_prefix": "mc"}, tables)
+    for host, watched in (("upload", ["inbox"]), ("nas", ["scans"])):
+        settings = load_settings(str(path), env={"MEDIACOURIER_HOST": host}, cwd=tmp_path)
+        assert list(watched_settings(settings).sources) == watched, host
+    settings = load_settings(str(path), env={}, cwd=tmp_path)
+    assert list(watched_settings(settings).sources) == ["inbox", "scans"]

@@ -15,14 +15,15 @@ from shared.config_checks import (
     default_time_limit,
     with_default_schedules,
 )
+from shared.config_hosts import HostsConfig, check_hosts, parse_hosts
 from shared.config_mirrors import MirrorConfig, check_mirrors, parse_mirrors
-from shared.config_syncthing import SyncthingConfig, check_library_syncthing, parse_syncthing
 from shared.config_rescan import (
     AppConfig,
     ExecutorConfig,
     check_ssh_targets,
     parse_rescan_target,
 )
+from shared.config_syncthing import SyncthingConfig, check_library_syncthing, parse_syncthing
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
@@ -102,6 +103,7 @@ class Settings:
     targets: Mapping[str, Any] = field(default_factory=dict)
     mirrors: Mapping[str, MirrorConfig] = field(default_factory=dict)
     syncthing: Mapping[str, SyncthingConfig] = field(default_factory=dict)
+    hosts: HostsConfig = field(default_factory=HostsConfig)
 
     @property
     def embedded_redis(self) -> bool:
@@ -133,7 +135,8 @@ def _folder(value: str, base: Path, where: str, must_exist: bool) -> Path:
 
 def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged = dict(raw)
-    for key in ("redis_url", "data_dir", "key_prefix", "flower_basic_auth", "visibility_timeout"):
+    for key in ("redis_url", "data_dir", "key_prefix", "flower_basic_auth", "visibility_timeout",
+                "host"):
         value = env.get(ENV_PREFIX + key.upper())
         if value is None:
             continue
@@ -199,10 +202,13 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     base = path.parent.absolute() if path else cwd
     top = _Table(raw, name)
     data_dir = _folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
-    libraries = {k: _library(k, v, base, name) for k, v in top.get("libraries", {}, dict).items()}
+    hosts = parse_hosts(top.get("hosts", {}, dict), top.get("host", "", str), name)
+    libraries = {k: _library(k, v, base, name, hosts.must_exist_here("libraries", k))
+                 for k, v in top.get("libraries", {}, dict).items()}
     targets = {k: parse_rescan_target(k, v, name, _target)
                for k, v in top.get("rescan", {}, dict).items()}
-    sources = {k: _source(k, v, base, name) for k, v in top.get("sources", {}, dict).items()}
+    sources = {k: _source(k, v, base, name, hosts.must_exist_here("sources", k))
+               for k, v in top.get("sources", {}, dict).items()}
     schedules = {k: _schedule(k, v, name) for k, v in top.get("schedules", {}, dict).items()}
     settings = Settings(
         data_dir=data_dir,
@@ -228,17 +234,19 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         targets=parse_local_targets(top, name, base),
         mirrors=parse_mirrors(top, name, base),
         syncthing=parse_syncthing(top.get("syncthing", None, dict), base, name),
+        hosts=hosts,
     )
     top.finish()
     check_mirrors(settings, name)
     check_library_syncthing(settings.libraries, settings.syncthing, name)
     check_references(settings, name)
     check_ssh_targets(settings, name)
+    check_hosts(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)
 
 
-def _source(key: str, data: Any, base: Path, name: str) -> SourceConfig:
+def _source(key: str, data: Any, base: Path, name: str, must_exist: bool = True) -> SourceConfig:
     where = f"{name}: sources.{key}"
     table = _Table(data, where)
     path = table.get("path", None, str)
@@ -247,7 +255,7 @@ def _source(key: str, data: Any, base: Path, name: str) -> SourceConfig:
         raise ConfigError(f"{where}: 'path' and 'library' are required")
     source = SourceConfig(
         name=key,
-        path=_folder(path, base, f"{where}.path", must_exist=True),
+        path=_folder(path, base, f"{where}.path", must_exist=must_exist),
         library=library,
         mode=table.choice("mode", "move", MODES),
         include=table.strings("include"),
@@ -259,7 +267,7 @@ def _source(key: str, data: Any, base: Path, name: str) -> SourceConfig:
     return source
 
 
-def _library(key: str, data: Any, base: Path, name: str) -> LibraryConfig:
+def _library(key: str, data: Any, base: Path, name: str, must_exist: bool = True) -> LibraryConfig:
     where = f"{name}: libraries.{key}"
     table = _Table(data, where)
     path = table.get("path", None, str)
@@ -268,7 +276,7 @@ def _library(key: str, data: Any, base: Path, name: str) -> LibraryConfig:
     archive = table.get("archive_path", None, str)
     library = LibraryConfig(
         name=key,
-        path=_folder(path, base, f"{where}.path", must_exist=True),
+        path=_folder(path, base, f"{where}.path", must_exist=must_exist),
         layout=table.get("layout", "keep", str),
         duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
         archive_path=_folder(archive, base, where, must_exist=False) if archive else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import time
@@ -68,6 +69,8 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
             "seconds": f"{seconds:.3f}",
             "reason": job.reason,
             "host": ctx.hostname,
+            # The worker of every stage: where each step ran, across hosts.
+            "hosts": json.dumps({**job.hosts, "record_outcome": ctx.hostname}, sort_keys=True),
         },
     )
     return job

@@ -10,6 +10,7 @@ from celery import Celery
 
 from beat.schedule import beat_schedule
 from shared.config import Settings, broker_url, load_settings
+from tasks.routing import routing_config
 
 
 def soft_time_limit(hard: int) -> int:
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     app = Celery("mediacourier", include=["tasks.ingest", "tasks.maintenance", "tasks.mirror",
                                           "tasks.delivery"])
     app.conf.update(celery_config(settings, broker_url(settings)))
+    app.conf.update(routing_config(settings))  # queues from [hosts.*]; see shared/hosts.py
     app.mc_settings = settings  # type: ignore[attr-defined]
     return app
 

@@ -31,7 +31,7 @@ EXAMPLE_CONFIG = REPO / "mediacourier.example.toml"
 README = REPO / "README.md"
 CONFIG_CONTAINER_PATH = "/config/mediacourier.toml"
 CELERY_SUBCOMMANDS = {"worker", "beat", "flower"}
-SECTIONS = ("sources", "libraries", "rescan", "schedules")
+SECTIONS = ("sources", "libraries", "rescan", "schedules", "hosts")
 CELERY_SIDE_PREFIX = "mc-docs"  # MEDIACOURIER_KEY_PREFIX of the `celery_side` process
 
 

@@ -1,7 +1,8 @@
 """The deployment files agree with the code.
 
-No Docker engine is needed: compose.yaml is parsed (with PyYAML) and its commands are checked
-against the `mediacourier` parser and the Celery app.
+No Docker engine is needed: compose.yaml and extra-host.yaml are parsed (with PyYAML) and their
+commands are checked against the `mediacourier` parser, the Celery app and the hosts and queues of
+compose/mediacourier.toml.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from shared.config import Settings
+from shared.hosts import routing_rows, worker_queues
 from tests.docs_helpers import (
     CELERY_SUBCOMMANDS,
     COMPOSE_CONFIG,
@@ -22,8 +25,10 @@ from tests.docs_helpers import (
     DOCKERFILE,
     ENV_EXAMPLE,
     REPO,
+    load_localised,
     mediacourier_subcommands,
 )
+from workers.cli import build_parser
 
 try:
     import yaml
@@ -105,6 +110,22 @@ def mounts_of(service: dict[str, Any]) -> dict[str, str]:
     return mounts
 
 
+EXTRA_FILE = COMPOSE_DIR / "extra-host.yaml"
+
+
+def host_of(service: dict[str, Any]) -> str | None:
+    """The [hosts.NAME] a container is: `--host` on its command, else MEDIACOURIER_HOST."""
+    argv = argv_of(service)
+    if "--host" in argv:
+        return argv[argv.index("--host") + 1]
+    return environment_of(service).get("MEDIACOURIER_HOST")
+
+
+def worker_services(*files: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: service for file in files for name, service in file["services"].items()
+            if argv_of(service)[:2] == ["mediacourier", "worker"]}
+
+
 def runs_beat(argv: list[str]) -> bool:
     return argv[:1] == ["celery"] and "beat" in argv or argv[:2] == ["mediacourier", "up"]
 
@@ -125,18 +146,32 @@ def compose(raw_compose: dict[str, Any]) -> dict[str, Any]:
     return interpolate(raw_compose, filled_env())
 
 
+@pytest.fixture(scope="module")
+def extra(raw_compose: dict[str, Any]) -> dict[str, Any]:
+    """extra-host.yaml (the second machine) with a filled-in .env."""
+    return interpolate(yaml.safe_load(EXTRA_FILE.read_text(encoding="utf-8")), filled_env())
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """compose/mediacourier.toml, its container folders created under a temporary root."""
+    return load_localised(COMPOSE_CONFIG, tmp_path_factory.mktemp("compose-config"))[1]
+
+
 # -- compose ---------------------------------------------------------------------------------
 
 
-def test_compose_has_the_five_services(compose: dict[str, Any]) -> None:
-    assert {"redis", "watcher", "worker", "beat", "flower"} <= set(compose["services"])
+def test_compose_has_redis_watcher_workers_beat_and_flower(compose: dict[str, Any]) -> None:
+    assert {"redis", "watcher", "beat", "flower"} <= set(compose["services"])
+    assert worker_services(compose), "no `mediacourier worker` service"
 
 
+@pytest.mark.parametrize("file", ["compose", "extra"])
 def test_every_service_command_exists_in_the_package(
-    compose: dict[str, Any], celery_side: dict[str, Any]
+    file: str, request: pytest.FixtureRequest, celery_side: dict[str, Any], settings: Settings
 ) -> None:
     subcommands = mediacourier_subcommands()
-    for name, service in compose["services"].items():
+    for name, service in request.getfixturevalue(file)["services"].items():
         argv = argv_of(service)
         assert argv, f"service {name} has no command"
         program = argv[0]
@@ -144,12 +179,31 @@ def test_every_service_command_exists_in_the_package(
             continue
         if program == "mediacourier":
             assert argv[1] in subcommands, f"{name}: `mediacourier {argv[1]}` does not exist"
+            build_parser().parse_args(argv[1:])  # every option exists (SystemExit otherwise)
         elif program == "celery":
             assert argv[1:3] == ["-A", "tasks"], f"{name}: celery must load the app `tasks`"
             assert argv[3] in CELERY_SUBCOMMANDS, f"{name}: unexpected `celery {argv[3]}`"
             assert argv[3] in celery_side["commands"], f"{name}: celery has no `{argv[3]}`"
         else:
             raise AssertionError(f"service {name} runs {program!r}, not mediacourier or celery")
+        host = host_of(service)
+        assert host in settings.hosts, f"{name}: host {host!r} is no [hosts.*] of the config"
+        assert environment_of(service).get("MEDIACOURIER_HOST") == host, name
+
+
+def test_every_routed_queue_has_a_worker_and_workers_use_declared_queues(
+    compose: dict[str, Any], extra: dict[str, Any], settings: Settings
+) -> None:
+    consumed: set[str] = set()
+    for name, service in worker_services(compose, extra).items():
+        argv = argv_of(service)
+        roles = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--role"] or None
+        queues = worker_queues(settings, host_of(service), roles or ("files", "rescan", "shared"))
+        assert queues, name
+        consumed.update(queues)
+    routed = {queue for queue, what in routing_rows(settings) if what != "-"}
+    assert routed <= consumed, f"queues nobody consumes: {sorted(routed - consumed)}"
+    assert settings.key_prefix in consumed  # the shared queue
 
 
 def test_tasks_app_takes_its_broker_from_the_environment(celery_side: dict[str, Any]) -> None:
@@ -172,38 +226,53 @@ def test_redis_has_a_password_aof_and_noeviction(
     assert compose["services"]["redis"].get("image", "").startswith("redis:7")
 
 
-def test_flower_has_basic_auth(raw_compose: dict[str, Any], compose: dict[str, Any]) -> None:
+def test_flower_has_basic_auth_from_its_environment(
+    raw_compose: dict[str, Any], compose: dict[str, Any]
+) -> None:
     env = filled_env()
-    auth = [a for a in argv_of(compose["services"]["flower"]) if a.startswith("--basic_auth=")]
-    assert auth == [f"--basic_auth={env['FLOWER_USER']}:{env['FLOWER_PASSWORD']}"]
-    raw = next(a for a in argv_of(raw_compose["services"]["flower"])
-               if a.startswith("--basic_auth="))
+    flower = compose["services"]["flower"]
+    assert environment_of(flower)["FLOWER_BASIC_AUTH"] == (
+        f"{env['FLOWER_USER']}:{env['FLOWER_PASSWORD']}")
+    # Not on the command line, where `ps` on the Docker host would show it
+    assert not any("auth" in arg or env["FLOWER_PASSWORD"] in arg for arg in argv_of(flower))
+    raw = environment_of(raw_compose["services"]["flower"])["FLOWER_BASIC_AUTH"]
     assert "${FLOWER_USER:?" in raw and "${FLOWER_PASSWORD:?" in raw
 
 
-def test_exactly_one_beat(compose: dict[str, Any]) -> None:
-    beats = [name for name, s in compose["services"].items() if runs_beat(argv_of(s))]
+def test_exactly_one_beat(compose: dict[str, Any], extra: dict[str, Any]) -> None:
+    beats = [name for file in (compose, extra) for name, s in file["services"].items()
+             if runs_beat(argv_of(s))]
     assert beats == ["beat"]
 
 
-def test_every_mediacourier_service_gets_redis_and_the_config(compose: dict[str, Any]) -> None:
-    raw_config = tomllib.loads(COMPOSE_CONFIG.read_text(encoding="utf-8"))
-    folders = [raw_config["sources"][s]["path"] for s in raw_config["sources"]]
-    folders += [raw_config["libraries"][lib]["path"] for lib in raw_config["libraries"]]
-    password = filled_env()["REDIS_PASSWORD"]
-    for name, service in compose["services"].items():
+def host_folders(host: str) -> list[str]:
+    """The container folders a host's containers must have: the config checks they exist."""
+    raw = tomllib.loads(COMPOSE_CONFIG.read_text(encoding="utf-8"))
+    reach = raw["hosts"][host]
+    return ([raw["sources"][s]["path"] for s in reach.get("sources", [])]
+            + [raw["libraries"][lib]["path"] for lib in reach.get("libraries", [])])
+
+
+@pytest.mark.parametrize("file", ["compose", "extra"])
+def test_every_mediacourier_service_gets_redis_and_the_config(
+    file: str, request: pytest.FixtureRequest
+) -> None:
+    env_file = filled_env()
+    password = env_file["REDIS_PASSWORD"]
+    redis_address = "redis:6379" if file == "compose" else f"{env_file['REDIS_HOST']}:6379"
+    for name, service in request.getfixturevalue(file)["services"].items():
         if name == "redis":
             continue
         env = environment_of(service)
-        assert env["MEDIACOURIER_REDIS_URL"] == f"redis://:{password}@redis:6379/0", name
+        assert env["MEDIACOURIER_REDIS_URL"] == f"redis://:{password}@{redis_address}/0", name
         assert env["MEDIACOURIER_CONFIG"] == CONFIG_CONTAINER_PATH, name
         mounts = mounts_of(service)
         assert mounts.get(CONFIG_CONTAINER_PATH) == "./mediacourier.toml", name
-        assert (COMPOSE_DIR / "mediacourier.toml").is_file()
-        # Loading the config checks that these folders exist, in every service.
-        for folder in folders:
+        # Loading the config checks that the folders of the container's host exist.
+        for folder in host_folders(host_of(service)):
             assert folder in mounts, f"{name}: {folder} (from mediacourier.toml) is not mounted"
-        assert service.get("depends_on"), f"{name} should wait for redis"
+        if file == "compose":
+            assert service.get("depends_on"), f"{name} should wait for redis"
 
 
 def test_beat_keeps_its_schedule_on_the_data_volume(compose: dict[str, Any]) -> None:
@@ -217,16 +286,24 @@ def test_beat_keeps_its_schedule_on_the_data_volume(compose: dict[str, Any]) -> 
     assert source in compose["volumes"], f"{data_dir} should be a named volume"
 
 
-def test_worker_can_write_the_source_and_library(compose: dict[str, Any]) -> None:
-    # Move mode deletes from the source; every stage writes the library.
-    for volume in compose["services"]["worker"]["volumes"]:
-        if isinstance(volume, str) and volume.split(":")[1] in ("/sources/inbox", "/library"):
-            assert not volume.endswith(":ro"), volume
+def test_file_workers_can_write_their_sources_and_library(
+    compose: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    # Move mode deletes from the source; the file stages write the library.
+    for name, service in worker_services(compose, extra).items():
+        argv = argv_of(service)
+        if "--role" in argv and "files" not in argv:
+            continue
+        folders = host_folders(host_of(service))
+        for volume in service["volumes"]:
+            if isinstance(volume, str) and volume.split(":")[1] in folders:
+                assert not volume.endswith(":ro"), (name, volume)
 
 
 def test_env_example_lists_every_variable_compose_needs(raw_compose: dict[str, Any]) -> None:
     needed = set()
-    for match in _VARIABLE.finditer(COMPOSE_FILE.read_text(encoding="utf-8")):
+    text = COMPOSE_FILE.read_text(encoding="utf-8") + EXTRA_FILE.read_text(encoding="utf-8")
+    for match in _VARIABLE.finditer(text):
         if match.group(2) in (":?", "?", None):
             needed.add(match.group(1))
     assert needed <= set(env_example()), sorted(needed - set(env_example()))

@@ -54,10 +54,12 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     from tasks.enqueue import CeleryEnqueuer
     from tasks.runtime import context_of
+    from workers.hosts import watched_settings
     from workers.watcher import Watcher
 
     app = celery_app()
-    watcher = Watcher(settings, CeleryEnqueuer(app, context_of(app)))
+    # With [hosts], a watcher started as one host (--host / MEDIACOURIER_HOST) watches its own.
+    watcher = Watcher(watched_settings(settings), CeleryEnqueuer(app, context_of(app)))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -101,13 +103,19 @@ def cmd_mirror(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.report import print_status
+    from workers.hosts import print_host_status
 
     app = celery_app()
     store = RedisStateStore.from_url(app.conf.broker_url, settings.key_prefix)
     store.ping()
-    workers = app.control.inspect(timeout=args.timeout).ping()
-    print_status(console(), store, workers, [app.conf.task_default_queue])
+    print_host_status(console(), app, settings, store, args.timeout)
+    return 0
+
+
+def cmd_queues(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.hosts import print_queues
+
+    print_queues(console(), settings)
     return 0
 
 
@@ -134,12 +142,17 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
         RedisStateStore.from_url(url, settings.key_prefix).ping()
         return f"{url.split('@')[-1]} answers"
 
-    return run_doctor(doctor_checks(settings, ping), console())
+    from workers.hosts import doctor_settings
+
+    return run_doctor(doctor_checks(doctor_settings(settings), ping), console())
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-l", "INFO", "-E",
-            "-c", str(args.concurrency), "--hostname", f"{args.name}@%h"]
+    from workers.hosts import worker_argv
+
+    argv = worker_argv(settings, args.host, args.role, args.concurrency, args.name)
+    extra = args.celery_args
+    argv += extra[1:] if extra[:1] == ["--"] else extra
     print(" ".join(argv[2:]), flush=True)
     os.execv(sys.executable, argv)
     return 0  # not reached
@@ -166,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run Redis, a worker, beat, the watcher and Flower")
     up.add_argument("--concurrency", type=positive, default=2)
     up.add_argument("--no-flower", action="store_true")
-    sub.add_parser("watch", help="watch the sources and enqueue settled files")
+    watch = sub.add_parser("watch", help="watch the sources and enqueue settled files")
+    watch.add_argument("--host", help="the [hosts.NAME] this machine is: watch its sources")
     sync = sub.add_parser("sync", help="one-shot pass over a source, in this process")
     sync.add_argument("source")
     sync.add_argument("--dry-run", action="store_true", help="list what would be ingested")
@@ -184,10 +198,19 @@ def build_parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", help="the journal of operations")
     history.add_argument("--format", choices=("table", "csv", "json"), default="table")
     history.add_argument("--limit", type=positive, default=100)
-    sub.add_parser("doctor", help="check the configuration, Redis, folders and targets")
+    doctor = sub.add_parser("doctor", help="check the configuration, Redis, folders and targets")
+    doctor.add_argument("--host", help="the [hosts.NAME] this machine is: check its folders")
     worker = sub.add_parser("worker", help="start a Celery worker for this configuration")
     worker.add_argument("--concurrency", type=positive, default=2)
-    worker.add_argument("--name", default="mediacourier")
+    worker.add_argument("--name", default=None, help="node name before '@' (default: the "
+                        "host, or 'mediacourier' without [hosts])")
+    worker.add_argument("--host", help="the [hosts.NAME] this machine is: consume exactly "
+                        "its queues (also sets MEDIACOURIER_HOST)")
+    worker.add_argument("--role", action="append", choices=("files", "rescan", "shared"),
+                        help="only these of the host's queues (repeatable; default: all)")
+    worker.add_argument("celery_args", nargs=argparse.REMAINDER,
+                        help="after '--': more `celery worker` options, e.g. -- -O fair")
+    sub.add_parser("queues", help="the queue names, what is routed to each, and worker lines")
     return parser
 
 
@@ -195,6 +218,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "up": cmd_up, "watch": cmd_watch, "sync": cmd_sync, "status": cmd_status,
     "history": cmd_history, "doctor": cmd_doctor, "worker": cmd_worker,
     "mirror": cmd_mirror,
+    "queues": cmd_queues,
 }
 
 
@@ -203,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if getattr(args, "host", None):  # this machine is that host: its folders are checked
+            os.environ["MEDIACOURIER_HOST"] = args.host
         settings = load_settings(args.config)
         if settings.config_path:
             # Celery processes and `tasks` build their settings from the environment.

@@ -26,15 +26,16 @@ def queue_depths(store: RedisStateStore, queues: list[str]) -> dict[str, int]:
 
 
 def print_status(console: Console, store: RedisStateStore, workers: dict[str, object] | None,
-                 queues: list[str]) -> None:
+                 queues: list[str], depths: dict[str, int] | None = None) -> None:
     table = Table(title="mediacourier status", show_header=False)
     table.add_column("what")
     table.add_column("value")
     names = sorted(workers or {})
     table.add_row("workers online", ", ".join(names) if names else "none answered")
-    for queue, depth in queue_depths(store, queues).items():
+    for queue, depth in {**queue_depths(store, queues), **(depths or {})}.items():
         table.add_row(f"queue {queue}", str(depth))
     table.add_row("in flight", str(len(store.inflight())))
+    table.add_row("failures", str(len(store.failures())))
     for name, value in sorted(store.counters().items()):
         table.add_row(f"count {name}", f"{value:,}")
     console.print(table)

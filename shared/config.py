@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from shared.config_checks import (
     default_time_limit,
     with_default_schedules,
 )
+from shared.config_security import SECTION as _SECURITY
+from shared.config_security import SecurityConfig, parse_security, redacted_url
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
@@ -86,6 +88,15 @@ class Settings:
     flower_port: int = 5555
     flower_basic_auth: str = ""
     config_path: Path | None = None
+    metrics_listen: str = "127.0.0.1:9808"
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: never with the Redis or Flower password.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["redis_url"] = redacted_url(self.redis_url)
+        shown["flower_basic_auth"] = "***" if self.flower_basic_auth else ""
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @property
     def embedded_redis(self) -> bool:
@@ -117,7 +128,8 @@ def _folder(value: str, base: Path, where: str, must_exist: bool) -> Path:
 
 def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged = dict(raw)
-    for key in ("redis_url", "data_dir", "key_prefix", "flower_basic_auth", "visibility_timeout"):
+    for key in ("redis_url", "data_dir", "key_prefix", "flower_basic_auth", "visibility_timeout",
+                "flower_address", "metrics_listen"):
         value = env.get(ENV_PREFIX + key.upper())
         if value is None:
             continue
@@ -208,6 +220,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         flower_port=top.get("flower_port", 5555, int),
         flower_basic_auth=top.get("flower_basic_auth", "", str),
         config_path=path,
+        metrics_listen=top.get("metrics_listen", "127.0.0.1:9808", str),
+        security=parse_security(top.get(_SECURITY, {}, dict), base, name),
     )
     top.finish()
     check_references(settings, name)

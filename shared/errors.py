@@ -58,3 +58,7 @@ class HashMismatch(PermanentError):
 
 class UnknownSource(PermanentError):
     """Raised when a task names a source that is not in the configuration."""
+
+
+class WorkPaused(RetryableError):
+    """Raised (only to tell Celery to re-schedule) when a task's source or target is paused."""

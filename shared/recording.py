@@ -8,6 +8,7 @@ import time
 
 from shared.context import Context
 from shared.jobs import FileJob, Outcome
+from shared.metrics import observe_timings
 from shared.store import FileRecord
 
 STATE_OF = {
@@ -70,6 +71,7 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
             "host": ctx.hostname,
         },
     )
+    observe_timings(store, job.timings)
     return job
 
 

@@ -10,6 +10,7 @@ from celery import Celery
 
 from beat.schedule import beat_schedule
 from shared.config import Settings, broker_url, load_settings
+from shared.config_security import signing_config
 
 
 def soft_time_limit(hard: int) -> int:
@@ -68,6 +69,11 @@ def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or load_settings(os.environ.get("MEDIACOURIER_CONFIG"))
     app = Celery("mediacourier", include=["tasks.ingest", "tasks.maintenance"])
     app.conf.update(celery_config(settings, broker_url(settings)))
+    if settings.security.signing:
+        # Sign what this process sends; run only what verifies against the cert store. JSON
+        # stays readable for results and remote control (`inspect ping`), never for tasks.
+        app.conf.update(signing_config(settings.security))
+        app.setup_security(allowed_serializers=["json"])
     app.mc_settings = settings  # type: ignore[attr-defined]
     return app
 

@@ -20,6 +20,7 @@ from shared.context import Context
 from shared.errors import ConfigError, MediacourierError
 from shared.redis_server import EmbeddedRedis, find_redis_server
 from shared.store import RedisStateStore
+from workers.ops import OPS_COMMANDS
 
 log = logging.getLogger("mediacourier")
 
@@ -169,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="start a Celery worker for this configuration")
     worker.add_argument("--concurrency", type=positive, default=2)
     worker.add_argument("--name", default="mediacourier")
+    from workers.ops import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -176,6 +180,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "up": cmd_up, "watch": cmd_watch, "sync": cmd_sync, "status": cmd_status,
     "history": cmd_history, "doctor": cmd_doctor, "worker": cmd_worker,
 }
+COMMANDS.update(OPS_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

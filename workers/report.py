@@ -35,6 +35,8 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
     for queue, depth in queue_depths(store, queues).items():
         table.add_row(f"queue {queue}", str(depth))
     table.add_row("in flight", str(len(store.inflight())))
+    for field in sorted(store.paused()):
+        table.add_row(f"paused {field.split(':', 1)[0]}", field.split(":", 1)[1])
     for name, value in sorted(store.counters().items()):
         table.add_row(f"count {name}", f"{value:,}")
     console.print(table)

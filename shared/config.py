@@ -20,6 +20,7 @@ from shared.config_security import SecurityConfig, parse_security, redacted_url
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
+from shared.listen import parse_listen
 
 MODES = ("move", "copy")
 POLLING = ("auto", "on", "off")
@@ -224,6 +225,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         security=parse_security(top.get(_SECURITY, {}, dict), base, name),
     )
     top.finish()
+    if settings.metrics_listen:
+        parse_listen(settings.metrics_listen, f"{name}: metrics_listen")
     check_references(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)

@@ -8,7 +8,6 @@ histogram in `P:metrics:stage_seconds` (fields `<stage>\\tbucket\\t<le>`, `<stag
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import socket
 from collections.abc import Iterator, Mapping
@@ -23,8 +22,10 @@ from prometheus_client.core import (
     Metric,
 )
 
-from shared.errors import ConfigError
+from shared.listen import parse_listen
 from shared.store import RedisStateStore
+
+__all__ = ["RedisCollector", "observe_timings", "parse_listen", "serve_metrics"]
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
            math.inf)
@@ -98,20 +99,6 @@ class RedisCollector:
                 buckets.append((_le(bound), running))
             family.add_metric([stage], buckets, sum_value=values.get("sum", 0.0))
         return family
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """'HOST:PORT' (IPv6 as '[::1]:PORT') -> (host, port); ConfigError naming the value."""
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"metrics_listen: {text!r} is not HOST:PORT, e.g. 127.0.0.1:9808")
-    if host != "localhost":
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            raise ConfigError(f"metrics_listen: {host!r} is not an IP address") from None
-    return host, int(port)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

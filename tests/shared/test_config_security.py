@@ -72,3 +72,12 @@ def test_flower_address_from_the_environment_is_checked_too(tmp_path: Path) -> N
     settings = load_settings(str(tmp_path / "mediacourier.toml"),
                              env={**env, "MEDIACOURIER_FLOWER_BASIC_AUTH": "a:b"}, cwd=tmp_path)
     assert settings.flower_address == "0.0.0.0"
+
+
+def test_a_bad_metrics_address_is_a_config_error_at_load(tmp_path: Path) -> None:
+    path = tmp_path / "mediacourier.toml"
+    with pytest.raises(ConfigError,
+                       match=r"mediacourier\.toml: metrics_listen: 'nas' is not an IP address"):
+        build_settings(raw_config(tmp_path, metrics_listen="nas:9808"), path, tmp_path)
+    assert build_settings(raw_config(tmp_path, metrics_listen=""), path,
+                          tmp_path).metrics_listen == ""

@@ -67,3 +67,32 @@ def test_paused_source_holds_queued_and_new_files_and_resume_delivers_all(
     assert {m["status"] for m in stages} == {"SUCCESS"}
     assert {m["retries"] for m in stages} == {0}
     assert not store.paused() and not store.inflight()
+
+
+def test_paused_library_target_holds_its_sources_until_resumed(
+    deployment: Deployment, corpus_dir: Path
+) -> None:
+    # Given a running worker and watcher, and the library paused as a target
+    source, library = deployment.one_source(stability="0.3s")
+    deployment.start_worker()
+    watcher = deployment.start_watcher()
+    wait_for(lambda: "watching" in watcher.output(), 30, "the watcher to start")
+    paused = deployment.run_cli("pause", "target", "lib")
+    assert paused.returncode == 0, paused.stderr
+    unknown = deployment.run_cli("pause", "target", "nas")
+    assert unknown.returncode == 2 and "no target named 'nas'" in unknown.stderr
+
+    # When photos land
+    photos = sorted((corpus_dir / "jpg").glob("*.jpg"))[:3]
+    for photo in photos:
+        shutil.copy2(photo, source / photo.name)
+    wait_for(lambda: watcher.output().count("'lib' is paused") >= len(photos), 30,
+             "the watcher to leave the files for later")
+    # Then nothing is queued and nothing moves
+    assert not any(library.iterdir()) and not deployment.store().inflight()
+
+    # When the library is resumed, Then its source is reconciled and everything arrives
+    resumed = deployment.run_cli("resume", "target", "lib")
+    assert resumed.returncode == 0 and "reconciling inbox" in resumed.stdout, resumed.stderr
+    wait_for(lambda: len(deployment.events("ingested")) == len(photos), 60, "the ingest")
+    assert {p.name: sha256(p) for p in library.iterdir()} == {p.name: sha256(p) for p in photos}

@@ -75,14 +75,20 @@ def sources_to_catch_up(settings: Settings, kind: str, name: str) -> list[str]:
     return [s for s in settings.sources if name in targets_of_source(settings, s)]
 
 
-def recheck_delay(paused_since: float, now: float) -> float:
+def recheck_delay(paused_since: float, now: float, cap: float = MAX_RECHECK_SECONDS) -> float:
     """Soon after a pause starts a resume is noticed within seconds; the longer a pause lasts,
-    the less often waiting work goes round the queue (at most once a minute)."""
-    return min(MAX_RECHECK_SECONDS, max(MIN_RECHECK_SECONDS, (now - paused_since) / 10))
+    the less often waiting work goes round the queue (at most once a minute, and never later
+    than `cap`: a waiting message must come back before its visibility timeout)."""
+    return max(0.5, min(cap, MAX_RECHECK_SECONDS,
+                        max(MIN_RECHECK_SECONDS, (now - paused_since) / 10)))
+
+
+def recheck_cap(settings: Settings) -> float:
+    return settings.visibility_timeout / 2
 
 
 def hold_for(book: PauseBook, source: str | None = None, targets: Iterable[str] = (),
-             now: float | None = None) -> Hold | None:
+             now: float | None = None, cap: float = MAX_RECHECK_SECONDS) -> Hold | None:
     """The hold on work for `source` going to `targets`, or None when nothing is paused."""
     fields = ([f"source:{source}"] if source else []) + [f"target:{t}" for t in targets]
     paused = book.paused_among(fields)
@@ -91,9 +97,9 @@ def hold_for(book: PauseBook, source: str | None = None, targets: Iterable[str] 
     field = min(paused, key=paused.__getitem__)
     kind, name = field.split(":", 1)
     now = time.time() if now is None else now
-    return Hold(f"{kind} {name!r} is paused", recheck_delay(paused[field], now))
+    return Hold(f"{kind} {name!r} is paused", recheck_delay(paused[field], now, cap))
 
 
 def hold_for_source(book: PauseBook, settings: Settings, source: str) -> Hold | None:
     """The hold on a source's files: its own pause, or the pause of where they go."""
-    return hold_for(book, source, targets_of_source(settings, source))
+    return hold_for(book, source, targets_of_source(settings, source), cap=recheck_cap(settings))

@@ -84,6 +84,8 @@ def test_waiting_work_rechecks_soon_at_first_then_less_often() -> None:
     assert recheck_delay(100.0, 100.0) == MIN_RECHECK_SECONDS
     assert recheck_delay(100.0, 400.0) == 30.0
     assert recheck_delay(0.0, 86400.0) == MAX_RECHECK_SECONDS
+    # … and always before a waiting message would count as lost (visibility_timeout / 2)
+    assert recheck_delay(0.0, 86400.0, cap=10.0) == 10.0
     store = RedisStateStore(fakeredis.FakeRedis(decode_responses=True), "mc")
     store.client.hset("mc:paused", "source:a", 1000.0)
     hold = hold_for(store, "a", now=1600.0)

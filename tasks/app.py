@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from celery import Celery
 from beat.schedule import beat_schedule
 from shared.config import Settings, broker_url, load_settings
 from shared.config_security import signing_config
+from shared.flower_guard import check_flower_command
 
 
 def soft_time_limit(hard: int) -> int:
@@ -67,6 +69,7 @@ def celery_config(settings: Settings, url: str) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or load_settings(os.environ.get("MEDIACOURIER_CONFIG"))
+    check_flower_command(sys.argv, os.environ)  # Flower beyond loopback needs credentials
     app = Celery("mediacourier", include=["tasks.ingest", "tasks.maintenance"])
     app.conf.update(celery_config(settings, broker_url(settings)))
     if settings.security.signing:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from tests.e2e.harness import Deployment
+from shared.redis_server import free_port
+from tests.e2e.harness import REPO, Deployment
 from tests.e2e.ops import http_get, start_flower
 
 
@@ -28,3 +30,18 @@ def test_flower_refuses_requests_without_credentials(deployment: Deployment) -> 
     cmdline = Path(f"/proc/{flower.popen.pid}/cmdline").read_bytes()
     assert password.encode() not in cmdline
     assert password not in flower.output()
+
+
+def test_flower_beyond_loopback_without_credentials_does_not_start(
+    deployment: Deployment,
+) -> None:
+    # Given a configured deployment, and no FLOWER_BASIC_AUTH anywhere
+    deployment.one_source()
+    env = {k: v for k, v in deployment.env().items() if not k.startswith("FLOWER_")}
+    # When Flower is started by hand on every interface
+    done = subprocess.run(deployment.celery("flower", "--address=0.0.0.0",
+                                            f"--port={free_port()}"),
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    # Then it refuses to start, and says what to do
+    assert done.returncode != 0
+    assert "Flower would listen on '0.0.0.0' without credentials" in done.stdout + done.stderr

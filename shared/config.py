@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,13 @@ from shared.config_rescan import (
     check_ssh_targets,
     parse_rescan_target,
 )
+from shared.config_security import SECTION as _SECURITY
+from shared.config_security import SecurityConfig, parse_security, redacted_url
 from shared.config_syncthing import SyncthingConfig, check_library_syncthing, parse_syncthing
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
 from shared.errors import ConfigError
+from shared.listen import parse_listen
 from shared.mirror_targets import parse_local_targets
 
 MODES = ("move", "copy")
@@ -104,6 +107,15 @@ class Settings:
     mirrors: Mapping[str, MirrorConfig] = field(default_factory=dict)
     syncthing: Mapping[str, SyncthingConfig] = field(default_factory=dict)
     hosts: HostsConfig = field(default_factory=HostsConfig)
+    metrics_listen: str = "127.0.0.1:9808"
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: never with the Redis or Flower password.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["redis_url"] = redacted_url(self.redis_url)
+        shown["flower_basic_auth"] = "***" if self.flower_basic_auth else ""
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @property
     def embedded_redis(self) -> bool:
@@ -136,7 +148,7 @@ def _folder(value: str, base: Path, where: str, must_exist: bool) -> Path:
 def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged = dict(raw)
     for key in ("redis_url", "data_dir", "key_prefix", "flower_basic_auth", "visibility_timeout",
-                "host"):
+                "host", "flower_address", "metrics_listen"):
         value = env.get(ENV_PREFIX + key.upper())
         if value is None:
             continue
@@ -235,10 +247,14 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         mirrors=parse_mirrors(top, name, base),
         syncthing=parse_syncthing(top.get("syncthing", None, dict), base, name),
         hosts=hosts,
+        metrics_listen=top.get("metrics_listen", "127.0.0.1:9808", str),
+        security=parse_security(top.get(_SECURITY, {}, dict), base, name),
     )
     top.finish()
     check_mirrors(settings, name)
     check_library_syncthing(settings.libraries, settings.syncthing, name)
+    if settings.metrics_listen:
+        parse_listen(settings.metrics_listen, f"{name}: metrics_listen")
     check_references(settings, name)
     check_ssh_targets(settings, name)
     check_hosts(settings, name)

@@ -101,6 +101,8 @@ class UnknownMirror(PermanentError):
 class TargetUnreachable(RetryableError):
     """Raised when a target cannot be reached: network down, SSH refused, a timeout, or a local
     target's folder missing (a disk not mounted)."""
+
+
 class ExecutorUnreachable(RetryableError):
     """Raised when a command executor cannot reach its Docker engine or SSH host."""
 
@@ -119,3 +121,7 @@ class RescanRefused(PermanentError):
 
 class TargetRefused(PermanentError):
     """Raised when a target rejects us for good: failed authentication or an unknown host key."""
+
+
+class WorkPaused(RetryableError):
+    """Raised (only to tell Celery to re-schedule) when a task's source or target is paused."""

@@ -9,6 +9,7 @@ import time
 
 from shared.context import Context
 from shared.jobs import FileJob, Outcome
+from shared.metrics import observe_timings
 from shared.store import FileRecord
 
 STATE_OF = {
@@ -73,6 +74,7 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
             "hosts": json.dumps({**job.hosts, "record_outcome": ctx.hostname}, sort_keys=True),
         },
     )
+    observe_timings(store, job.timings)
     return job
 
 

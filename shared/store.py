@@ -9,6 +9,7 @@ Keys (P = prefix):
   P:journal             stream, capped: one entry per operation
   P:counters            hash  name -> integer
   P:rescan:<target>     zset  library folder -> last time it was marked dirty
+  P:paused              hash  "source:<name>" / "target:<name>" -> when it was paused
 """
 
 from __future__ import annotations
@@ -342,3 +343,21 @@ class RedisStateStore:
             # Expired while we worked: nothing left to release.
             with contextlib.suppress(redis.exceptions.LockError):
                 lock.release()
+
+    # pause / resume (see shared.pause) -------------------------------------------------------
+    def set_paused(self, kind: str, name: str, paused: bool) -> bool:
+        """Pause or resume `kind:name`; True when that changed anything."""
+        if paused:
+            return bool(self.client.hsetnx(self.key("paused"), f"{kind}:{name}", time.time()))
+        return bool(self.client.hdel(self.key("paused"), f"{kind}:{name}"))
+
+    def paused(self) -> dict[str, float]:
+        """'kind:name' -> when it was paused, for everything paused now."""
+        return {k: float(v) for k, v in self.client.hgetall(self.key("paused")).items()}
+
+    def paused_among(self, fields: list[str]) -> dict[str, float]:
+        """The paused ones among 'kind:name' fields, in one round trip."""
+        if not fields:
+            return {}
+        values = self.client.hmget(self.key("paused"), fields)
+        return {f: float(v) for f, v in zip(fields, values, strict=True) if v is not None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from celery import Celery
 
 from beat.schedule import beat_schedule
 from shared.config import Settings, broker_url, load_settings
+from shared.config_security import signing_config
+from shared.flower_guard import check_flower_command
 from tasks.routing import routing_config
 
 
@@ -71,6 +74,12 @@ def create_app(settings: Settings | None = None) -> Celery:
                                           "tasks.delivery"])
     app.conf.update(celery_config(settings, broker_url(settings)))
     app.conf.update(routing_config(settings))  # queues from [hosts.*]; see shared/hosts.py
+    check_flower_command(sys.argv, os.environ)  # Flower beyond loopback needs credentials
+    if settings.security.signing:
+        # Sign what this process sends; run only what verifies against the cert store. JSON
+        # stays readable for results and remote control (`inspect ping`), never for tasks.
+        app.conf.update(signing_config(settings.security))
+        app.setup_security(allowed_serializers=["json"])
     app.mc_settings = settings  # type: ignore[attr-defined]
     return app
 

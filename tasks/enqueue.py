@@ -9,6 +9,7 @@ from celery import Celery
 
 from shared.context import Context
 from shared.jobs import FileJob
+from shared.pause import hold_for_source
 from shared.reconcile import plan_source, vanished_library_files
 from shared.walk import Entry
 from tasks.chain import ingest_chain
@@ -23,6 +24,11 @@ class CeleryEnqueuer:
         self.app, self.ctx = app, ctx
 
     def enqueue_file(self, source: str, rel_path: str, size: int, mtime_ns: int) -> bool:
+        hold = hold_for_source(self.ctx.store, self.ctx.settings, source)
+        if hold is not None:
+            # Left where it is: `resume` reconciles the source and picks it up then.
+            log.info("%s: %s left for the reconcile at resume", rel_path, hold.reason)
+            return False
         if not self.ctx.store.mark_inflight(source, rel_path, size, mtime_ns):
             return False
         job = FileJob(source, rel_path, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
@@ -72,6 +78,10 @@ def reconcile_source(
     settings, store = ctx.settings, ctx.store
     source = settings.sources[source_name]
     library = settings.library_of(source)
+    hold = hold_for_source(store, settings, source_name)
+    if hold is not None:  # `resume` sends a reconcile of its own
+        store.journal("reconcile-paused", source=source_name, reason=hold.reason)
+        return {"paused": 1, "queued": 0}
     plan = plan_source(store, source, stale_after=2 * settings.visibility_timeout)
     store.forget_records(source_name, plan.vanished)
     store.clear_failures(source_name, plan.vanished)

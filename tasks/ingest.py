@@ -19,11 +19,13 @@ from shared.batch import run_batch
 from shared.errors import PathRefused, RetryableError
 from shared.ignore import is_sidecar
 from shared.jobs import FileJob
+from shared.pause import hold_for_source
 from shared.pipeline import STAGES, give_up, run_all, run_stage
 from shared.reconcile import rules_for
 from shared.transfer import LocalTransfer
 from tasks.app import app
 from tasks.chain import ingest_chain, send_delivery_check
+from tasks.hold import hold_or_requeue, wait_while_paused
 from tasks.runtime import context_of, settings_of
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
     ctx = _context_for(task)
     job = FileJob.from_dict(data)
     settings = ctx.settings
+    if name != "record_outcome":  # a paused source or target: wait, neither fail nor retry
+        wait_while_paused(task, hold_or_requeue(
+            lambda: hold_for_source(ctx.store, settings, job.source)))
     if _too_many_deliveries(task, ctx):
         reason = f"{name}: delivered too many times; it may crash workers"
         return give_up(job, ctx, reason).to_dict()
@@ -116,6 +121,8 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
     """Many files in one task, stage by stage through the same stage functions as the chain
     (see shared.batch): images first, then sidecars, so sidecars find their image placed."""
     ctx = _context_for(self)
+    wait_while_paused(self, hold_or_requeue(
+        lambda: hold_for_source(ctx.store, ctx.settings, source)))
     batch_ctx = dataclasses.replace(ctx, backend=LocalTransfer(fsync=False))
     counts: Counter[str] = Counter()
     jobs = [FileJob(source, rel, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")

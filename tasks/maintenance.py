@@ -9,10 +9,12 @@ from celery import Task
 from shared.backoff import backoff_seconds, retry_cap
 from shared.errors import FileBusy, RetryableError, UnknownSource
 from shared.executors import CommandExecutor
+from shared.pause import hold_for, recheck_cap
 from shared.rescan import flush_rescans
 from shared.rescan_executors import make_executor
 from tasks.app import app
 from tasks.enqueue import reconcile_source
+from tasks.hold import hold_or_requeue, wait_while_paused
 from tasks.ingest import _context_for
 from tasks.runtime import settings_of
 
@@ -50,6 +52,8 @@ def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
     if target not in settings.rescan_targets:
         raise UnknownSource(f"no rescan target named {target!r}")
     ctx = _context_for(self)
+    wait_while_paused(self, hold_or_requeue(
+        lambda: hold_for(ctx.store, targets=[target], cap=recheck_cap(settings))))
     roots = [str(lib.path) for lib in settings.libraries.values()]
     try:
         report = flush_rescans(settings.rescan_targets[target], ctx.store,

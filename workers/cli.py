@@ -20,6 +20,7 @@ from shared.context import Context
 from shared.errors import ConfigError, MediacourierError
 from shared.redis_server import EmbeddedRedis, find_redis_server
 from shared.store import RedisStateStore
+from workers.ops import OPS_COMMANDS
 
 log = logging.getLogger("mediacourier")
 
@@ -211,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("celery_args", nargs=argparse.REMAINDER,
                         help="after '--': more `celery worker` options, e.g. -- -O fair")
     sub.add_parser("queues", help="the queue names, what is routed to each, and worker lines")
+    from workers.ops import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -220,6 +224,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "mirror": cmd_mirror,
     "queues": cmd_queues,
 }
+COMMANDS.update(OPS_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

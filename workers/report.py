@@ -36,6 +36,8 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
         table.add_row(f"queue {queue}", str(depth))
     table.add_row("in flight", str(len(store.inflight())))
     table.add_row("failures", str(len(store.failures())))
+    for field in sorted(store.paused()):
+        table.add_row(f"paused {field.split(':', 1)[0]}", field.split(":", 1)[1])
     for name, value in sorted(store.counters().items()):
         table.add_row(f"count {name}", f"{value:,}")
     console.print(table)

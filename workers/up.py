@@ -61,6 +61,8 @@ class Supervisor:
             ("beat", [*celery, "beat", "-l", "INFO", "-s", schedule_file]),
             ("watcher", [sys.executable, "-m", "workers.cli", "watch"]),
         ]
+        if self.settings.metrics_listen:
+            commands.append(("metrics", [sys.executable, "-m", "workers.cli", "metrics"]))
         if self.with_flower:
             flower = [*celery, "flower", f"--address={self.settings.flower_address}",
                       f"--port={self.settings.flower_port}"]
@@ -86,6 +88,8 @@ class Supervisor:
             print(f"  source    {source.name}: {source.path} -> {library.path} ({source.mode})")
         if self.with_flower:
             print(f"  flower    http://{self.settings.flower_address}:{self.settings.flower_port}/")
+        if self.settings.metrics_listen:
+            print(f"  metrics   http://{self.settings.metrics_listen}/metrics")
         for name, proc in self.children:
             print(f"  {name:<9} pid {proc.pid}")
         print("Press Ctrl-C to stop.", flush=True)

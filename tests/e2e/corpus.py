@@ -44,8 +44,14 @@ def lay_corpus(corpus: Path, source: Path) -> dict[str, str]:
 
 
 def library_contents(library: Path) -> dict[str, str]:
-    return {p.relative_to(library).as_posix(): sha256(p)
-            for p in sorted(library.rglob("*")) if p.is_file()}
+    found = {}
+    for path in sorted(library.rglob("*")):
+        try:
+            if path.is_file():
+                found[path.relative_to(library).as_posix()] = sha256(path)
+        except FileNotFoundError:
+            continue  # a worker's temporary file, renamed into place while we looked
+    return found
 
 
 def unique_image_hashes(laid: dict[str, str]) -> Counter[str]:

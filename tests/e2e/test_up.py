@@ -23,10 +23,11 @@ def _alive(pid: int) -> bool:
 
 
 def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, corpus_dir: Path) -> None:
-    # Given an empty folder and no configuration except a free port for Flower
-    port = free_port()
+    # Given an empty folder and no configuration except free ports for Flower and metrics
+    port, metrics_port = free_port(), free_port()
     (tmp_path / "mediacourier.toml").write_text(
-        f'flower_port = {port}\n[sources.inbox]\npath = "inbox"\nlibrary = "library"\n'
+        f'flower_port = {port}\nmetrics_listen = "127.0.0.1:{metrics_port}"\n'
+        '[sources.inbox]\npath = "inbox"\nlibrary = "library"\n'
         'stability = "0.5s"\n[libraries.library]\npath = "library"\n')
     (tmp_path / "inbox").mkdir()
     (tmp_path / "library").mkdir()
@@ -42,7 +43,8 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, corpus_dir: Path
         assert up.poll() is None, output()
         assert f"http://127.0.0.1:{port}/" in output()
         pids = [int(p) for p in re.findall(r"pid (\d+)", output())]
-        assert len(pids) == 4, output()
+        assert len(pids) == 5, output()
+        assert f"http://127.0.0.1:{metrics_port}/metrics" in output()
         photo = corpus_dir / "jpg" / "Nikon_D70.jpg"
         wait_for(lambda: "ready." in output(), 60, "the worker")
         (tmp_path / "inbox" / "D70.jpg").write_bytes(photo.read_bytes())
@@ -50,7 +52,8 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, corpus_dir: Path
         # Then it arrives in the library, and Flower shows the worker
         wait_for(lambda: (tmp_path / "library" / "D70.jpg").exists(), 60, "the photo")
         assert (tmp_path / "library" / "D70.jpg").read_bytes() == photo.read_bytes()
-        assert not (tmp_path / "inbox" / "D70.jpg").exists()
+        # (the source goes once the copy is verified: a stage after the copy appears)
+        wait_for(lambda: not (tmp_path / "inbox" / "D70.jpg").exists(), 30, "the source to go")
 
         def flower_page() -> str:
             try:
@@ -62,6 +65,17 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, corpus_dir: Path
         assert "mediacourier@" in wait_for(
             lambda: (page := flower_page()) and "mediacourier@" in page and page, 60,
             "Flower listing the worker")
+        # … and the metrics endpoint `up` started counts it
+        def metrics() -> str:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                            timeout=2) as r:
+                    return r.read().decode()
+            except OSError:
+                return ""
+
+        wait_for(lambda: "mediacourier_files_ingested_total 1.0" in metrics(), 30,
+                 "the metrics endpoint counting the photo")
         redis_dir = tmp_path / "mediacourier-data" / "redis"
         assert list(redis_dir.glob("appendonly*")), "the embedded Redis keeps an append-only file"
 

@@ -123,9 +123,14 @@ class DockerExecutor:
             raise ExecutorUnreachable(f"docker at {self.docker_url}: {outcome['error']}")
         stdout, stderr = outcome["output"]
         code = api.exec_inspect(exec_id).get("ExitCode")
+        err = (stderr or b"").decode(errors="replace")
+        if code == 126 and not stdout and not err:
+            # The engine's own reason (e.g. "unable to find user") reaches the stream only
+            # sometimes; the exit code alone must still say what went wrong.
+            err = (f"{self.describe()}: could not start {argv[0]!r} as user "
+                   f"{user or '(default)'!r}: unknown user or command not executable")
         return CommandResult(argv, -1 if code is None else int(code),
-                             (stdout or b"").decode(errors="replace"),
-                             (stderr or b"").decode(errors="replace"),
+                             (stdout or b"").decode(errors="replace"), err,
                              time.perf_counter() - started)
 
     def _kill(self, exec_id: str) -> None:

@@ -31,6 +31,8 @@ NEEDS: dict[str, tuple[str, str]] = {
     "mediacourier.ingest_batch": ("files", "source"),
     "mediacourier.reconcile": ("files", "source"),
     "mediacourier.flush_rescans": ("rescan", "rescan"),
+    # A mirror reads its local tree and writes its target: the host listing the mirror.
+    "mediacourier.mirror": ("files", "mirror"),
 }
 
 
@@ -77,7 +79,10 @@ def worker_queues(settings: Settings, host: str | None, roles: Sequence[str] = R
 
 
 def _argument(args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None, kind: str) -> Any:
-    value = args[0] if args else (kwargs or {}).get(kind, (kwargs or {}).get("job"))
+    # By keyword, tasks name their first parameter after what it is: job, name or target.
+    named = kwargs or {}
+    value = args[0] if args else next(
+        (named[key] for key in (kind, "job", "name", "target") if key in named), None)
     if isinstance(value, Mapping):  # a FileJob dict
         value = value.get(kind)
     return value if isinstance(value, str) else None

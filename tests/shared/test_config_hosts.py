@@ -190,3 +190,19 @@ def test_a_library_on_a_remote_target_is_reached_through_that_target(tmp_path: P
                                          rescan=("app",))})
     with pytest.raises(ConfigError, match="lists both it and its target 'box'"):
         check_hosts(dataclasses.replace(settings, hosts=lone), "m.toml")
+
+
+def test_a_mirror_runs_on_the_host_that_lists_it(tmp_path: Path) -> None:
+    # Given a mirror of the library to a backup disk only the NAS has
+    raw = two_host_config(tmp_path)
+    (tmp_path / "backup").mkdir()
+    raw["targets"] = {"disk": {"kind": "local", "root": "backup"}}
+    raw["mirrors"] = {"nightly": {"library": "lib", "target": "disk"}}
+    raw["hosts"]["nas"]["mirrors"] = ["nightly"]
+    raw["hosts"]["nas"]["targets"] = ["disk"]
+    settings = build(tmp_path, raw)
+    # When a mirror task is routed / Then it goes to the NAS's files queue
+    assert queue_for(settings, "mediacourier.mirror", ["nightly"]) == "mc.nas.files"
+    assert queue_for(settings, "mediacourier.mirror", [], {"name": "nightly"}) == "mc.nas.files"
+    # and a mirror no host lists falls back to the shared queue, where the task refuses it
+    assert queue_for(settings, "mediacourier.mirror", ["nope"]) == "mc"

@@ -17,6 +17,12 @@ from shared.config_checks import (
 )
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
+from shared.config_targets import (
+    TargetConfig,
+    check_library_targets,
+    library_path_on_target,
+    parse_targets,
+)
 from shared.errors import ConfigError
 
 MODES = ("move", "copy")
@@ -47,6 +53,7 @@ class LibraryConfig:
     duplicates: str = "skip"
     archive_path: Path | None = None
     rescan: tuple[str, ...] = ()
+    target: str = ""  # a [targets.NAME]: `path` is then a path on that target
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class Settings:
     flower_port: int = 5555
     flower_basic_auth: str = ""
     config_path: Path | None = None
+    targets: Mapping[str, TargetConfig] = field(default_factory=dict)
 
     @property
     def embedded_redis(self) -> bool:
@@ -183,7 +191,9 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     base = path.parent.absolute() if path else cwd
     top = _Table(raw, name)
     data_dir = _folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
-    libraries = {k: _library(k, v, base, name) for k, v in top.get("libraries", {}, dict).items()}
+    remote = parse_targets(top.get("targets", {}, dict), base, name)
+    libraries = {k: _library(k, v, base, name, remote)
+                 for k, v in top.get("libraries", {}, dict).items()}
     targets = {k: _target(k, v, name) for k, v in top.get("rescan", {}, dict).items()}
     sources = {k: _source(k, v, base, name) for k, v in top.get("sources", {}, dict).items()}
     schedules = {k: _schedule(k, v, name) for k, v in top.get("schedules", {}, dict).items()}
@@ -208,9 +218,11 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         flower_port=top.get("flower_port", 5555, int),
         flower_basic_auth=top.get("flower_basic_auth", "", str),
         config_path=path,
+        targets=remote,
     )
     top.finish()
     check_references(settings, name)
+    check_library_targets(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)
 
@@ -236,20 +248,25 @@ def _source(key: str, data: Any, base: Path, name: str) -> SourceConfig:
     return source
 
 
-def _library(key: str, data: Any, base: Path, name: str) -> LibraryConfig:
+def _library(key: str, data: Any, base: Path, name: str,
+             remote: Mapping[str, TargetConfig] | None = None) -> LibraryConfig:
     where = f"{name}: libraries.{key}"
     table = _Table(data, where)
     path = table.get("path", None, str)
     if not path:
         raise ConfigError(f"{where}: 'path' is required")
+    target = table.get("target", "", str)
+    on_target = (remote or {}).get(target)
     archive = table.get("archive_path", None, str)
     library = LibraryConfig(
         name=key,
-        path=_folder(path, base, f"{where}.path", must_exist=True),
+        path=library_path_on_target(on_target, path) if on_target
+        else _folder(path, base, f"{where}.path", must_exist=True),
         layout=table.get("layout", "keep", str),
         duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
         archive_path=_folder(archive, base, where, must_exist=False) if archive else None,
         rescan=table.strings("rescan"),
+        target=target,
     )
     table.finish()
     if library.duplicates == "archive" and library.archive_path is None:

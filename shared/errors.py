@@ -58,3 +58,15 @@ class HashMismatch(PermanentError):
 
 class UnknownSource(PermanentError):
     """Raised when a task names a source that is not in the configuration."""
+
+
+class TargetUnreachable(RetryableError):
+    """Raised when a transfer target cannot be reached (network down, SSH refused, timeout)."""
+
+
+class TargetRefused(PermanentError):
+    """Raised when a target rejects us for good: failed authentication or an unknown host key."""
+
+
+class DestinationExists(PermanentError):
+    """Raised when an upload without replace finds its final name already taken."""

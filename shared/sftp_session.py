@@ -1,0 +1,246 @@
+"""One SFTP connection to a target, and a small pool of them for parallel transfers.
+
+Every call maps failures onto the error tree: a dropped connection is TargetUnreachable (the
+pool then throws the session away), a full disk DestinationFull, anything else FileBusy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import posixpath
+import shlex
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import paramiko
+
+from shared.bandwidth import UNLIMITED, TokenBucket
+from shared.config_targets import TargetConfig
+from shared.errors import (
+    DestinationFull,
+    FileBusy,
+    PermanentError,
+    TargetRefused,
+    TargetUnreachable,
+)
+from shared.hashing import CHUNK
+from shared.ssh import connect
+
+HealthHook = Callable[[bool, str], None]
+Progress = Callable[[int], None] | None
+LOST = (paramiko.SSHException, EOFError, TimeoutError, ConnectionError, BrokenPipeError)
+
+
+class SftpSession:
+    """An authenticated SSH connection with its SFTP channel, used by one thread at a time."""
+
+    def __init__(self, target: TargetConfig) -> None:
+        self.target = target
+        self.client = connect(target)
+        try:
+            self.sftp = self.client.open_sftp()
+            self.sftp.get_channel().settimeout(target.timeout * 4)
+        except LOST as exc:
+            self.client.close()
+            raise TargetUnreachable(f"{target.name}: no SFTP on {target.address}: {exc}") from exc
+        self._exec_ok: bool | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+    # errors -------------------------------------------------------------------------------
+    def fail(self, exc: BaseException, path: str, need: int = 0) -> Exception:
+        """The mediacourier error for a failed SFTP call on path."""
+        if isinstance(exc, LOST) or (isinstance(exc, OSError) and exc.errno in (
+                errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ECONNABORTED)):
+            return TargetUnreachable(f"{self.target.name}: connection to {self.target.address} "
+                                     f"lost: {exc or type(exc).__name__}")
+        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+            return PermanentError(f"{self.target.name}:{path}: not writable on the target")
+        if need and self.free_bytes(posixpath.dirname(path)) is not None \
+                and self.free_bytes(posixpath.dirname(path)) < need:  # type: ignore[operator]
+            return DestinationFull(f"{self.target.name}:{path}: no space left on the target")
+        return FileBusy(f"{self.target.name}:{path}: {exc}")
+
+    # remote commands ----------------------------------------------------------------------
+    def run(self, command: str) -> tuple[int, bytes] | None:
+        """(exit code, stdout) of a command on the target; None when it has no shell for us."""
+        if self._exec_ok is False:
+            return None
+        try:
+            _, out, _ = self.client.exec_command(command, timeout=self.target.timeout * 20)
+            data = out.read()
+            code = out.channel.recv_exit_status()
+        except paramiko.ChannelException:
+            self._exec_ok = False  # an SFTP-only account: fall back to reading back
+            return None
+        except LOST as exc:
+            raise self.fail(exc, command) from exc
+        if self._exec_ok is None:
+            self._exec_ok = code != 127  # no such command: a restricted shell
+        return code, data
+
+    def free_bytes(self, folder: str) -> int | None:
+        done = self.run(f"df -Pk -- {shlex.quote(folder or '/')}")
+        if done is None or done[0] != 0:
+            return None
+        try:
+            return int(done[1].decode().splitlines()[-1].split()[3]) * 1024
+        except (IndexError, ValueError):
+            return None
+
+    def sha256(self, path: str, length: int | None = None) -> str | None:
+        """Hex sha256 of the file (its first `length` bytes), by `sha256sum` on the target
+        when it has one, else read back; None when the file is absent."""
+        quoted = shlex.quote(path)
+        command = (f"sha256sum -- {quoted}" if length is None
+                   else f"head -c {int(length)} -- {quoted} | sha256sum")
+        done = self.run(f"test -f {quoted} || exit 3; {command}")
+        if done is not None and done[0] == 3:
+            return None
+        if done is not None and done[0] == 0 and len(done[1]) >= 64:
+            return done[1][:64].decode()
+        return self.read_back(path, length)
+
+    def read_back(self, path: str, length: int | None = None,
+                  hasher: Callable[[], hashlib._Hash] = hashlib.sha256) -> str | None:
+        digest = hasher()
+        try:
+            with self.sftp.open(path, "rb") as handle:
+                size = handle.stat().st_size or 0
+                todo = size if length is None else min(length, size)
+                handle.prefetch(todo)
+                while todo > 0:
+                    chunk = handle.read(min(CHUNK, todo))
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    todo -= len(chunk)
+        except FileNotFoundError:
+            return None
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path) from exc
+        return digest.hexdigest()
+
+    # files --------------------------------------------------------------------------------
+    def stat(self, path: str) -> tuple[int, int] | None:
+        """(size, mtime_ns) of a regular file; (-1, 0) for anything else; None when absent."""
+        try:
+            attrs = self.sftp.lstat(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path) from exc
+        if not stat.S_ISREG(attrs.st_mode or 0):
+            return -1, 0
+        return attrs.st_size or 0, int(attrs.st_mtime or 0) * 1_000_000_000
+
+    def makedirs(self, folder: str) -> None:
+        missing = []
+        while folder not in ("/", "") and self.stat(folder) is None:
+            missing.append(folder)
+            folder = posixpath.dirname(folder)
+        for path in reversed(missing):
+            try:
+                self.sftp.mkdir(path)
+            except (OSError, *LOST) as exc:
+                if self.stat(path) is None:  # not made by a parallel transfer either
+                    raise self.fail(exc, path, need=1) from exc
+
+    def call(self, what: str, path: str, *args: object) -> None:
+        try:
+            getattr(self.sftp, what)(path, *args)
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path) from exc
+
+    def rename_noreplace(self, old: str, new: str) -> bool:
+        """Rename that never overwrites: OpenSSH's SFTP v3 rename is link(2) + unlink(2), which
+        fails atomically when `new` exists. False when the name is taken."""
+        try:
+            self.sftp.rename(old, new)
+        except (OSError, *LOST) as exc:
+            if self.stat(new) is not None:
+                return False
+            raise self.fail(exc, new) from exc
+        return True
+
+    def remove_quietly(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.call("remove", path)
+
+    def write_from(self, fd: int, path: str, offset: int, size: int, hasher: hashlib._Hash,
+                   bucket: TokenBucket = UNLIMITED, progress: Progress = None) -> None:
+        """Send bytes offset..size of the local fd into path (appending at offset)."""
+        try:
+            with self.sftp.open(path, "r+b" if offset else "wb") as handle:
+                handle.seek(offset)
+                handle.set_pipelined(True)
+                position = offset
+                while position < size:
+                    chunk = os.pread(fd, min(CHUNK, size - position), position)
+                    if not chunk:
+                        break
+                    bucket.take(len(chunk))
+                    handle.write(chunk)
+                    hasher.update(chunk)
+                    position += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path, need=size - offset) from exc
+
+
+class SessionPool:
+    """Up to `size` sessions, made on demand and never shared across a fork."""
+
+    def __init__(self, target: TargetConfig, on_health: HealthHook | None = None) -> None:
+        self.target = target
+        self.on_health = on_health
+        self._idle: list[SftpSession] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(target.parallel)
+        self._pid = os.getpid()
+        self._healthy: bool | None = None
+
+    def _report(self, healthy: bool, reason: str) -> None:
+        if self.on_health is not None and healthy != self._healthy:
+            with contextlib.suppress(Exception):  # health is advice; never fail a transfer
+                self.on_health(healthy, reason)
+        self._healthy = healthy
+
+    @contextmanager
+    def session(self) -> Iterator[SftpSession]:
+        with self._slots:
+            with self._lock:
+                if self._pid != os.getpid():  # a forked child: the parent's sockets are not ours
+                    self._idle, self._pid = [], os.getpid()
+                session = self._idle.pop() if self._idle else None
+            try:
+                if session is None:
+                    session = SftpSession(self.target)
+                yield session
+            except (TargetUnreachable, TargetRefused) as exc:
+                if session is not None:
+                    session.close()
+                self._report(False, str(exc))
+                raise
+            except BaseException:
+                if session is not None:
+                    with self._lock:
+                        self._idle.append(session)
+                raise
+            self._report(True, "")
+            with self._lock:
+                self._idle.append(session)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for session in idle:
+            session.close()

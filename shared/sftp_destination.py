@@ -200,7 +200,12 @@ class RsyncDestination(SftpDestination):
         done = subprocess.run(argv, capture_output=True, text=True, errors="replace",
                               stdin=subprocess.DEVNULL, check=False)
         if done.returncode != 0:
-            raise rsync_error(target, done.returncode, done.stderr.strip(), tmp)
+            error = rsync_error(target, done.returncode, done.stderr.strip() or done.stdout, tmp)
+            free = session.free_bytes(posixpath.dirname(tmp)) if done.returncode in (11, 23) \
+                else None
+            if free is not None and free < size:  # rsync says only "error in file IO"
+                raise DestinationFull(f"{target.name}:{tmp}: no space left on the target")
+            raise error
         hasher = hashlib.sha256()
         _hash_range(fd, hasher, size)
         _report(progress, size)

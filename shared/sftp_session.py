@@ -194,6 +194,11 @@ class SftpSession:
                         progress(len(chunk))
         except (OSError, *LOST) as exc:
             raise self.fail(exc, path, need=size - offset) from exc
+        # Pipelined writes can fail without an error at close (paramiko): trust the size only.
+        written = self.stat(path)
+        if written is None or written[0] != size:
+            missing = size - (written[0] if written else 0)
+            raise self.fail(OSError(f"short write ({missing} bytes missing)"), path, need=missing)
 
 
 class SessionPool:

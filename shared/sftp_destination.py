@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import shutil
 import stat
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from shared.errors import (
 )
 from shared.hashing import open_regular
 from shared.sftp_session import HealthHook, Progress, SessionPool, SftpSession
-from shared.ssh import ssh_command_string
+from shared.ssh import ssh_argv, ssh_command_string
 from shared.transfer import TMP_PREFIX
 
 
@@ -187,11 +189,31 @@ class RsyncDestination(SftpDestination):
     name: a partial temp from a dropped connection is its basis, checked block by block by
     rsync's checksums); listing, verification and the rename go over SFTP as above."""
 
+    _control: tuple[int, str] | None = None
+
+    def _multiplexing(self) -> list[str]:
+        """One ssh connection shared by this process's rsync runs (ControlMaster), instead of
+        a handshake per file; the control socket sits in a private folder of our own."""
+        if self._control is None or self._control[0] != os.getpid():
+            self._control = (os.getpid(), tempfile.mkdtemp(prefix="mc-ssh-"))
+        return ["-o", "ControlMaster=auto", "-o", f"ControlPath={self._control[1]}/%C",
+                "-o", "ControlPersist=30"]
+
+    def close(self) -> None:
+        super().close()
+        if self._control is not None and self._control[0] == os.getpid():
+            control, self._control = self._control[1], None
+            target = self.target
+            subprocess.run([*ssh_argv(target), "-o", f"ControlPath={control}/%C", "-O", "exit",
+                            f"{target.user}@{target.host}"], capture_output=True, check=False,
+                           stdin=subprocess.DEVNULL, timeout=30)
+            shutil.rmtree(control, ignore_errors=True)
+
     def send(self, session: SftpSession, fd: int, src: str, size: int, tmp: str,
              progress: Progress) -> str:
         target = self.target
         argv = ["rsync", "--inplace", "--no-whole-file", "--timeout", str(int(target.timeout * 4)),
-                "-e", ssh_command_string(target)]
+                "-e", ssh_command_string(target, *self._multiplexing())]
         if target.bandwidth_limit:
             # rsync is a process of its own: each of the parallel ones gets an equal share.
             share = max(1, target.bandwidth_limit // target.parallel // 1024)

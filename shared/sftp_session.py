@@ -50,6 +50,11 @@ class SftpSession:
             raise TargetUnreachable(f"{target.name}: no SFTP on {target.address}: {exc}") from exc
         self._exec_ok: bool | None = None
 
+    @property
+    def alive(self) -> bool:
+        transport = self.client.get_transport()
+        return transport is not None and transport.is_active()
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
@@ -57,8 +62,9 @@ class SftpSession:
     # errors -------------------------------------------------------------------------------
     def fail(self, exc: BaseException, path: str, need: int = 0) -> Exception:
         """The mediacourier error for a failed SFTP call on path."""
-        if isinstance(exc, LOST) or (isinstance(exc, OSError) and exc.errno in (
-                errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ECONNABORTED)):
+        dropped = isinstance(exc, OSError) and exc.errno in (
+            errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ECONNABORTED)
+        if isinstance(exc, LOST) or dropped or not self.alive:
             return TargetUnreachable(f"{self.target.name}: connection to {self.target.address} "
                                      f"lost: {exc or type(exc).__name__}")
         if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
@@ -226,6 +232,9 @@ class SessionPool:
                 if self._pid != os.getpid():  # a forked child: the parent's sockets are not ours
                     self._idle, self._pid = [], os.getpid()
                 session = self._idle.pop() if self._idle else None
+                while session is not None and not session.alive:  # dropped while idle
+                    session.close()
+                    session = self._idle.pop() if self._idle else None
             try:
                 if session is None:
                     session = SftpSession(self.target)

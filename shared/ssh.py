@@ -83,6 +83,6 @@ def ssh_argv(target: TargetConfig) -> list[str]:
     return argv
 
 
-def ssh_command_string(target: TargetConfig) -> str:
-    """ssh_argv as one string, for `rsync -e`."""
-    return " ".join(shlex.quote(part) for part in ssh_argv(target))
+def ssh_command_string(target: TargetConfig, *extra: str) -> str:
+    """ssh_argv (plus extra options) as one string, for `rsync -e`."""
+    return " ".join(shlex.quote(part) for part in [*ssh_argv(target), *extra])

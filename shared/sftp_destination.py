@@ -192,19 +192,28 @@ class RsyncDestination(SftpDestination):
     _control: tuple[int, str] | None = None
 
     def _multiplexing(self) -> list[str]:
-        """One ssh connection shared by this process's rsync runs (ControlMaster), instead of
-        a handshake per file; the control socket sits in a private folder of our own."""
+        """One ssh connection shared by this process's rsync runs (a ControlMaster), instead
+        of a handshake per file. The master is started on its own with its output to
+        /dev/null (a master born inside rsync's ssh would hold rsync's pipes open); the
+        socket sits in a private folder of ours. No master: rsync's ssh connects directly."""
         if self._control is None or self._control[0] != os.getpid():
             self._control = (os.getpid(), tempfile.mkdtemp(prefix="mc-ssh-"))
-        return ["-o", "ControlMaster=auto", "-o", f"ControlPath={self._control[1]}/%C",
-                "-o", "ControlPersist=30"]
+        socket_path = os.path.join(self._control[1], "master")
+        if not os.path.exists(socket_path):
+            target = self.target
+            subprocess.run([*ssh_argv(target), "-o", "ControlMaster=yes", "-o",
+                            f"ControlPath={socket_path}", "-o", "ControlPersist=60", "-f", "-N",
+                            f"{target.user}@{target.host}"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                           timeout=target.timeout * 4)
+        return ["-o", "ControlMaster=no", "-o", f"ControlPath={socket_path}"]
 
     def close(self) -> None:
         super().close()
         if self._control is not None and self._control[0] == os.getpid():
             control, self._control = self._control[1], None
             target = self.target
-            subprocess.run([*ssh_argv(target), "-o", f"ControlPath={control}/%C", "-O", "exit",
+            subprocess.run([*ssh_argv(target), "-o", f"ControlPath={control}/master", "-O", "exit",
                             f"{target.user}@{target.host}"], capture_output=True, check=False,
                            stdin=subprocess.DEVNULL, timeout=30)
             shutil.rmtree(control, ignore_errors=True)

@@ -38,7 +38,8 @@ def open_destination(settings: Settings, name: str,
                      store: RedisStateStore | None = None) -> Destination:
     """The mirror Destination for a [targets.NAME] (local, sftp, rsync over SSH)."""
     target = settings.targets.get(name)
-    if target is not None and target.kind == "local":
+    if target is not None and (target.kind == "local" or
+                               (target.kind == "rsync" and not target.host)):
         from pathlib import Path
 
         from shared.destinations import LocalDestination  # type: ignore[attr-defined] # h-mirror

@@ -31,7 +31,7 @@ EXAMPLE_CONFIG = REPO / "mediacourier.example.toml"
 README = REPO / "README.md"
 CONFIG_CONTAINER_PATH = "/config/mediacourier.toml"
 CELERY_SUBCOMMANDS = {"worker", "beat", "flower"}
-SECTIONS = ("sources", "libraries", "rescan", "schedules")
+SECTIONS = ("sources", "libraries", "rescan", "schedules", "targets")
 CELERY_SIDE_PREFIX = "mc-docs"  # MEDIACOURIER_KEY_PREFIX of the `celery_side` process
 
 
@@ -57,6 +57,9 @@ def config_path_values(raw: dict[str, Any]) -> list[str]:
         paths.append(library["path"])
         if "archive_path" in library:
             paths.append(library["archive_path"])
+    for target in raw.get("targets", {}).values():
+        if target.get("kind") == "local":
+            paths.append(target["root"])
     return paths
 
 

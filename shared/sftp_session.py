@@ -35,6 +35,8 @@ HealthHook = Callable[[bool, str], None]
 Progress = Callable[[int], None] | None
 # One sha256sum per line read; "-" when it fails (a missing file, no sha256sum).
 HASH_LOOP = 'while IFS= read -r p; do sha256sum -- "$p" 2>/dev/null || echo -; done'
+# A wider SSH window than paramiko's 2 MiB keeps more pipelined writes in flight.
+WINDOW = 16 * 1024 * 1024
 LOST = (paramiko.SSHException, EOFError, TimeoutError, ConnectionError, BrokenPipeError)
 
 
@@ -45,7 +47,8 @@ class SftpSession:
         self.target = target
         self.client = connect(target)
         try:
-            self.sftp = self.client.open_sftp()
+            self.sftp = paramiko.SFTPClient.from_transport(  # type: ignore[assignment]
+                self.client.get_transport(), window_size=WINDOW)
             self.sftp.get_channel().settimeout(target.timeout * 4)
         except LOST as exc:
             self.client.close()

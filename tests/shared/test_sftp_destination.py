@@ -109,3 +109,29 @@ def test_parallel_puts_with_a_shared_bandwidth_limit(kind: str, sshd: SshServer,
     assert rsync_differences(local, remote) == []
     # ... and 800 kB at 1 MB/s took most of 0.8 s, not the ~0.1 s of an unlimited loopback copy
     assert time.monotonic() - started > 0.5
+
+
+def test_open_destination_by_target_name(sshd: SshServer, tmp_path: Path) -> None:
+    # Given settings with an rsync target on the sshd
+    from shared.config import build_settings
+    from shared.errors import ConfigError
+    from shared.sftp_destination import RsyncDestination
+    from shared.targets import open_destination
+
+    raw = {"targets": {"nas": {"kind": "rsync", "host": sshd.host, "port": sshd.port,
+                               "user": sshd.user, "key_file": str(sshd.key_file),
+                               "known_hosts": str(sshd.known_hosts),
+                               "root": str(tmp_path / "remote")}}}
+    settings = build_settings(raw, None, tmp_path)
+    # When opened by name, Then it is the rsync destination and it writes under the root
+    dest = open_destination(settings, "nas")
+    try:
+        assert isinstance(dest, RsyncDestination)
+        src = write(tmp_path / "a.jpg", b"bytes")
+        dest.put(src, "a/b.jpg", src.stat().st_mtime_ns, replace=False)
+        assert (tmp_path / "remote/a/b.jpg").read_bytes() == b"bytes"
+    finally:
+        dest.close()
+    # An unknown name is a one-line ConfigError naming what is configured
+    with pytest.raises(ConfigError, match="no target named 'nsa'; configured: nas"):
+        open_destination(settings, "nsa")

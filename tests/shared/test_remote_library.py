@@ -119,3 +119,21 @@ def test_full_target_holds_the_file_until_space_returns(
     assert (small_tmpfs / "photos/big.jpg").read_bytes() == data
     assert not src.exists()
     assert not list(small_tmpfs.rglob(".mediacourier-*"))
+
+
+def test_doctor_checks_a_library_on_the_target(sshd: SshServer, tmp_path: Path,
+                                               redis_client: redis.Redis,
+                                               key_prefix: str) -> None:
+    from workers.report import doctor_checks
+
+    (tmp_path / "nas/photos").mkdir(parents=True)
+    ctx = remote_context(tmp_path, sshd, redis_client, key_prefix, tmp_path / "nas")
+    checks = dict(doctor_checks(ctx.settings, lambda: "pong"))
+    # Given the library folder exists on the target, Then the check connects and says so
+    assert checks["library lib"]() == f"nas:{tmp_path}/nas/photos is reachable over SSH"
+    # Given the server is down, Then the check raises a one-line TargetUnreachable
+    sshd.stop()
+    from shared.errors import TargetUnreachable
+
+    with pytest.raises(TargetUnreachable, match=f"127.0.0.1:{sshd.port}"):
+        checks["library lib"]()

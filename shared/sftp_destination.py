@@ -33,7 +33,7 @@ from shared.errors import (
     TargetUnreachable,
 )
 from shared.hashing import open_regular
-from shared.sftp_session import HealthHook, Progress, SessionPool, SftpSession
+from shared.sftp_session import HealthHook, Progress, SessionPool, SftpSession, wire
 from shared.ssh import ssh_argv, ssh_command_string
 from shared.transfer import TMP_PREFIX
 
@@ -60,12 +60,17 @@ class SftpDestination:
     # Destination ---------------------------------------------------------------------------
     def list_files(self) -> Iterator[RemoteEntry]:
         with self.pool.session() as session:
-            found = list(self._walk(session, self.target.root, ""))
+            listed = session.find_files(self.target.root)
+            if listed is None:  # no GNU find there: walk over SFTP (names must be UTF-8)
+                found = list(self._walk(session, self.target.root, ""))
+            else:
+                found = [RemoteEntry(rel, size, mtime_ns) for rel, size, mtime_ns in
+                         sorted(listed) if not posixpath.basename(rel).startswith(TMP_PREFIX)]
         yield from found
 
     def _walk(self, session: SftpSession, folder: str, rel: str) -> Iterator[RemoteEntry]:
         try:
-            entries = session.sftp.listdir_attr(folder)
+            entries = session.sftp.listdir_attr(wire(folder))  # type: ignore[arg-type]
         except FileNotFoundError:
             return
         except OSError as exc:
@@ -102,7 +107,7 @@ class SftpDestination:
             folder = posixpath.dirname(rel_path)
             while folder:
                 try:
-                    session.sftp.rmdir(self.path(folder))
+                    session.sftp.rmdir(wire(self.path(folder)))
                 except OSError:
                     break  # not empty (or already gone): stop climbing
                 folder = posixpath.dirname(folder)

@@ -37,6 +37,11 @@ Progress = Callable[[int], None] | None
 HASH_LOOP = 'while IFS= read -r p; do sha256sum -- "$p" 2>/dev/null || echo -; done'
 # A wider SSH window than paramiko's 2 MiB keeps more pipelined writes in flight.
 WINDOW = 16 * 1024 * 1024
+def wire(path: str) -> bytes:
+    """A path as the bytes SFTP sends: names that are not UTF-8 keep their exact bytes."""
+    return os.fsencode(path)
+
+
 LOST = (paramiko.SSHException, EOFError, TimeoutError, ConnectionError, BrokenPipeError)
 
 
@@ -158,7 +163,7 @@ class SftpSession:
                   hasher: Callable[[], hashlib._Hash] = hashlib.sha256) -> str | None:
         digest = hasher()
         try:
-            with self.sftp.open(path, "rb") as handle:
+            with self.sftp.open(wire(path), "rb") as handle:
                 size = handle.stat().st_size or 0
                 todo = size if length is None else min(length, size)
                 handle.prefetch(todo)
@@ -174,11 +179,28 @@ class SftpSession:
             raise self.fail(exc, path) from exc
         return digest.hexdigest()
 
+    def find_files(self, root: str) -> list[tuple[str, int, int]] | None:
+        """(rel_path, size, mtime_ns) of every regular file under root by the target's `find`
+        (one round trip; names keep their bytes); None when the target has no GNU find."""
+        done = self.run(f"cd -- {shlex.quote(root)} 2>/dev/null || exit 3; "
+                        "find . -type f -printf '%s %T@ %P\\0'")
+        if done is None or done[0] not in (0, 3):
+            return None
+        found = []
+        for item in done[1].split(b"\0") if done[0] == 0 else []:
+            if not item:
+                continue
+            size, stamp, name = item.split(b" ", 2)
+            seconds, _, fraction = stamp.decode().partition(".")
+            mtime_ns = int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9])
+            found.append((os.fsdecode(name), int(size), mtime_ns))
+        return found
+
     # files --------------------------------------------------------------------------------
     def stat(self, path: str) -> tuple[int, int] | None:
         """(size, mtime_ns) of a regular file; (-1, 0) for anything else; None when absent."""
         try:
-            attrs = self.sftp.lstat(path)
+            attrs = self.sftp.lstat(wire(path))
         except FileNotFoundError:
             return None
         except (OSError, *LOST) as exc:
@@ -194,14 +216,15 @@ class SftpSession:
             folder = posixpath.dirname(folder)
         for path in reversed(missing):
             try:
-                self.sftp.mkdir(path)
+                self.sftp.mkdir(wire(path))
             except (OSError, *LOST) as exc:
                 if self.stat(path) is None:  # not made by a parallel transfer either
                     raise self.fail(exc, path, need=1) from exc
 
     def call(self, what: str, path: str, *args: object) -> None:
         try:
-            getattr(self.sftp, what)(path, *args)
+            getattr(self.sftp, what)(wire(path), *(wire(a) if isinstance(a, str) else a
+                                                   for a in args))
         except (OSError, *LOST) as exc:
             raise self.fail(exc, path) from exc
 
@@ -209,7 +232,7 @@ class SftpSession:
         """Rename that never overwrites: OpenSSH's SFTP v3 rename is link(2) + unlink(2), which
         fails atomically when `new` exists. False when the name is taken."""
         try:
-            self.sftp.rename(old, new)
+            self.sftp.rename(wire(old), wire(new))
         except (OSError, *LOST) as exc:
             if self.stat(new) is not None:
                 return False
@@ -224,7 +247,7 @@ class SftpSession:
                    bucket: TokenBucket = UNLIMITED, progress: Progress = None) -> None:
         """Send bytes offset..size of the local fd into path (appending at offset)."""
         try:
-            with self.sftp.open(path, "r+b" if offset else "wb") as handle:
+            with self.sftp.open(wire(path), "r+b" if offset else "wb") as handle:
                 handle.seek(offset)
                 handle.set_pipelined(True)
                 position = offset

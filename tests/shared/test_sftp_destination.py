@@ -135,3 +135,48 @@ def test_open_destination_by_target_name(sshd: SshServer, tmp_path: Path) -> Non
     # An unknown name is a one-line ConfigError naming what is configured
     with pytest.raises(ConfigError, match="no target named 'nsa'; configured: nas"):
         open_destination(settings, "nsa")
+
+
+@pytest.mark.parametrize("kind", ["sftp", "rsync"])
+def test_names_that_are_not_utf8_keep_their_bytes(kind: str, sshd: SshServer,
+                                                  tmp_path: Path) -> None:
+    # Given a file whose name is Latin-1 bytes (an old camera, a Samba share)
+    local = tmp_path / "local"
+    local.mkdir()
+    name = os.fsdecode(b"caf\xe9 \xc9t\xe9.jpg")
+    src = write(local / name, b"latin-1 named bytes")
+    remote = tmp_path / "remote"
+    dest = KINDS[kind](target_for(sshd, remote, kind))
+    try:
+        # When put under that name, Then the exact bytes name it on the target
+        dest.put(src, f"old/{name}", 1_600_000_000_000_000_000, replace=False)
+        assert os.listdir(os.fsencode(remote / "old")) == [b"caf\xe9 \xc9t\xe9.jpg"]
+        # ... and it is listed, hashed and deleted by that name
+        assert [(e.rel_path, e.size, e.mtime_ns) for e in dest.list_files()] == [
+            (f"old/{name}", 19, 1_600_000_000_000_000_000)]
+        assert dest.sha256(f"old/{name}") == hashlib.sha256(b"latin-1 named bytes").hexdigest()
+        dest.delete(f"old/{name}")
+        assert not (remote / "old").exists()
+    finally:
+        dest.close()
+
+
+def test_without_a_shell_listing_and_hashing_go_over_sftp(sshd: SshServer, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a target where no command can run (an SFTP-only account): the session's exec
+    # channel is refused, as OpenSSH's ForceCommand internal-sftp would
+    from shared.sftp_session import SftpSession
+
+    monkeypatch.setattr(SftpSession, "run", lambda self, command: None)
+    monkeypatch.setattr(SftpSession, "_hash_line", lambda self, path: None)
+    remote = tmp_path / "remote"
+    src = write(tmp_path / "a.jpg", os.urandom(70_000))
+    dest = KINDS["sftp"](target_for(sshd, remote))
+    try:
+        # When a file is put, listed and hashed, Then all of it works by SFTP alone
+        sha = dest.put(src, "x/a.jpg", 1_600_000_000_000_000_000, replace=False)
+        assert sha == hashlib.sha256(src.read_bytes()).hexdigest()
+        assert [(e.rel_path, e.size) for e in dest.list_files()] == [("x/a.jpg", 70_000)]
+        assert dest.sha256("x/a.jpg") == sha and dest.sha256("x/none.jpg") is None
+    finally:
+        dest.close()

@@ -5,6 +5,8 @@ Cases (generated untimed in a fresh work dir on the repository's filesystem):
   b  5,000 small files of 2-60 KiB       rsync -a  vs  `mediacourier sync` (copy mode)
   c  100,000 tiny files in 1,000 folders no-change reconcile: plan_source() files/s, vs find
   latency  `mediacourier up` idle; a 3 MB file dropped in; time until the journal says ingested
+  ssh  120 photo-like files to a private sshd on loopback: `rsync -a -e ssh` vs mediacourier's
+       SFTP and rsync-over-SSH destinations (4 parallel puts, each verified on the target)
 `--quick` divides every count by 10. Figures go to stdout and bench/out/results.json.
 """
 
@@ -37,7 +39,7 @@ from shared.redis_server import EmbeddedRedis
 OUT = Path(__file__).resolve().parent / "out"
 TARGET_RATIO = {"a": 1.0, "b": 3.0}
 TARGET_RECONCILE_RATE = 100_000
-CASES = ("a", "b", "c", "latency")
+CASES = ("a", "b", "c", "latency", "ssh")
 
 
 class Failed(Exception):
@@ -176,6 +178,8 @@ def generate(work: Path, wanted: set[str], bench: Bench, seed: int) -> dict[str,
         trees["b"] = data.small_files(work / "src-b", bench.n(5000), seed + 1)
     if "c" in wanted:
         trees["c"] = data.big_tree(work / "src-c", bench.n(100_000), seed + 2)
+    if "ssh" in wanted:
+        trees["ssh"] = data.photos(work / "src-ssh", bench.n(120), seed + 3)
     flush_dirty_pages()
     bench.say(f"generated {', '.join(f'{k}: {t.count:,} files' for k, t in trees.items())} "
               f"in {time.perf_counter() - started:.1f} s (not timed)")
@@ -215,6 +219,10 @@ def render(results: dict) -> str:
         lines.append(f"latency   {len(lat['latencies'])}/{lat['files']} files of 3 MB: median "
                      f"{median} s, max {worst} s (includes the {lat['stability_seconds']} s "
                      f"stability window){missed}")
+    if "ssh" in results:
+        from bench import ssh
+
+        lines.append(ssh.render(results["ssh"]))
     lines.append("times: wall clock, best of the runs; rsync and mediacourier ran alternately on "
                  "fresh destinations, both reading sources from the page cache (dirty pages "
                  "written back before each run); ratio = mc s / rsync s; `+sync s` = rsync then "
@@ -243,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: unknown case(s) {sorted(wanted - set(CASES))}", file=sys.stderr)
         return 2
     try:
-        if wanted & {"a", "b"}:
+        if wanted & {"a", "b", "ssh"}:
             require_rsync()
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
@@ -265,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
             bench.reconcile_case(trees["c"])
         if "latency" in wanted:
             bench.latency_case()
+        if "ssh" in trees:
+            from bench import ssh
+
+            bench.say("ssh: uploads to a private sshd on loopback")
+            try:
+                bench.results["ssh"] = ssh.measure(work, trees["ssh"], args.rounds, bench.logs)
+            except RuntimeError as exc:
+                raise Failed(f"case ssh: {exc}") from exc
     except Failed as exc:
         status, failure = 1, str(exc)
     except BenchError as exc:

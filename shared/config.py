@@ -28,9 +28,14 @@ from shared.config_security import SecurityConfig, parse_security, redacted_url
 from shared.config_syncthing import SyncthingConfig, check_library_syncthing, parse_syncthing
 from shared.config_tables import Table as _Table
 from shared.config_tables import parse_duration
+from shared.config_targets import (
+    TargetConfig,
+    check_library_targets,
+    library_path_on_target,
+    parse_targets,
+)
 from shared.errors import ConfigError
 from shared.listen import parse_listen
-from shared.mirror_targets import parse_local_targets
 
 MODES = ("move", "copy")
 POLLING = ("auto", "on", "off")
@@ -61,6 +66,7 @@ class LibraryConfig:
     archive_path: Path | None = None
     rescan: tuple[str, ...] = ()
     syncthing: str = ""  # a [syncthing.X] whose folder holds this library
+    target: str = ""  # a [targets.NAME]: `path` is then a path on that target
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,6 @@ class Settings:
     flower_port: int = 5555
     flower_basic_auth: str = ""
     config_path: Path | None = None
-    targets: Mapping[str, Any] = field(default_factory=dict)
     mirrors: Mapping[str, MirrorConfig] = field(default_factory=dict)
     syncthing: Mapping[str, SyncthingConfig] = field(default_factory=dict)
     hosts: HostsConfig = field(default_factory=HostsConfig)
@@ -116,6 +121,7 @@ class Settings:
         shown["redis_url"] = redacted_url(self.redis_url)
         shown["flower_basic_auth"] = "***" if self.flower_basic_auth else ""
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+    targets: Mapping[str, TargetConfig] = field(default_factory=dict)
 
     @property
     def embedded_redis(self) -> bool:
@@ -215,7 +221,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     top = _Table(raw, name)
     data_dir = _folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
     hosts = parse_hosts(top.get("hosts", {}, dict), top.get("host", "", str), name)
-    libraries = {k: _library(k, v, base, name, hosts.must_exist_here("libraries", k))
+    remote = parse_targets(top.get("targets", {}, dict), base, name)
+    libraries = {k: _library(k, v, base, name, hosts.must_exist_here("libraries", k), remote)
                  for k, v in top.get("libraries", {}, dict).items()}
     targets = {k: parse_rescan_target(k, v, name, _target)
                for k, v in top.get("rescan", {}, dict).items()}
@@ -243,12 +250,12 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         flower_port=top.get("flower_port", 5555, int),
         flower_basic_auth=top.get("flower_basic_auth", "", str),
         config_path=path,
-        targets=parse_local_targets(top, name, base),
         mirrors=parse_mirrors(top, name, base),
         syncthing=parse_syncthing(top.get("syncthing", None, dict), base, name),
         hosts=hosts,
         metrics_listen=top.get("metrics_listen", "127.0.0.1:9808", str),
         security=parse_security(top.get(_SECURITY, {}, dict), base, name),
+        targets=remote,
     )
     top.finish()
     check_mirrors(settings, name)
@@ -258,6 +265,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     check_references(settings, name)
     check_ssh_targets(settings, name)
     check_hosts(settings, name)
+    check_library_targets(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)
 
@@ -283,21 +291,26 @@ def _source(key: str, data: Any, base: Path, name: str, must_exist: bool = True)
     return source
 
 
-def _library(key: str, data: Any, base: Path, name: str, must_exist: bool = True) -> LibraryConfig:
+def _library(key: str, data: Any, base: Path, name: str, must_exist: bool = True,
+             remote: Mapping[str, TargetConfig] | None = None) -> LibraryConfig:
     where = f"{name}: libraries.{key}"
     table = _Table(data, where)
     path = table.get("path", None, str)
     if not path:
         raise ConfigError(f"{where}: 'path' is required")
+    target = table.get("target", "", str)
+    on_target = (remote or {}).get(target)
     archive = table.get("archive_path", None, str)
     library = LibraryConfig(
         name=key,
-        path=_folder(path, base, f"{where}.path", must_exist=must_exist),
+        path=library_path_on_target(on_target, path) if on_target
+        else _folder(path, base, f"{where}.path", must_exist=must_exist),
         layout=table.get("layout", "keep", str),
         duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
         archive_path=_folder(archive, base, where, must_exist=False) if archive else None,
         rescan=table.strings("rescan"),
         syncthing=table.get("syncthing", "", str),
+        target=target,
     )
     table.finish()
     if library.duplicates == "archive" and library.archive_path is None:

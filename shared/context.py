@@ -28,6 +28,20 @@ class Context:
     backend: TransferBackend = field(default_factory=LocalTransfer)
     schedule_flush: FlushScheduler = _no_scheduler
     hostname: str = field(default_factory=socket.gethostname)
+    # Backends of libraries on SSH targets, made on first use (per process: after a fork).
+    remote_backends: dict[str, TransferBackend] = field(default_factory=dict)
+
+    def backend_for(self, library: LibraryConfig) -> TransferBackend:
+        """`backend` for a local library; the target's backend for one on an SSH target."""
+        target = self.settings.targets.get(library.target) if library.target else None
+        if target is None or not target.over_ssh:
+            return self.backend
+        if library.target not in self.remote_backends:
+            from shared.targets import transfer_backend
+
+            self.remote_backends[library.target] = transfer_backend(
+                self.settings, library.target, self.store)
+        return self.remote_backends[library.target]
 
     def source(self, job: FileJob) -> SourceConfig:
         try:

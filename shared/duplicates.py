@@ -46,7 +46,9 @@ def _delete(job: FileJob, ctx: Context, holder_root: Path, holder_rel: str) -> F
     src = ctx.source_path(job)
     if not os.path.lexists(src):
         return job.evolve(reason="duplicate: deleted by an earlier run")
-    if ctx.backend.digest(holder_root, holder_rel) != (job.size, job.sha256):
+    holder = ctx.settings.libraries.get(job.duplicate_of.split("/", 1)[0])
+    backend = ctx.backend_for(holder) if holder is not None else ctx.backend
+    if backend.digest(holder_root, holder_rel) != (job.size, job.sha256):
         raise PermanentError(f"{src}: the library copy {holder_rel!r} no longer matches; kept")
     _unlink_source(src)
     return job.evolve(reason="duplicate: deleted")

@@ -89,7 +89,8 @@ def claim_content(job: FileJob, ctx: Context) -> FileJob:
                        f"{holder.owner}; waiting for it")
     holder_root = ctx.settings.libraries[holder.library].path \
         if holder.library in ctx.settings.libraries else None
-    if holder_root is None or ctx.backend.stat_size(holder_root, holder.rel_path) != job.size:
+    if holder_root is None or ctx.backend_for(ctx.settings.libraries[holder.library]).stat_size(
+            holder_root, holder.rel_path) != job.size:
         # The library copy is gone (or changed): take the content over instead of losing it.
         if ctx.store.take_over_content(job.sha256, holder, owner):
             ctx.store.journal("library-vanished", library=holder.library, path=holder.rel_path)

@@ -34,7 +34,7 @@ def transfer_file(job: FileJob, ctx: Context) -> FileJob:
                           reason="changed since it was hashed; the new version is a job of its own")
     target = target_rel_path(job, ctx)
     placed = place_without_overwrite(
-        ctx.backend, src, library.path, target, job, link_ok=source.mode == "move"
+        ctx.backend_for(library), src, library.path, target, job, link_ok=source.mode == "move"
     )
     return job.evolve(outcome=Outcome.TRANSFERRED, dest_path=placed.rel_path,
                       copied=not placed.linked and bool(placed.check), copy_check=placed.check)
@@ -139,10 +139,10 @@ def verify_copy(job: FileJob, ctx: Context) -> FileJob:
 
 
 def _copy_matches(job: FileJob, ctx: Context) -> bool:
-    root = ctx.library(job).path
+    root, backend = ctx.library(job).path, ctx.backend_for(ctx.library(job))
     if job.copy_check:  # a copy: compare with the digest of the bytes it was made from
-        return ctx.backend.digest(root, job.dest_path, check=True) == (job.size, job.copy_check)
-    return ctx.backend.digest(root, job.dest_path) == (job.size, job.sha256)
+        return backend.digest(root, job.dest_path, check=True) == (job.size, job.copy_check)
+    return backend.digest(root, job.dest_path) == (job.size, job.sha256)
 
 
 def _verified_record(job: FileJob, ctx: Context) -> FileRecord:
@@ -155,13 +155,12 @@ def _discard_bad_copy(job: FileJob, ctx: Context) -> None:
     A file someone edited in the library since has another mtime: it is left alone and the
     re-transfer picks a new name.
     """
-    path = os.path.join(ctx.library(job).path, job.dest_path)
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if (info.st_size, info.st_mtime_ns) == (job.size, job.mtime_ns):
-        ctx.backend.remove(ctx.library(job).path, job.dest_path)
+    library = ctx.library(job)
+    backend = ctx.backend_for(library)
+    found = backend.stat(library.path, job.dest_path)
+    # Whole seconds: SFTP carries mtimes in seconds only.
+    if found is not None and (found[0], found[1] // 10**9) == (job.size, job.mtime_ns // 10**9):
+        backend.remove(library.path, job.dest_path)
 
 
 def release_source(job: FileJob, ctx: Context) -> None:

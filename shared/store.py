@@ -10,6 +10,7 @@ Keys (P = prefix):
   P:counters            hash  name -> integer
   P:rescan:<target>     zset  library folder -> last time it was marked dirty
   P:paused              hash  "source:<name>" / "target:<name>" -> when it was paused
+  P:targets             hash  target name -> JSON {healthy, reason, at}
 """
 
 from __future__ import annotations
@@ -361,3 +362,16 @@ class RedisStateStore:
             return {}
         values = self.client.hmget(self.key("paused"), fields)
         return {f: float(v) for f, v in zip(fields, values, strict=True) if v is not None}
+    # target health -----------------------------------------------------------------------
+    def mark_target(self, name: str, healthy: bool, reason: str) -> None:
+        """Remember whether a transfer target answered the last time a worker tried it."""
+        value = json.dumps({"healthy": healthy, "reason": reason, "at": time.time()})
+        self.client.hset(self.key("targets"), name, value)
+
+    def target_health(self) -> dict[str, tuple[bool, str, float]]:
+        """Target name -> (healthy, reason, when), for `mediacourier status`."""
+        found = {}
+        for name, raw in self.client.hgetall(self.key("targets")).items():
+            item = json.loads(raw)
+            found[name] = (bool(item["healthy"]), item.get("reason", ""), float(item["at"]))
+        return found

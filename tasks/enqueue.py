@@ -86,8 +86,10 @@ def reconcile_source(
     store.forget_records(source_name, plan.vanished)
     store.clear_failures(source_name, plan.vanished)
     queued = enqueue_batches(app, ctx, source_name, plan.to_ingest)
-    gone = vanished_library_files(store, library.name, str(library.path),
-                                  stale_tmp_after=2 * settings.visibility_timeout)
+    # A library on an SSH target is not walked here: its files are not on this disk.
+    gone = {} if library.target and settings.targets[library.target].over_ssh else \
+        vanished_library_files(store, library.name, str(library.path),
+                               stale_tmp_after=2 * settings.visibility_timeout)
     for rel in gone:
         store.journal("library-vanished", library=library.name, path=rel)
     store.forget_library_files(library.name, gone)

@@ -31,7 +31,7 @@ EXAMPLE_CONFIG = REPO / "mediacourier.example.toml"
 README = REPO / "README.md"
 CONFIG_CONTAINER_PATH = "/config/mediacourier.toml"
 CELERY_SUBCOMMANDS = {"worker", "beat", "flower"}
-SECTIONS = ("sources", "libraries", "rescan", "schedules", "hosts")
+SECTIONS = ("sources", "libraries", "rescan", "schedules", "hosts", "targets")
 CELERY_SIDE_PREFIX = "mc-docs"  # MEDIACOURIER_KEY_PREFIX of the `celery_side` process
 
 
@@ -60,6 +60,9 @@ def config_path_values(raw: dict[str, Any]) -> list[str]:
     for syncthing in raw.get("syncthing", {}).values():
         if syncthing["folder_path"] not in paths:  # often a library's own folder
             paths.append(syncthing["folder_path"])
+    for target in raw.get("targets", {}).values():
+        if target.get("kind") == "local":
+            paths.append(target["root"])
     return paths
 
 

@@ -40,6 +40,10 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
         table.add_row(f"paused {field.split(':', 1)[0]}", field.split(":", 1)[1])
     for name, value in sorted(store.counters().items()):
         table.add_row(f"count {name}", f"{value:,}")
+    for name, (healthy, reason, at) in sorted(store.target_health().items()):
+        when = time.strftime("%H:%M:%S", time.localtime(at))
+        table.add_row(f"target {name}", f"ok (since {when})" if healthy
+                      else f"[red]unreachable[/red] since {when}: {reason}")
     console.print(table)
     failures = store.failures()[:10]
     if failures:
@@ -80,6 +84,18 @@ def _writable(path: str) -> str:
     return f"{path} is writable"
 
 
+def _reachable(settings: Settings, target: str, path: str) -> str:
+    from shared.ssh import connect
+
+    client = connect(settings.targets[target])
+    try:
+        sftp = client.open_sftp()
+        sftp.stat(path)
+    finally:
+        client.close()
+    return f"{target}:{path} is reachable over SSH"
+
+
 def _readable(path: str) -> str:
     if not os.access(path, os.R_OK | os.X_OK):
         raise PermissionError(f"{path} is not readable")
@@ -94,6 +110,10 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
         if source.mode == "move":
             checks.append((f"source {source.name} (move)", lambda p=str(source.path): _writable(p)))
     for library in settings.libraries.values():
+        if library.target and settings.targets[library.target].over_ssh:
+            checks.append((f"library {library.name}",
+                           lambda lib=library: _reachable(settings, lib.target, str(lib.path))))
+            continue
         checks.append((f"library {library.name}", lambda p=str(library.path): _writable(p)))
     from shared.mirror_job import check_mirror
 

@@ -1,0 +1,56 @@
+"""From a target's name to the object that writes to it: a mirror Destination, or the
+TransferBackend a library on that target is placed with. Target health goes to the store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.errors import ConfigError
+from shared.sftp_destination import KINDS, SftpDestination
+from shared.sftp_session import HealthHook
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+    from shared.destinations import Destination
+    from shared.remote_transfer import RemoteTransfer
+    from shared.store import RedisStateStore
+
+
+def health_hook(store: RedisStateStore | None, name: str) -> HealthHook | None:
+    if store is None:
+        return None
+    return lambda healthy, reason: store.mark_target(name, healthy, reason)
+
+
+def _ssh_destination(settings: Settings, name: str,
+                     store: RedisStateStore | None) -> SftpDestination:
+    try:
+        target = settings.targets[name]
+    except KeyError:
+        raise ConfigError(f"no target named {name!r}; configured: "
+                          f"{', '.join(settings.targets) or 'none'}") from None
+    if not target.over_ssh:
+        raise ConfigError(f"target {name!r} ({target.kind}) is not reached over SSH")
+    return KINDS[target.kind](target, health_hook(store, name))
+
+
+def open_destination(settings: Settings, name: str,
+                     store: RedisStateStore | None = None) -> Destination:
+    """The mirror Destination for a [targets.NAME] (local, sftp, rsync over SSH)."""
+    target = settings.targets.get(name)
+    if target is not None and (target.kind == "local" or
+                               (target.kind == "rsync" and not target.host)):
+        from pathlib import Path
+
+        from shared.destinations import LocalDestination  # type: ignore[attr-defined] # h-mirror
+
+        return LocalDestination(Path(target.root))
+    return _ssh_destination(settings, name, store)
+
+
+def transfer_backend(settings: Settings, name: str,
+                     store: RedisStateStore | None = None) -> RemoteTransfer:
+    """The TransferBackend for libraries that live on the SSH target `name`."""
+    from shared.remote_transfer import RemoteTransfer
+
+    return RemoteTransfer(_ssh_destination(settings, name, store))

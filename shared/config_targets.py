@@ -51,6 +51,7 @@ class TargetConfig:
     parallel: int = 4
     bandwidth_limit: int = 0  # bytes per second; 0: unlimited
     timeout: float = 15.0
+    robocopy: Any = None  # kind "robocopy": its RobocopyTarget (shared/robocopy_mirror.py)
 
     @property
     def over_ssh(self) -> bool:
@@ -91,6 +92,12 @@ def parse_target(key: str, data: Any, base: Path, name: str) -> TargetConfig:
     if kind is None:
         raise ConfigError(f"{where}: 'kind' is required (one of {', '.join(KINDS)})")
     kind = table.choice("kind", kind, KINDS)
+    if kind == "robocopy":  # its own keys: robocopy runs on a Windows worker, not over SSH
+        from shared.robocopy_mirror import parse_robocopy_target
+
+        robocopy = parse_robocopy_target(key, data, name)
+        return TargetConfig(name=key, kind=kind, root=robocopy.root, parallel=1,
+                            robocopy=robocopy)
     root = table.get("root", None, str)
     if not root:
         raise ConfigError(f"{where}: 'root' is required")

@@ -49,6 +49,14 @@ def run_named_mirror(settings: Settings, name: str, force: bool = False,
                      summary: MirrorSummary | None = None) -> MirrorSummary:
     """Plan and apply the mirror `name` (MirrorRefused when the guard trips without force)."""
     mirror = mirror_config(settings, name)
+    robocopy = getattr(settings.targets.get(mirror.target), "robocopy", None)
+    if robocopy is not None:  # this worker is the Windows machine: one robocopy /MIR run
+        from shared.executors import LocalExecutor
+        from shared.mirror_robocopy import run_robocopy_mirror
+
+        return run_robocopy_mirror(str(mirror.source_root(settings)), robocopy, LocalExecutor(),
+                                   mirror.exclude, mirror.max_delete, mirror.max_delete_share,
+                                   force)
     destination = open_destination(settings, mirror.target)
     try:
         plan = plan_for(settings, mirror, destination)

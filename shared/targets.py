@@ -40,11 +40,9 @@ def open_destination(settings: Settings, name: str,
     target = settings.targets.get(name)
     if target is not None and (target.kind == "local" or
                                (target.kind == "rsync" and not target.host)):
-        from pathlib import Path
+        from shared.mirror_targets import open_destination as open_local
 
-        from shared.destinations import LocalDestination  # type: ignore[attr-defined] # h-mirror
-
-        return LocalDestination(Path(target.root))
+        return open_local(settings, name)
     return _ssh_destination(settings, name, store)
 
 

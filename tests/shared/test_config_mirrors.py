@@ -83,7 +83,7 @@ def test_bad_local_target(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="targets.t: 'root' is required"):
         settings_with(tmp_path, {}, {"t": {"kind": "local"}})
     with pytest.raises(ConfigError, match="targets.t.parallel: 0 is not between 1 and 64"):
-        settings_with(tmp_path, {}, {"t": {"root": "x", "parallel": 0}})
+        settings_with(tmp_path, {}, {"t": {"kind": "local", "root": "x", "parallel": 0}})
 
 
 def test_beat_runs_scheduled_mirrors_only(tmp_path: Path) -> None:

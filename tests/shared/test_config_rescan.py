@@ -14,9 +14,15 @@ from shared.errors import ConfigError
 def settings_with(tmp_path: Path, **rescan: dict[str, Any]):  # noqa: ANN201
     (tmp_path / "in").mkdir(exist_ok=True)
     (tmp_path / "lib").mkdir(exist_ok=True)
+    (tmp_path / "id_ed25519").write_text("not read while parsing\n")
+    (tmp_path / "known_hosts").write_text("")
     raw = {"sources": {"in": {"path": "in", "library": "lib"}},
            "libraries": {"lib": {"path": "lib", "rescan": list(rescan)}},
-           "rescan": rescan}
+           "rescan": rescan,
+           # the NAS that `executor = "ssh"` targets name: an SSH target like any other
+           "targets": {"nas": {"kind": "sftp", "host": "nas.lan", "user": "admin",
+                               "key_file": "id_ed25519", "known_hosts": "known_hosts",
+                               "root": "/volume1/photo"}}}
     return build_settings(raw, tmp_path / "mediacourier.toml", tmp_path)
 
 

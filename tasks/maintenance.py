@@ -6,7 +6,6 @@ from typing import Any
 
 from celery import Task
 
-from shared.backoff import backoff_seconds, retry_cap
 from shared.errors import FileBusy, RetryableError, UnknownSource
 from shared.executors import CommandExecutor
 from shared.pause import hold_for, recheck_cap
@@ -16,7 +15,7 @@ from tasks.app import app
 from tasks.enqueue import reconcile_source
 from tasks.hold import hold_or_requeue, wait_while_paused
 from tasks.ingest import _context_for
-from tasks.runtime import settings_of
+from tasks.runtime import backoff_countdown, settings_of
 
 
 @app.task(name="mediacourier.reconcile", bind=True)
@@ -61,8 +60,7 @@ def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
     except RetryableError as exc:
         if self.request.retries >= settings.max_retries:
             raise
-        cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap),
+        raise self.retry(exc=exc, countdown=backoff_countdown(self),
                          max_retries=settings.max_retries) from exc
     return {"target": report.target, "folders": list(report.folders),
             "seconds": round(report.seconds, 3), "counts": report.counts}

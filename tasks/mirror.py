@@ -10,7 +10,6 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from shared.backoff import backoff_seconds, retry_cap
 from shared.errors import FileBusy, MirrorRefused, RetryableError
 from shared.mirror_job import (
     mirror_config,
@@ -23,7 +22,7 @@ from shared.mirror_job import (
 from shared.mirror_run import MirrorSummary, Progress
 from shared.mirror_targets import open_destination
 from tasks.app import app
-from tasks.runtime import context_of, settings_of
+from tasks.runtime import backoff_countdown, context_of, settings_of
 
 PROGRESS_EVERY = 0.5  # seconds between two task-state updates (Flower polls the backend)
 
@@ -59,8 +58,7 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
         # The target is away (a NAS rebooting, a disk not mounted): try again later.
         if self.request.retries >= settings.max_retries:
             raise
-        cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap),
+        raise self.retry(exc=exc, countdown=backoff_countdown(self),
                          max_retries=settings.max_retries) from exc
     except SoftTimeLimitExceeded:
         # A first mirror of a big tree takes longer than one task may run: record what this
@@ -75,8 +73,7 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
     result["errors"] = [[e.rel_path, e.action, e.reason] for e in summary.errors]
     if any(e.retryable for e in summary.errors) and self.request.retries < settings.max_retries:
         # The target hiccuped: the next run re-plans, so only what is still missing is sent.
-        cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
-        raise self.retry(countdown=backoff_seconds(self.request.retries, cap),
+        raise self.retry(countdown=backoff_countdown(self),
                          max_retries=settings.max_retries)
     return result
 

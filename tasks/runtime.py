@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
+from shared.backoff import backoff_seconds, retry_cap
 from shared.config import Settings
 from shared.context import Context
 from shared.store import RedisStateStore
@@ -29,3 +32,11 @@ def context_of(app: Celery) -> Context:
         _contexts[id(app)] = ctx
     return ctx
 
+
+
+def backoff_countdown(task: Any) -> float:
+    """Seconds before the task's next attempt: exponential with jitter, capped below half the
+    visibility timeout so a waiting retry is never taken for a lost message."""
+    settings = settings_of(task.app)
+    cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
+    return backoff_seconds(task.request.retries, cap)

@@ -114,10 +114,3 @@ def print_host_status(console: Console, app: Any, settings: Settings, store: Red
             nodes = sorted(n for n, q in consumed.items() if host_of_node(settings, n, q) == host)
             table.add_row(f"host {host}", ", ".join(nodes) if nodes else "none online")
         console.print(table)
-    health = getattr(store, "target_health", None)
-    if callable(health):
-        unhealthy = {name: v for name, v in health().items() if not v[0]}
-        for name, (_, reason, _at) in sorted(unhealthy.items()):
-            console.print(f"[bold red]target {name} unhealthy[/bold red]: {reason}")
-        if not unhealthy:
-            console.print("targets: all healthy")

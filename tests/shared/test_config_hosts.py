@@ -162,34 +162,27 @@ def test_a_named_host_need_not_have_the_other_hosts_folders(tmp_path: Path) -> N
 
 
 def test_a_library_on_a_remote_target_is_reached_through_that_target(tmp_path: Path) -> None:
-    # Given a library that lives on a remote target (h-ssh's `target = "..."` on a library)
-    import dataclasses
-
-    from shared.config import LibraryConfig
-    from shared.config_hosts import HostConfig, HostsConfig, check_hosts
-
-    @dataclasses.dataclass(frozen=True)
-    class RemoteLibrary(LibraryConfig):
-        target: str = ""
-
+    # Given a library that lives on an SSH target, and a relay host that reaches that target
     raw = two_host_config(tmp_path)
-    del raw["hosts"]
-    base = build(tmp_path, raw)
-    remote = RemoteLibrary(**dataclasses.asdict(base.libraries["lib"]), target="box")
-    hosts = HostsConfig({
-        "pc": HostConfig("pc", sources=("inbox", "scans"), libraries=("lib",)),
-        "relay": HostConfig("relay", sources=("inbox", "scans"), targets=("box",),
-                            rescan=("app",)),
-    })
-    settings = dataclasses.replace(base, libraries={"lib": remote}, hosts=hosts)
+    (tmp_path / "id_ed25519").write_text("not read while parsing\n")
+    (tmp_path / "known_hosts").write_text("")
+    raw["targets"] = {"box": {"kind": "sftp", "host": "box.lan", "user": "u",
+                              "key_file": "id_ed25519", "known_hosts": "known_hosts",
+                              "root": "/photos"}}
+    raw["libraries"]["lib"] = {"path": "lib", "target": "box", "rescan": ["app"]}
+    raw["hosts"] = {
+        "pc": {"sources": ["inbox", "scans"], "libraries": ["lib"]},
+        "relay": {"sources": ["inbox", "scans"], "targets": ["box"], "rescan": ["app"]},
+    }
+    settings = build(tmp_path, raw)
     # Then the file stages go to the host that reaches the target, not the one listing the name
     assert queue_for(settings, "mediacourier.transfer_file", [{"source": "inbox"}]) == \
         "mc.relay.files"
     # … and without such a host the configuration is refused, naming the target
-    lone = HostsConfig({"pc": HostConfig("pc", sources=("inbox", "scans"), libraries=("lib",),
-                                         rescan=("app",))})
+    raw["hosts"] = {"pc": {"sources": ["inbox", "scans"], "libraries": ["lib"],
+                           "rescan": ["app"]}}
     with pytest.raises(ConfigError, match="lists both it and its target 'box'"):
-        check_hosts(dataclasses.replace(settings, hosts=lone), "m.toml")
+        build(tmp_path, raw)
 
 
 def test_a_mirror_runs_on_the_host_that_lists_it(tmp_path: Path) -> None:

@@ -100,17 +100,22 @@ class SftpDestination:
             session.makedirs(posixpath.dirname(self.path(new)))
             if not session.rename_noreplace(self.path(old), self.path(new)):
                 raise DestinationExists(f"{self.name}:{new}: exists; {old!r} not renamed")
+            self._prune(session, old)  # a moved folder leaves no empty husk behind
 
     def delete(self, rel_path: str) -> None:
         with self.pool.session() as session:
             session.remove_quietly(self.path(rel_path))
-            folder = posixpath.dirname(rel_path)
-            while folder:
-                try:
-                    session.sftp.rmdir(wire(self.path(folder)))
-                except OSError:
-                    break  # not empty (or already gone): stop climbing
-                folder = posixpath.dirname(folder)
+            self._prune(session, rel_path)
+
+    def _prune(self, session: SftpSession, rel_path: str) -> None:
+        """Remove the folders above rel_path that are now empty, up to the root."""
+        folder = posixpath.dirname(rel_path)
+        while folder:
+            try:
+                session.sftp.rmdir(wire(self.path(folder)))
+            except OSError:
+                break  # not empty (or already gone): stop climbing
+            folder = posixpath.dirname(folder)
 
     def close(self) -> None:
         self.pool.close()

@@ -21,7 +21,9 @@ from shared.mirror_job import (
 )
 from shared.mirror_run import MirrorSummary, Progress
 from shared.mirror_targets import open_destination
+from shared.pause import hold_for, recheck_cap
 from tasks.app import app
+from tasks.hold import hold_or_requeue, wait_while_paused
 from tasks.runtime import backoff_countdown, context_of, settings_of
 
 PROGRESS_EVERY = 0.5  # seconds between two task-state updates (Flower polls the backend)
@@ -44,6 +46,9 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
         finally:
             destination.close()
     store = context_of(self.app).store
+    # Pausing the mirror or its target holds the run (a dry run changes nothing, so it goes on).
+    wait_while_paused(self, hold_or_requeue(lambda: hold_for(
+        store, targets=[name, config.target], cap=recheck_cap(settings))))
     host = socket.gethostname()
     summary = MirrorSummary()
     try:

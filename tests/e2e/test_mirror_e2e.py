@@ -195,3 +195,35 @@ def test_a_target_that_is_away_is_retried_until_it_returns(deployment: Deploymen
     assert done["status"] == "SUCCESS", done
     assert sorted(p.name for p in nas.rglob("*") if p.is_file()) == sorted(
         p.name for p in library.rglob("*") if p.is_file())
+
+
+def test_a_paused_target_holds_the_mirror_until_resumed(deployment: Deployment,
+                                                        corpus_dir: Path) -> None:
+    assert deployment.redis is not None
+    # Given a mirror to a backup folder, and that target paused with the CLI
+    _, library = deployment.one_source("inbox", "lib")
+    shutil.copytree(corpus_dir / "jpg" / "gps", library / "gps")
+    nas = deployment.folder("nas")
+    deployment.tables = {**deployment.tables,
+                         "targets.nas": {"kind": "local", "root": str(nas)},
+                         "mirrors.backup": {"library": "lib", "target": "nas"}}
+    deployment.write_config()
+    paused = deployment.run_cli("pause", "target", "nas")
+    assert paused.returncode == 0, paused.stderr
+    worker = deployment.start_worker(concurrency=1)
+    states, _, stop = _listen(deployment.redis.url)
+    try:
+        # When the mirror is called, Then it waits: re-scheduled, nothing written, not failed
+        task_id = _call(deployment, ["backup"])
+        wait_for(lambda: "target 'nas' is paused" in worker.output(), 30, "the hold")
+        assert not any(nas.rglob("*")) and not any(
+            s["task_id"] == task_id and s["status"] == "FAILURE" for s in states)
+        # When the target is resumed, Then the same task runs and mirrors everything
+        resumed = deployment.run_cli("resume", "target", "nas")
+        assert resumed.returncode == 0, resumed.stderr
+        done = _final(states, task_id)
+    finally:
+        stop.set()
+    assert done["status"] == "SUCCESS", done
+    assert sorted(p.name for p in nas.rglob("*") if p.is_file()) == sorted(
+        p.name for p in library.rglob("*") if p.is_file())

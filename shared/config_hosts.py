@@ -103,8 +103,8 @@ def check_hosts(settings: Settings, name: str) -> None:
     if not hosts:
         return
     known = {"sources": settings.sources, "libraries": settings.libraries,
-             "rescan": settings.rescan_targets, "targets": getattr(settings, "targets", None),
-             "mirrors": getattr(settings, "mirrors", None)}
+             "rescan": settings.rescan_targets, "targets": settings.targets,
+             "mirrors": settings.mirrors}
     for host in hosts.values():
         for kind in REACH_KEYS:
             for item in getattr(host, kind):
@@ -115,7 +115,7 @@ def check_hosts(settings: Settings, name: str) -> None:
         if hosts.first_reaching(sources=source.name) is None:
             raise ConfigError(f"{name}: sources.{source.name}: no [hosts.*] table lists it "
                               "in 'sources', so no worker could reach its files")
-        target = getattr(settings.libraries[source.library], "target", "")
+        target = settings.libraries[source.library].target
         reach = {"targets": target} if target else {"libraries": source.library}
         if hosts.first_reaching(sources=source.name, **reach) is None:
             what = f"target {target!r}" if target else f"library {source.library!r}"

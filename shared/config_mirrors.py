@@ -80,8 +80,8 @@ def _mirror(key: str, data: Any, name: str, base: Path) -> MirrorConfig:
 
 def check_mirrors(settings: Settings, name: str) -> None:
     """Every mirror names a configured library and target."""
-    targets = getattr(settings, "targets", {})
-    for mirror in settings.mirrors.values():  # type: ignore[attr-defined]
+    targets = settings.targets
+    for mirror in settings.mirrors.values():
         if mirror.library is not None and mirror.library not in settings.libraries:
             raise ConfigError(f"{name}: mirrors.{mirror.name}.library: no library named "
                               f"{mirror.library!r}")

@@ -160,10 +160,8 @@ def app_path(prefix: str, rel: str) -> str:
 
 
 def check_ssh_targets(settings: Any, name: str) -> None:
-    """`ssh_target` must name a `[targets.X]` (checked once Settings carries `targets`)."""
-    hosts = getattr(settings, "targets", None)
-    if hosts is None:
-        return
+    """`ssh_target` must name a `[targets.X]` that has an SSH host."""
+    hosts = settings.targets
     for target in settings.rescan_targets.values():
         wanted = target.executor.ssh_target
         if target.executor.kind != "ssh":

@@ -153,7 +153,7 @@ def library_path_on_target(target: TargetConfig, path: str) -> Path:
 
 def check_library_targets(settings: Settings, name: str) -> None:
     for library in settings.libraries.values():
-        target = getattr(library, "target", "")
+        target = library.target
         if target and target not in settings.targets:
             raise ConfigError(f"{name}: libraries.{library.name}.target: no target named "
                               f"{target!r}")

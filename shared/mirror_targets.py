@@ -31,4 +31,4 @@ def open_destination(settings: Any, target_name: str, store: Any = None) -> Dest
 
 
 def parallel_of(settings: Any, target_name: str) -> int:
-    return max(1, int(getattr(settings.targets[target_name], "parallel", 4)))
+    return max(1, settings.targets[target_name].parallel)

@@ -41,8 +41,7 @@ def known_names(settings: Settings, kind: str) -> list[str]:
     if kind == "source":
         return sorted(settings.sources)
     names = set(settings.libraries) | set(settings.rescan_targets)
-    for optional in ("targets", "mirrors"):  # tables other modules may add to Settings
-        names |= set(getattr(settings, optional, None) or {})
+    names |= set(settings.targets) | set(settings.mirrors)
     return sorted(names)
 
 

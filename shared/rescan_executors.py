@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.config import RescanTarget, Settings
 from shared.docker_exec import ContainerRef, DockerExecutor
 from shared.errors import ConfigError
@@ -30,7 +28,7 @@ def make_executor(settings: Settings, target: RescanTarget) -> CommandExecutor:
 
 def ssh_endpoint(settings: Settings, target: RescanTarget) -> SshEndpoint:
     """The login of the `[targets.X]` named by `ssh_target` (the NAS the container runs on)."""
-    hosts: Any = getattr(settings, "targets", {})
+    hosts = settings.targets
     host = hosts.get(target.executor.ssh_target)
     if host is None:
         raise ConfigError(f"rescan.{target.name}.ssh_target: no target named "

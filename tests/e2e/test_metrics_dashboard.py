@@ -1,9 +1,10 @@
 """End to end: the metrics endpoint adds up what real workers did, and Flower's dashboard
-during an ingest, photographed by headless Chromium."""
+during an ingest (photos held mid-way by a pause), photographed by headless Chromium."""
 
 from __future__ import annotations
 
 import shutil
+import signal
 import struct
 import zlib
 from pathlib import Path
@@ -48,8 +49,8 @@ def test_metrics_count_what_workers_did_and_flower_dashboard_screenshot(
 ) -> None:
     # Given a deployment with two workers, the watcher, Flower (basic auth) and the endpoint
     source, _library = deployment.one_source(stability="0.3s")
-    deployment.start_worker("w1", concurrency=1)
-    deployment.start_worker("w2", concurrency=1)
+    w1 = deployment.start_worker("w1", concurrency=1)
+    w2 = deployment.start_worker("w2", concurrency=1)
     watcher = deployment.start_watcher()
     wait_for(lambda: "watching" in watcher.output(), 30, "the watcher to start")
     _flower, flower_port = start_flower(deployment, FLOWER_AUTH)
@@ -90,10 +91,27 @@ def test_metrics_count_what_workers_did_and_flower_dashboard_screenshot(
     assert status == 200 and "flower_events_total" in flower_metrics
     assert 'task="mediacourier.hash_file"' in flower_metrics
 
-    # … and headless Chromium photographs the dashboard, logged in through the URL
+    # Given an ingest caught in the middle: the workers stop, six more photos are queued by the
+    # watcher, their library is paused, and fresh workers pick the tasks up and hold them
+    for worker in (w1, w2):
+        deployment.kill(worker, signal.SIGTERM)
+    more = sorted((corpus_dir / "jpg" / "gps").glob("*.jpg"))[:6]
+    for photo in more:
+        shutil.copy2(photo, source / f"gps {photo.name}")
+    wait_for(lambda: scrape(metrics_port)[("mediacourier_files_in_flight", ())] == len(more),
+             60, "the watcher to queue the new photos")
+    paused = deployment.run_cli("pause", "target", "lib")
+    assert paused.returncode == 0, paused.stderr
+    w3 = deployment.start_worker("w3", concurrency=1)
+    wait_for(lambda: "is paused" in w3.output(), 60, "a held task")
+
+    # When headless Chromium photographs the dashboard now, logged in through the URL
     user, password = FLOWER_AUTH.split(":")
     shot = ARTIFACTS / "flower-dashboard.png"
     done = screenshot(f"http://{user}:{password}@127.0.0.1:{flower_port}/", shot)
+    # Then it was taken during the ingest: those photos were still in flight, in the inbox
+    assert scrape(metrics_port)[("mediacourier_files_in_flight", ())] == len(more)
+    assert all((source / f"gps {photo.name}").is_file() for photo in more)
     assert shot.is_file(), f"no screenshot: {done.stderr[-2000:]}"
     width, height, distinct = png_facts(shot)
     assert (width, height) == (1280, 900)
@@ -101,4 +119,10 @@ def test_metrics_count_what_workers_did_and_flower_dashboard_screenshot(
     assert distinct > 10, "the image is (nearly) uniform"
     # The page is the dashboard, not a 401 error page: fetch it the same way and compare.
     status, page = http_get(f"http://127.0.0.1:{flower_port}/", auth=FLOWER_AUTH)
-    assert status == 200 and "w1-" in page and "w2-" in page
+    assert status == 200 and "w1-" in page and "w3-" in page
+    # When the library is resumed, Then the held ingest completes
+    resumed = deployment.run_cli("resume", "target", "lib")
+    assert resumed.returncode == 0, resumed.stderr
+    wait_for(lambda: len(deployment.events("ingested")) == len(photos) + len(more), 90,
+             "the held photos to arrive")
+    assert not any((source / f"gps {photo.name}").exists() for photo in more)

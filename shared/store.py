@@ -361,6 +361,9 @@ class RedisStateStore:
         if not fields:
             return {}
         values = self.client.hmget(self.key("paused"), fields)
+        if not isinstance(values, list):  # a connection out of step with its replies
+            self.client.connection_pool.disconnect()
+            raise StoreUnavailable(f"Redis answered HMGET with {values!r}; reconnecting")
         return {f: float(v) for f, v in zip(fields, values, strict=True) if v is not None}
     # target health -----------------------------------------------------------------------
     def mark_target(self, name: str, healthy: bool, reason: str) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.signals import task_failure
 
 from shared.backoff import backoff_seconds, retry_cap
 from shared.config import Settings
 from shared.context import Context
+from shared.errors import PermanentError, RetryableError
 from shared.store import RedisStateStore
 
 _contexts: dict[int, Context] = {}
@@ -31,6 +33,18 @@ def context_of(app: Celery) -> Context:
         ctx = Context(settings, store, schedule_flush=schedule_flush)
         _contexts[id(app)] = ctx
     return ctx
+
+
+@task_failure.connect
+def drop_connections_after_a_surprise(exception: BaseException | None = None,
+                                      **_: Any) -> None:
+    """After an unexpected error, reconnect to Redis from scratch: a reply of the wrong shape
+    (seen once after a Redis restart, a `None` where a list belongs) means a connection is out
+    of step with its replies, and every later command on it would read the wrong answer."""
+    if isinstance(exception, RetryableError | PermanentError):
+        return
+    for ctx in _contexts.values():
+        ctx.store.client.connection_pool.disconnect()
 
 
 

@@ -19,6 +19,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def temp_name(final: str, size: int, mtime_ns: int) -> str:
 class SftpDestination:
     """A tree under `target.root` on an SSH host, written with paramiko's SFTP."""
 
+    stale_temp_after = 86400.0  # seconds untouched before a temp file counts as abandoned
+
     def __init__(self, target: TargetConfig, on_health: HealthHook | None = None,
                  bucket: TokenBucket | None = None) -> None:
         self.name = target.name
@@ -59,13 +62,22 @@ class SftpDestination:
 
     # Destination ---------------------------------------------------------------------------
     def list_files(self) -> Iterator[RemoteEntry]:
+        """Every file but our temp files; a temp file untouched for a day (an upload given up
+        on) is removed on the way, so partial uploads do not pile up on the NAS."""
         with self.pool.session() as session:
             listed = session.find_files(self.target.root)
             if listed is None:  # no GNU find there: walk over SFTP (names must be UTF-8)
-                found = list(self._walk(session, self.target.root, ""))
+                every = list(self._walk(session, self.target.root, ""))
             else:
-                found = [RemoteEntry(rel, size, mtime_ns) for rel, size, mtime_ns in
-                         sorted(listed) if not posixpath.basename(rel).startswith(TMP_PREFIX)]
+                every = [RemoteEntry(rel, size, mtime_ns) for rel, size, mtime_ns in
+                         sorted(listed)]
+            stale_before = (time.time() - self.stale_temp_after) * 1e9
+            found = []
+            for entry in every:
+                if not posixpath.basename(entry.rel_path).startswith(TMP_PREFIX):
+                    found.append(entry)
+                elif entry.mtime_ns < stale_before:
+                    session.remove_quietly(self.path(entry.rel_path))
         yield from found
 
     def _walk(self, session: SftpSession, folder: str, rel: str) -> Iterator[RemoteEntry]:
@@ -80,7 +92,7 @@ class SftpDestination:
             mode = entry.st_mode or 0
             if stat.S_ISDIR(mode):
                 yield from self._walk(session, posixpath.join(folder, entry.filename), child)
-            elif stat.S_ISREG(mode) and not entry.filename.startswith(TMP_PREFIX):
+            elif stat.S_ISREG(mode):
                 yield RemoteEntry(child, entry.st_size or 0,
                                   int(entry.st_mtime or 0) * 1_000_000_000)
 

@@ -4,7 +4,9 @@ corpus configured in TOML, checked independently with `rsync -rcn --delete`."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,3 +80,27 @@ def test_the_corpus_mirrors_over_ssh_exactly_and_a_move_is_a_rename(
     # and with force, Then the NAS matches again
     assert run_named_mirror(settings, "nightly", force=True).deleted == 1
     assert rsync_differences(library, nas, "--delete") == []
+
+
+def test_listing_sweeps_abandoned_temp_files_and_keeps_fresh_ones(
+        sshd: SshServer, tmp_path: Path) -> None:
+    # Given a NAS folder with a photo, an upload abandoned two days ago and one under way
+    nas = tmp_path / "nas"
+    (nas / "2024").mkdir(parents=True)
+    (nas / "2024" / "a.jpg").write_bytes(b"photo")
+    old = nas / "2024" / ".mediacourier-abandoned.tmp"
+    old.write_bytes(b"half an upload")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    fresh = nas / ".mediacourier-under-way.tmp"
+    fresh.write_bytes(b"being written")
+    for kind in ("sftp", "rsync"):
+        destination = KINDS[kind](target_for(sshd, nas, kind))
+        try:
+            # When the destination is listed
+            listed = [e.rel_path for e in destination.list_files()]
+        finally:
+            destination.close()
+        # Then only the photo is listed, the abandoned temp is gone and the fresh one stays
+        assert listed == ["2024/a.jpg"]
+        assert not old.exists() and fresh.exists()

@@ -36,6 +36,7 @@ REDIS_TIMEOUT = 2.0  # a hung Redis must not stall an upload for the store's 30 
 # KEYS[1]: the bucket. ARGV: rate (bytes/s), burst (bytes), amount (bytes).
 # Returns {µs until the amount is paid for, µs until the bytes asked before it are}.
 TAKE = """
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before writes, Redis 5/6
 local rate, burst, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
@@ -128,7 +129,7 @@ class RedisTokenBucket:
         try:
             wait_us, before_us = self._script(keys=[self.key],
                                               args=[self.rate, self.burst, amount])
-        except redis.RedisError as exc:
+        except (redis.RedisError, OSError) as exc:
             with self._lock:
                 first, self._down = not self._down, True
                 self._down_until = time.monotonic() + RETRY_AFTER

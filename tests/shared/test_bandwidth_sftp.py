@@ -76,3 +76,39 @@ def test_two_processes_uploading_share_the_targets_limit(kind: str, sshd: SshSer
     elapsed = max(end for _, end in spans) - min(began for began, _ in spans)
     rate = len(names) * FILE_SIZE / elapsed
     assert 0.75 * LIMIT <= rate <= 1.15 * LIMIT, f"{rate:.0f} B/s for a limit of {LIMIT} B/s"
+
+
+def test_mirror_and_ingest_backends_take_from_the_shared_bucket(sshd: SshServer, tmp_path: Path,
+                                                                redis_url: str,
+                                                                key_prefix: str) -> None:
+    # Given a library mirrored to a limited SSH target, and a library living on that target
+    from shared.bandwidth_redis import RedisTokenBucket
+    from shared.context import Context
+    from shared.mirror_job import run_named_mirror
+
+    library, nas = tmp_path / "library", tmp_path / "nas"
+    library.mkdir()
+    nas.mkdir()
+    for i in range(2):
+        (library / f"f{i}.jpg").write_bytes(os.urandom(300_000))
+    raw = {"sources": {}, "libraries": {"photos": {"path": str(library)},
+                                        "remote": {"path": "remote", "target": "nas"}},
+           "targets": {"nas": {"kind": "sftp", "host": sshd.host, "port": sshd.port,
+                               "user": sshd.user, "key_file": str(sshd.key_file),
+                               "known_hosts": str(sshd.known_hosts), "root": str(nas),
+                               "bandwidth_limit": LIMIT}},
+           "mirrors": {"nightly": {"library": "photos", "target": "nas"}}}
+    settings = build_settings(raw, tmp_path / "mediacourier.toml", tmp_path)
+    store = RedisStateStore.from_url(redis_url, key_prefix)
+    key = f"{key_prefix}:bandwidth:nas"
+    # When the mirror runs with the deployment's store
+    started = time.monotonic()
+    summary = run_named_mirror(settings, "nightly", store=store)
+    # Then the files arrived, paced (600 kB at 1 MB/s), through the target's bucket in Redis
+    assert summary.copied == 2 and rsync_differences(library, nas) == []
+    assert time.monotonic() - started >= 0.4
+    assert store.client.hget(key, "stamp") is not None
+    # And the ingest Context gives a library on that target the same shared bucket
+    backend = Context(settings=settings, store=store).backend_for(settings.libraries["remote"])
+    bucket = backend.destination.bucket  # type: ignore[attr-defined]
+    assert isinstance(bucket, RedisTokenBucket) and bucket.key == key

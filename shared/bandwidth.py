@@ -1,9 +1,27 @@
-"""One token bucket per process and target: parallel transfers share the configured rate."""
+"""Bandwidth limits: `take(n)` blocks until n more bytes may go to a target.
+
+`TokenBucket` is shared by the threads of one process; shared/bandwidth_redis.py holds the
+bucket shared by every process and host that uploads to a target, through Redis.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Protocol
+
+
+class Bandwidth(Protocol):
+    """What a transfer asks before sending bytes."""
+
+    rate: int
+
+    def take(self, amount: int) -> None: ...
+
+
+def burst_of(rate: int) -> int:
+    """Tokens an idle bucket saves up: 1/8 s of the rate, at least 64 KiB."""
+    return max(rate // 8, 64 * 1024)
 
 
 class TokenBucket:
@@ -11,7 +29,7 @@ class TokenBucket:
 
     def __init__(self, rate: int, burst: int | None = None) -> None:
         self.rate = rate
-        self.burst = burst or max(rate // 8, 64 * 1024)
+        self.burst = burst or burst_of(rate)
         self._tokens = float(self.burst)
         self._stamp = time.monotonic()
         self._lock = threading.Lock()

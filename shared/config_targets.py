@@ -10,7 +10,7 @@ key_file = "~/.ssh/id_ed25519"      # a file: secrets never sit in the configura
 known_hosts = "~/.ssh/known_hosts"  # the host key must be in it: never accepted blindly
 root = "/volume1/photo"
 parallel = 4
-bandwidth_limit = "20MB/s"          # shared by the parallel transfers of one process
+bandwidth_limit = "20MB/s"          # the whole target: every worker process and host
 ```
 """
 

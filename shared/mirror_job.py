@@ -46,8 +46,10 @@ def plan_dict(plan: MirrorPlan) -> dict[str, Any]:
 def run_named_mirror(settings: Settings, name: str, force: bool = False,
                      progress: Callable[[Progress], None] | None = None,
                      on_plan: Callable[[MirrorPlan], None] | None = None,
-                     summary: MirrorSummary | None = None) -> MirrorSummary:
-    """Plan and apply the mirror `name` (MirrorRefused when the guard trips without force)."""
+                     summary: MirrorSummary | None = None,
+                     store: RedisStateStore | None = None) -> MirrorSummary:
+    """Plan and apply the mirror `name` (MirrorRefused when the guard trips without force);
+    with a store, the target's bandwidth limit is shared with every other process."""
     mirror = mirror_config(settings, name)
     robocopy = getattr(settings.targets.get(mirror.target), "robocopy", None)
     if robocopy is not None:  # this worker is the Windows machine: one robocopy /MIR run
@@ -57,7 +59,7 @@ def run_named_mirror(settings: Settings, name: str, force: bool = False,
         return run_robocopy_mirror(str(mirror.source_root(settings)), robocopy, LocalExecutor(),
                                    mirror.exclude, mirror.max_delete, mirror.max_delete_share,
                                    force)
-    destination = open_destination(settings, mirror.target)
+    destination = open_destination(settings, mirror.target, store)
     try:
         plan = plan_for(settings, mirror, destination)
         if on_plan is not None:

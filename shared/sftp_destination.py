@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from shared.bandwidth import UNLIMITED, TokenBucket
+from shared.bandwidth import UNLIMITED, Bandwidth, TokenBucket
+from shared.bandwidth_redis import RedisTokenBucket
 from shared.config_targets import TargetConfig
 from shared.destinations import RemoteEntry
 from shared.errors import (
@@ -50,12 +51,13 @@ class SftpDestination:
     stale_temp_after = 86400.0  # seconds untouched before a temp file counts as abandoned
 
     def __init__(self, target: TargetConfig, on_health: HealthHook | None = None,
-                 bucket: TokenBucket | None = None) -> None:
+                 bucket: Bandwidth | None = None) -> None:
         self.name = target.name
         self.target = target
         self.pool = SessionPool(target, on_health)
-        self.bucket = bucket or (TokenBucket(target.bandwidth_limit)
-                                 if target.bandwidth_limit else UNLIMITED)
+        # Without a bucket from shared/targets.py (and so no Redis): this process's own.
+        self.bucket: Bandwidth = bucket or (TokenBucket(target.bandwidth_limit)
+                                            if target.bandwidth_limit else UNLIMITED)
 
     def path(self, rel_path: str) -> str:
         return posixpath.join(self.target.root, rel_path)
@@ -240,15 +242,22 @@ class RsyncDestination(SftpDestination):
                            stdin=subprocess.DEVNULL, timeout=30)
             shutil.rmtree(control, ignore_errors=True)
 
+    def _rsync_rate(self, size: int) -> int:
+        """KiB/s for --bwlimit. rsync is a process of its own: through Redis it books the file's
+        bytes and waits its turn, then runs at the target's limit; else each of the parallel
+        runs gets an equal share of it."""
+        limit = self.target.bandwidth_limit
+        if isinstance(self.bucket, RedisTokenBucket) and self.bucket.wait_turn(size):
+            return max(1, limit // 1024)
+        return max(1, limit // self.target.parallel // 1024)
+
     def send(self, session: SftpSession, fd: int, src: str, size: int, tmp: str,
              progress: Progress) -> str:
         target = self.target
         argv = ["rsync", "--inplace", "--no-whole-file", "--timeout", str(int(target.timeout * 4)),
                 "-e", ssh_command_string(target, *self._multiplexing())]
         if target.bandwidth_limit:
-            # rsync is a process of its own: each of the parallel ones gets an equal share.
-            share = max(1, target.bandwidth_limit // target.parallel // 1024)
-            argv.append(f"--bwlimit={share}")
+            argv.append(f"--bwlimit={self._rsync_rate(size)}")
         argv += ["--", src, f"{target.user}@{target.host}:{tmp}"]
         done = subprocess.run(argv, capture_output=True, text=True, errors="replace",
                               stdin=subprocess.DEVNULL, check=False)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 import paramiko
 
-from shared.bandwidth import UNLIMITED, TokenBucket
+from shared.bandwidth import UNLIMITED, Bandwidth
 from shared.config_targets import TargetConfig
 from shared.errors import (
     DestinationFull,
@@ -244,7 +244,7 @@ class SftpSession:
             self.call("remove", path)
 
     def write_from(self, fd: int, path: str, offset: int, size: int, hasher: hashlib._Hash,
-                   bucket: TokenBucket = UNLIMITED, progress: Progress = None) -> None:
+                   bucket: Bandwidth = UNLIMITED, progress: Progress = None) -> None:
         """Send bytes offset..size of the local fd into path (appending at offset)."""
         try:
             with self.sftp.open(wire(path), "r+b" if offset else "wb") as handle:

@@ -11,6 +11,8 @@ Keys (P = prefix):
   P:rescan:<target>     zset  library folder -> last time it was marked dirty
   P:paused              hash  "source:<name>" / "target:<name>" -> when it was paused
   P:targets             hash  target name -> JSON {healthy, reason, at}
+  P:bandwidth:<target>  hash  {tokens, stamp}: the target's shared bandwidth limit
+                              (shared/bandwidth_redis.py)
 """
 
 from __future__ import annotations

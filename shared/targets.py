@@ -1,10 +1,12 @@
 """From a target's name to the object that writes to it: a mirror Destination, or the
-TransferBackend a library on that target is placed with. Target health goes to the store."""
+TransferBackend a library on that target is placed with. Target health goes to the store, and
+the target's bandwidth limit is shared through it by every process uploading there."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared.bandwidth_redis import bandwidth_for
 from shared.errors import ConfigError
 from shared.sftp_destination import KINDS, SftpDestination
 from shared.sftp_session import HealthHook
@@ -31,7 +33,7 @@ def _ssh_destination(settings: Settings, name: str,
                           f"{', '.join(settings.targets) or 'none'}") from None
     if not target.over_ssh:
         raise ConfigError(f"target {name!r} ({target.kind}) is not reached over SSH")
-    return KINDS[target.kind](target, health_hook(store, name))
+    return KINDS[target.kind](target, health_hook(store, name), bandwidth_for(target, store))
 
 
 def open_destination(settings: Settings, name: str,

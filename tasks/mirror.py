@@ -53,7 +53,8 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
     summary = MirrorSummary()
     try:
         with store.lock(f"mirror:{name}", ttl=settings.task_time_limit):
-            run_named_mirror(settings, name, bool(force), _reporter(self), summary=summary)
+            run_named_mirror(settings, name, bool(force), _reporter(self), summary=summary,
+                             store=store)
     except FileBusy:
         return {"mirror": name, "skipped": "a run of this mirror is already going on"}
     except MirrorRefused as exc:

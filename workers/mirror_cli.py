@@ -60,7 +60,7 @@ def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: 
         bar.update(task, completed=progress.bytes, files=f"{progress.done}/{progress.total}")
 
     try:
-        summary = run_named_mirror(settings, name, force, on_progress, on_plan)
+        summary = run_named_mirror(settings, name, force, on_progress, on_plan, store=store)
     except MirrorRefused as exc:
         if store is not None:
             record_refusal(store, mirror, str(exc), host)

@@ -20,7 +20,7 @@ from shared.errors import DestinationFull, PathRefused, RetryableError
 from shared.full_hold import full_target, hold_after_full, lift_target_full, source_gate
 from shared.ignore import is_sidecar
 from shared.jobs import FileJob
-from shared.pause import hold_for_source, recheck_cap
+from shared.pause import Hold, hold_for_source, recheck_cap
 from shared.pipeline import STAGES, give_up, run_all, run_stage
 from shared.reconcile import rules_for
 from shared.transfer import LocalTransfer
@@ -75,10 +75,13 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
             lift_target_full(ctx.store, trial)
     except DestinationFull as exc:
         # Not the file's fault: hold the target and wait like paused work (no retry used up).
-        _forget_delivery(task, ctx)
-        target = full_target(settings, job.source)
-        wait_while_paused(task, hold_or_requeue(lambda: hold_after_full(
-            ctx.store, target, str(exc), recheck_cap(settings))))
+        target, reason = full_target(settings, job.source), str(exc)
+
+        def hold_full() -> Hold:
+            _forget_delivery(task, ctx)
+            return hold_after_full(ctx.store, target, reason, recheck_cap(settings))
+
+        wait_while_paused(task, hold_or_requeue(hold_full))
     except RETRYABLE as exc:
         if task.request.retries >= settings.max_retries:
             job = give_up(job, ctx, f"gave up after {settings.max_retries} retries: {exc}")

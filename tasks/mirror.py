@@ -64,8 +64,9 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
         record_refusal(store, config, str(exc), host)
         raise
     except DestinationFull as exc:
+        reason = str(exc)
         wait_while_paused(self, hold_or_requeue(lambda: hold_after_full(
-            store, config.target, str(exc), recheck_cap(settings))))
+            store, config.target, reason, recheck_cap(settings))))
     except RetryableError as exc:
         # The target is away (a NAS rebooting, a disk not mounted): try again later.
         if self.request.retries >= settings.max_retries:

@@ -34,26 +34,38 @@ def full_library(deployment: Deployment) -> Iterator[tuple[Path, Path]]:
             subprocess.run(["umount", "--lazy", str(library)], check=True)
 
 
+def _land(staged: Path, source: Path) -> None:
+    for path in sorted(staged.iterdir()):
+        shutil.copy2(path, source / path.name)
+
+
+# "watched": files land while the watcher runs (one chain each); "catch-up": they are there
+# when it starts (sent as an ingest_batch, whose files that do not fit continue as chains).
+@pytest.mark.parametrize("arrival", ["watched", "catch-up"])
 def test_a_full_library_holds_its_files_until_space_returns(
-        deployment: Deployment, full_library: tuple[Path, Path], tmp_path: Path) -> None:
+        deployment: Deployment, full_library: tuple[Path, Path], tmp_path: Path,
+        arrival: str) -> None:
     # Given few, fast retries (a hold that counted as retries would fail files within seconds)
     source, library = full_library
     deployment.top.update(max_retries=2, retry_backoff_max=1)
     deployment.write_config()
     assert os.stat(source).st_dev != os.stat(library).st_dev
     worker = deployment.start_worker(concurrency=2)
-    watcher = deployment.start_watcher()
-    wait_for(lambda: "watching" in watcher.output(), 30, "the watcher to start")
     store = deployment.store()
-
-    # When six 500 kB files land, more than the library can take
+    # … and six 500 kB files, more than the library can take
     staged = tmp_path / "staged"
     staged.mkdir()
     for index in range(6):
         (staged / f"p{index}.jpg").write_bytes(os.urandom(FILE_SIZE))
     hashes = {p.name: sha256(p) for p in staged.iterdir()}
-    for path in sorted(staged.iterdir()):
-        shutil.copy2(path, source / path.name)
+
+    # When they land
+    if arrival == "catch-up":
+        _land(staged, source)
+    watcher = deployment.start_watcher()
+    wait_for(lambda: "watching" in watcher.output(), 30, "the watcher to start")
+    if arrival == "watched":
+        _land(staged, source)
 
     # Then the library is held full, once, and the files that did not fit wait
     wait_for(lambda: deployment.events("target-full"), 60, "the library to be held full")
@@ -89,5 +101,7 @@ def test_a_full_library_holds_its_files_until_space_returns(
     stages = [m for m in metas if str(m.get("name", "")).startswith("mediacourier.")
               and m["name"] != "mediacourier.reconcile"]
     assert any(m["name"] == "mediacourier.transfer_file" for m in stages)
+    if arrival == "catch-up":
+        assert any(m["name"] == "mediacourier.ingest_batch" for m in stages)
     assert {m["status"] for m in stages} == {"SUCCESS"}
     assert {m["retries"] for m in stages} == {0}

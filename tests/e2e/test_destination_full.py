@@ -105,3 +105,49 @@ def test_a_full_library_holds_its_files_until_space_returns(
         assert any(m["name"] == "mediacourier.ingest_batch" for m in stages)
     assert {m["status"] for m in stages} == {"SUCCESS"}
     assert {m["retries"] for m in stages} == {0}
+
+
+def test_a_full_mirror_target_holds_the_mirror_until_space_returns(
+        deployment: Deployment, tmp_path: Path) -> None:
+    # Given a library of six 500 kB files, mirrored to a local target on a 2 MiB tmpfs
+    _, library = deployment.one_source()
+    for index in range(6):
+        (library / f"m{index}.jpg").write_bytes(os.urandom(FILE_SIZE))
+    hashes = {p.name: sha256(p) for p in library.iterdir()}
+    nas = deployment.folder("nas")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(nas)], check=True)
+    try:
+        deployment.top.update(max_retries=2, retry_backoff_max=1)
+        deployment.tables = {**deployment.tables,
+                             "targets.nas": {"kind": "local", "root": str(nas)},
+                             "mirrors.backup": {"library": "lib", "target": "nas"}}
+        deployment.write_config()
+        worker = deployment.start_worker(concurrency=1)
+        store = deployment.store()
+
+        # When the mirror runs
+        done = deployment.celery_call("mediacourier.mirror", json.dumps(["backup"]))
+        assert done.returncode == 0, done.stderr
+        task_id = done.stdout.strip().splitlines()[-1]
+
+        # Then the target is held full, once, and the mirror waits instead of failing
+        wait_for(lambda: deployment.events("target-full"), 60, "the target to be held full")
+        wait_for(lambda: worker.output().count("'nas' is full") >= 3, 60,
+                 "the mirror to wait through several rechecks")
+        assert [e["dest"] for e in deployment.events("target-full")] == ["nas"]
+        assert "FULL since" in deployment.run_cli("status").stdout
+        meta = json.loads(store.client.get(f"celery-task-meta-{task_id}"))
+        assert meta["status"] == "RETRY" and meta["retries"] == 0
+        assert {p.name: sha256(p) for p in library.iterdir()} == hashes  # the source untouched
+
+        # When space returns, Then the hold lifts and the replica is exact
+        subprocess.run(["mount", "-o", "remount,size=8m", str(nas)], check=True)
+        wait_for(lambda: deployment.events("target-space-back"), 60, "the hold to lift")
+        final = wait_for(lambda: (m := json.loads(store.client.get(f"celery-task-meta-{task_id}")))
+                         ["status"] in ("SUCCESS", "FAILURE") and m, 60, "the mirror to finish")
+        assert final["status"] == "SUCCESS" and final["retries"] == 0, final
+        assert {p.name: sha256(p) for p in nas.iterdir()} == hashes
+    finally:
+        deployment.stop_all()
+        if subprocess.run(["umount", str(nas)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(nas)], check=True)

@@ -160,7 +160,7 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
         except Exception:  # noqa: BLE001 - a broken batch falls back to one file at a time
             log.exception("batch of %d files failed; going file by file", len(group))
             results = [None] * len(group)
-        _note_full(ctx, source, results, gate.trial)
+        hold_or_requeue(lambda r=results: _note_full(ctx, source, r, gate.trial))
         for job, result in zip(group, results, strict=True):
             counts[_settle_batch_item(self, ctx, job, result)] += 1
         self.update_state(state="PROGRESS", meta={"done": sum(counts.values()),

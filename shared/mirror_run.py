@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.destinations import Destination
-from shared.errors import MirrorRefused, RetryableError
+from shared.errors import DestinationFull, MirrorRefused, RetryableError
 from shared.mirror import COPY, Action, MirrorPlan
 
 
@@ -26,6 +26,7 @@ class FileError:
     action: str
     reason: str
     retryable: bool = False
+    full: bool = False  # DestinationFull: the mirror's target is held until space returns
 
 
 @dataclass(frozen=True)
@@ -180,5 +181,6 @@ def _attempt(summary: MirrorSummary, action: Action, work: Callable[[], None]) -
         if isinstance(exc, FileNotFoundError):
             reason = f"{action.rel_path}: vanished from the source"
         summary.errors.append(FileError(action.rel_path, action.kind, reason,
-                                        isinstance(exc, RetryableError)))
+                                        isinstance(exc, RetryableError),
+                                        isinstance(exc, DestinationFull)))
         return False

@@ -16,10 +16,11 @@ from celery.exceptions import Reject, Retry
 
 from shared.backoff import backoff_seconds, retry_cap
 from shared.batch import run_batch
-from shared.errors import PathRefused, RetryableError
+from shared.errors import DestinationFull, PathRefused, RetryableError
+from shared.full_hold import full_target, hold_after_full, lift_target_full, source_gate
 from shared.ignore import is_sidecar
 from shared.jobs import FileJob
-from shared.pause import hold_for_source
+from shared.pause import Hold, hold_for_source, recheck_cap
 from shared.pipeline import STAGES, give_up, run_all, run_stage
 from shared.reconcile import rules_for
 from shared.transfer import LocalTransfer
@@ -31,6 +32,7 @@ from tasks.runtime import context_of, settings_of
 log = logging.getLogger(__name__)
 RETRYABLE = (RetryableError, redis.RedisError)
 ATTEMPT_KEY_TTL = 86400
+FULL_GATED_STAGE = "transfer_file"  # the stage that needs room on the target
 MAX_DELIVERIES = 5  # of one attempt: a message that keeps killing its worker is poison
 
 
@@ -47,6 +49,11 @@ def _too_many_deliveries(task: Task, ctx) -> bool:
     return deliveries > MAX_DELIVERIES
 
 
+def _forget_delivery(task: Task, ctx) -> None:
+    """A run that ends waiting for space is not a delivery that might have crashed a worker."""
+    ctx.store.client.decr(ctx.store.key("deliveries", f"{task.request.id}:{task.request.retries}"))
+
+
 def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any]:
     ctx = _context_for(task)
     job = FileJob.from_dict(data)
@@ -54,11 +61,27 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
     if name != "record_outcome":  # a paused source or target: wait, neither fail nor retry
         wait_while_paused(task, hold_or_requeue(
             lambda: hold_for_source(ctx.store, settings, job.source)))
+    trial = ""
+    if name == FULL_GATED_STAGE:  # a target held full: wait, or be the one to try it
+        gate = hold_or_requeue(lambda: source_gate(ctx.store, settings, job.source, job.size))
+        wait_while_paused(task, gate.hold)
+        trial = gate.trial
     if _too_many_deliveries(task, ctx):
         reason = f"{name}: delivered too many times; it may crash workers"
         return give_up(job, ctx, reason).to_dict()
     try:
         job = run_stage(name, job, ctx)
+        if trial:
+            lift_target_full(ctx.store, trial)
+    except DestinationFull as exc:
+        # Not the file's fault: hold the target and wait like paused work (no retry used up).
+        target, reason = full_target(settings, job.source), str(exc)
+
+        def hold_full() -> Hold:
+            _forget_delivery(task, ctx)
+            return hold_after_full(ctx.store, target, reason, recheck_cap(settings))
+
+        wait_while_paused(task, hold_or_requeue(hold_full))
     except RETRYABLE as exc:
         if task.request.retries >= settings.max_retries:
             job = give_up(job, ctx, f"gave up after {settings.max_retries} retries: {exc}")
@@ -123,6 +146,9 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
     ctx = _context_for(self)
     wait_while_paused(self, hold_or_requeue(
         lambda: hold_for_source(ctx.store, ctx.settings, source)))
+    smallest = min((int(size) for _, size, _ in items), default=0)
+    gate = hold_or_requeue(lambda: source_gate(ctx.store, ctx.settings, source, smallest))
+    wait_while_paused(self, gate.hold)
     batch_ctx = dataclasses.replace(ctx, backend=LocalTransfer(fsync=False))
     counts: Counter[str] = Counter()
     jobs = [FileJob(source, rel, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
@@ -134,11 +160,22 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
         except Exception:  # noqa: BLE001 - a broken batch falls back to one file at a time
             log.exception("batch of %d files failed; going file by file", len(group))
             results = [None] * len(group)
+        hold_or_requeue(lambda r=results: _note_full(ctx, source, r, gate.trial))
         for job, result in zip(group, results, strict=True):
             counts[_settle_batch_item(self, ctx, job, result)] += 1
         self.update_state(state="PROGRESS", meta={"done": sum(counts.values()),
                                                   "total": len(items)})
     return dict(counts)
+
+
+def _note_full(ctx, source: str, results: list[Any], trial: str) -> None:
+    """Hold the target on the batch's first full disk (its files then wait as chains of their
+    own); a batch that was the target's trial and fitted lifts the hold."""
+    full = next((r for r in results if isinstance(r, DestinationFull)), None)
+    if full is not None:
+        hold_after_full(ctx.store, full_target(ctx.settings, source), str(full))
+    elif trial:
+        lift_target_full(ctx.store, trial)
 
 
 def _settle_batch_item(task: Task, ctx, job: FileJob, result: Any) -> str:

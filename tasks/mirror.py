@@ -10,7 +10,8 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from shared.errors import FileBusy, MirrorRefused, RetryableError
+from shared.errors import DestinationFull, FileBusy, MirrorRefused, RetryableError
+from shared.full_hold import hold_after_full, lift_target_full, target_gate
 from shared.mirror_job import (
     mirror_config,
     plan_dict,
@@ -49,6 +50,9 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
     # Pausing the mirror or its target holds the run (a dry run changes nothing, so it goes on).
     wait_while_paused(self, hold_or_requeue(lambda: hold_for(
         store, targets=[name, config.target], cap=recheck_cap(settings))))
+    # A target held full: wait, or be the run that tries whether space has come back.
+    gate = hold_or_requeue(lambda: target_gate(store, config.target, recheck_cap(settings)))
+    wait_while_paused(self, gate.hold)
     host = socket.gethostname()
     summary = MirrorSummary()
     try:
@@ -60,6 +64,10 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
     except MirrorRefused as exc:
         record_refusal(store, config, str(exc), host)
         raise
+    except DestinationFull as exc:
+        reason = str(exc)
+        wait_while_paused(self, hold_or_requeue(lambda: hold_after_full(
+            store, config.target, reason, recheck_cap(settings))))
     except RetryableError as exc:
         # The target is away (a NAS rebooting, a disk not mounted): try again later.
         if self.request.retries >= settings.max_retries:
@@ -75,6 +83,12 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
             raise
         raise self.retry(countdown=1, max_retries=None) from None
     record_run(store, config, summary, host)
+    full = next((e for e in summary.errors if e.full), None)
+    if full is not None:  # wait for space (not a retry); the next run sends only what is missing
+        wait_while_paused(self, hold_or_requeue(lambda: hold_after_full(
+            store, config.target, full.reason, recheck_cap(settings))))
+    if gate.trial:
+        lift_target_full(store, gate.trial)
     result = {"mirror": name, **summary.as_dict()}
     result["errors"] = [[e.rel_path, e.action, e.reason] for e in summary.errors]
     if any(e.retryable for e in summary.errors) and self.request.retries < settings.max_retries:

@@ -44,6 +44,11 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
         when = time.strftime("%H:%M:%S", time.localtime(at))
         table.add_row(f"target {name}", f"ok (since {when})" if healthy
                       else f"[red]unreachable[/red] since {when}: {reason}")
+    from shared.full_hold import full_targets
+
+    for name, (since, reason) in sorted(full_targets(store).items()):
+        when = time.strftime("%H:%M:%S", time.localtime(since))
+        table.add_row(f"target {name}", f"[red]FULL[/red] since {when}: {reason}")
     console.print(table)
     failures = store.failures()[:10]
     if failures:

@@ -3,7 +3,6 @@ also `celery_side`, for the tests of the deployment files and the README."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from tests.docs_helpers import celery_side
 from tests.fixtures.dockerd import dockerd
 from tests.fixtures.sshd import SshServer
 from tests.fixtures.syncthing import syncthing_pair
+from tests.fixtures.tmpfs import mounted_tmpfs
 
 __all__ = ["celery_side", "dockerd", "syncthing_pair"]
 
@@ -73,16 +73,8 @@ def corpus_dir() -> Path:
 @pytest.fixture
 def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 256 KiB tmpfs mounted under tmp_path (we run as root), unmounted afterwards."""
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the full-disk test: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "tiny", "256k") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
 
 
 @pytest.fixture(scope="session")

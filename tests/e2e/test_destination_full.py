@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from tests.e2e.corpus import sha256
 from tests.e2e.harness import Deployment, wait_for
+from tests.fixtures.tmpfs import grow_tmpfs, mounted_tmpfs
 
 FILE_SIZE = 500_000  # four fit in a 2 MiB tmpfs, the fifth does not
 
@@ -22,16 +22,9 @@ FILE_SIZE = 500_000  # four fit in a 2 MiB tmpfs, the fifth does not
 def full_library(deployment: Deployment) -> Iterator[tuple[Path, Path]]:
     """A source on the test's disk feeding a library on its own 2 MiB tmpfs (as root)."""
     source, library = deployment.one_source(stability="0.3s")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(library)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the full-library test: {done.stderr.strip()}")
-    try:
+    # Stop every process before unmounting: nothing may still write into the mount.
+    with mounted_tmpfs(library, "2m", before_unmount=deployment.stop_all):
         yield source, library
-    finally:
-        deployment.stop_all()  # nothing may still write into the mount
-        if subprocess.run(["umount", str(library)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "--lazy", str(library)], check=True)
 
 
 def _land(staged: Path, source: Path) -> None:
@@ -85,7 +78,7 @@ def test_a_full_library_holds_its_files_until_space_returns(
     assert not store.paused()  # a full disk is not the user's pause
 
     # When space returns (the tmpfs is made bigger)
-    subprocess.run(["mount", "-o", "remount,size=8m", str(library)], check=True)
+    grow_tmpfs(library, "8m")
 
     # Then the hold lifts by itself and everything arrives, verified and byte-identical
     wait_for(lambda: deployment.events("target-space-back"), 60, "the hold to lift")
@@ -115,8 +108,7 @@ def test_a_full_mirror_target_holds_the_mirror_until_space_returns(
         (library / f"m{index}.jpg").write_bytes(os.urandom(FILE_SIZE))
     hashes = {p.name: sha256(p) for p in library.iterdir()}
     nas = deployment.folder("nas")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(nas)], check=True)
-    try:
+    with mounted_tmpfs(nas, "2m", before_unmount=deployment.stop_all):
         deployment.top.update(max_retries=2, retry_backoff_max=1)
         deployment.tables = {**deployment.tables,
                              "targets.nas": {"kind": "local", "root": str(nas)},
@@ -141,13 +133,9 @@ def test_a_full_mirror_target_holds_the_mirror_until_space_returns(
         assert {p.name: sha256(p) for p in library.iterdir()} == hashes  # the source untouched
 
         # When space returns, Then the hold lifts and the replica is exact
-        subprocess.run(["mount", "-o", "remount,size=8m", str(nas)], check=True)
+        grow_tmpfs(nas, "8m")
         wait_for(lambda: deployment.events("target-space-back"), 60, "the hold to lift")
         final = wait_for(lambda: (m := json.loads(store.client.get(f"celery-task-meta-{task_id}")))
                          ["status"] in ("SUCCESS", "FAILURE") and m, 60, "the mirror to finish")
         assert final["status"] == "SUCCESS" and final["retries"] == 0, final
         assert {p.name: sha256(p) for p in nas.iterdir()} == hashes
-    finally:
-        deployment.stop_all()
-        if subprocess.run(["umount", str(nas)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "--lazy", str(nas)], check=True)

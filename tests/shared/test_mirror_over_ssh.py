@@ -23,24 +23,24 @@ from tests.shared.destination_contract import DestinationContract
 from tests.shared.ssh_helpers import rsync_differences, target_for
 
 
-class TestSftpDestinationContract(DestinationContract):
+class _SshDestinationContract(DestinationContract):
+    kind = "sftp"
+
     @pytest.fixture
     def make(self, tmp_path: Path, sshd: SshServer) -> Iterator[tuple[Destination, Path]]:
         root = tmp_path / "nas"
         root.mkdir()
-        destination = KINDS["sftp"](target_for(sshd, root, "sftp"))
+        destination = KINDS[self.kind](target_for(sshd, root, self.kind))
         yield destination, root
         destination.close()
 
 
-class TestRsyncDestinationContract(DestinationContract):
-    @pytest.fixture
-    def make(self, tmp_path: Path, sshd: SshServer) -> Iterator[tuple[Destination, Path]]:
-        root = tmp_path / "nas"
-        root.mkdir()
-        destination = KINDS["rsync"](target_for(sshd, root, "rsync"))
-        yield destination, root
-        destination.close()
+class TestSftpDestinationContract(_SshDestinationContract):
+    kind = "sftp"
+
+
+class TestRsyncDestinationContract(_SshDestinationContract):
+    kind = "rsync"
 
 
 @pytest.mark.parametrize("kind", ["sftp", "rsync"])

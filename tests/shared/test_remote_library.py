@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from shared.jobs import FileJob, Outcome
 from shared.pipeline import run_all
 from shared.store import RedisStateStore
 from tests.fixtures.sshd import SshServer
+from tests.fixtures.tmpfs import mounted_tmpfs
 
 
 def remote_context(base: Path, sshd: SshServer, redis_client: redis.Redis, prefix: str,
@@ -84,19 +83,9 @@ def test_unknown_host_key_fails_the_file_and_keeps_the_source(
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                   check=True, capture_output=True)
-    try:
+    """A 2 MiB tmpfs (we run as root), unmounted afterwards."""
+    with mounted_tmpfs(tmp_path / "small", "2m") as mount_point:
         yield mount_point
-    finally:
-        for _ in range(50):
-            if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
 
 
 def test_full_target_holds_the_file_until_space_returns(

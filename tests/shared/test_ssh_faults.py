@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from shared.errors import DestinationFull, TargetRefused, TargetUnreachable
 from shared.sftp_destination import KINDS, SftpDestination
 from shared.ssh import connect
 from tests.fixtures.sshd import SshServer
+from tests.fixtures.tmpfs import mounted_tmpfs
 from tests.shared.ssh_helpers import rsync_differences, target_for
 
 
@@ -95,24 +95,10 @@ def test_sshd_stopped_mid_transfer_resumes_and_verifies(kind: str, sshd: SshServ
 
 
 @pytest.fixture
-def small_tmpfs(tmp_path: Path):  # noqa: ANN201
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 2 MiB tmpfs (we run as root), unmounted afterwards."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the full-disk test: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "small", "2m") as mount_point:
         yield mount_point
-    finally:
-        # An SFTP server process of a dropped session may still hold a file open for a moment.
-        for _ in range(50):
-            if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
 
 
 @pytest.mark.parametrize("kind", ["sftp", "rsync"])

@@ -18,10 +18,20 @@ from shared.config_checks import (
 from shared.config_hosts import HostsConfig, check_hosts, parse_hosts
 from shared.config_mirrors import MirrorConfig, check_mirrors, parse_mirrors
 from shared.config_rescan import (
-    AppConfig,
-    ExecutorConfig,
     check_ssh_targets,
     parse_rescan_target,
+)
+from shared.config_sections import (
+    DUPLICATE_POLICIES,
+    LibraryConfig,
+    RescanTarget,
+    Schedule,
+    SourceConfig,
+    folder,
+    parse_command_target,
+    parse_library,
+    parse_schedule,
+    parse_source,
 )
 from shared.config_security import SECTION as _SECURITY
 from shared.config_security import SecurityConfig, parse_security, redacted_url
@@ -31,61 +41,18 @@ from shared.config_tables import parse_duration
 from shared.config_targets import (
     TargetConfig,
     check_library_targets,
-    library_path_on_target,
     parse_targets,
 )
 from shared.errors import ConfigError
 from shared.listen import parse_listen
 
-MODES = ("move", "copy")
-POLLING = ("auto", "on", "off")
-DUPLICATE_POLICIES = ("skip", "archive", "delete")
+# The section types live in config_sections; importing them from here keeps working.
+__all__ = ["DUPLICATE_POLICIES", "LibraryConfig", "RescanTarget", "Schedule", "Settings",
+           "SourceConfig", "broker_url", "build_settings", "load_settings", "parse_duration"]
+
 DEFAULT_DATA_DIR = "mediacourier-data"
 ENV_PREFIX = "MEDIACOURIER_"
 RUNTIME_URL_FILE = "run/redis.url"  # written by `mediacourier up` for its embedded Redis
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    name: str
-    path: Path
-    library: str
-    mode: str = "move"
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    stability_seconds: float = 2.0
-    polling: str = "auto"
-
-
-@dataclass(frozen=True)
-class LibraryConfig:
-    name: str
-    path: Path
-    layout: str = "keep"
-    duplicates: str = "skip"
-    archive_path: Path | None = None
-    rescan: tuple[str, ...] = ()
-    syncthing: str = ""  # a [syncthing.X] whose folder holds this library
-    target: str = ""  # a [targets.NAME]: `path` is then a path on that target
-
-
-@dataclass(frozen=True)
-class RescanTarget:
-    name: str
-    command: tuple[str, ...]
-    debounce_seconds: float = 10.0
-    timeout_seconds: float = 600.0
-    max_folders: int = 50
-    kind: str = "command"
-    executor: ExecutorConfig = ExecutorConfig()
-    app: AppConfig = AppConfig()
-
-
-@dataclass(frozen=True)
-class Schedule:
-    source: str
-    every_seconds: float | None = None
-    cron: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,14 +108,6 @@ class Settings:
 
     def library_of(self, source: SourceConfig) -> LibraryConfig:
         return self.libraries[source.library]
-
-
-def _folder(value: str, base: Path, where: str, must_exist: bool) -> Path:
-    path = Path(os.path.expanduser(value))
-    path = Path(os.path.abspath(base / path))
-    if must_exist and not path.is_dir():
-        raise ConfigError(f"{where}: folder {str(path)!r} does not exist")
-    return path
 
 
 def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
@@ -219,16 +178,16 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     name = str(path) if path else "default configuration"
     base = path.parent.absolute() if path else cwd
     top = _Table(raw, name)
-    data_dir = _folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
+    data_dir = folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
     hosts = parse_hosts(top.get("hosts", {}, dict), top.get("host", "", str), name)
     remote = parse_targets(top.get("targets", {}, dict), base, name)
-    libraries = {k: _library(k, v, base, name, hosts.must_exist_here("libraries", k), remote)
+    libraries = {k: parse_library(k, v, base, name, hosts.must_exist_here("libraries", k), remote)
                  for k, v in top.get("libraries", {}, dict).items()}
-    targets = {k: parse_rescan_target(k, v, name, _target)
+    targets = {k: parse_rescan_target(k, v, name, parse_command_target)
                for k, v in top.get("rescan", {}, dict).items()}
-    sources = {k: _source(k, v, base, name, hosts.must_exist_here("sources", k))
+    sources = {k: parse_source(k, v, base, name, hosts.must_exist_here("sources", k))
                for k, v in top.get("sources", {}, dict).items()}
-    schedules = {k: _schedule(k, v, name) for k, v in top.get("schedules", {}, dict).items()}
+    schedules = {k: parse_schedule(k, v, name) for k, v in top.get("schedules", {}, dict).items()}
     settings = Settings(
         data_dir=data_dir,
         redis_url=top.get("redis_url", "", str),
@@ -268,101 +227,6 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     check_library_targets(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)
-
-
-def _source(key: str, data: Any, base: Path, name: str, must_exist: bool = True) -> SourceConfig:
-    where = f"{name}: sources.{key}"
-    table = _Table(data, where)
-    path = table.get("path", None, str)
-    library = table.get("library", None, str)
-    if not path or not library:
-        raise ConfigError(f"{where}: 'path' and 'library' are required")
-    source = SourceConfig(
-        name=key,
-        path=_folder(path, base, f"{where}.path", must_exist=must_exist),
-        library=library,
-        mode=table.choice("mode", "move", MODES),
-        include=table.strings("include"),
-        exclude=table.strings("exclude"),
-        stability_seconds=parse_duration(table.get("stability", 2.0), f"{where}.stability"),
-        polling=table.choice("polling", "auto", POLLING),
-    )
-    table.finish()
-    return source
-
-
-def _library(key: str, data: Any, base: Path, name: str, must_exist: bool = True,
-             remote: Mapping[str, TargetConfig] | None = None) -> LibraryConfig:
-    where = f"{name}: libraries.{key}"
-    table = _Table(data, where)
-    path = table.get("path", None, str)
-    if not path:
-        raise ConfigError(f"{where}: 'path' is required")
-    target = table.get("target", "", str)
-    on_target = (remote or {}).get(target)
-    archive = table.get("archive_path", None, str)
-    library = LibraryConfig(
-        name=key,
-        path=library_path_on_target(on_target, path) if on_target
-        else _folder(path, base, f"{where}.path", must_exist=must_exist),
-        layout=table.get("layout", "keep", str),
-        duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
-        archive_path=_folder(archive, base, where, must_exist=False) if archive else None,
-        rescan=table.strings("rescan"),
-        syncthing=table.get("syncthing", "", str),
-        target=target,
-    )
-    table.finish()
-    if library.duplicates == "archive" and library.archive_path is None:
-        raise ConfigError(f"{where}: duplicates = 'archive' needs 'archive_path'")
-    from shared.layout import validate_layout
-
-    validate_layout(library.layout, f"{where}.layout")
-    return library
-
-
-def _target(key: str, data: Any, name: str) -> RescanTarget:
-    where = f"{name}: rescan.{key}"
-    table = _Table(data, where)
-    command = table.get("command", None, (list, str))
-    if not command:
-        raise ConfigError(f"{where}: 'command' is required")
-    if isinstance(command, str):
-        # The folder reaches the shell as an argument, never inside the script: a folder
-        # named '$(rm -rf ~)' must stay a name.
-        script = command.replace("{folder}", '"$1"').replace("{rel_folder}", '"$2"')
-        argv: tuple[str, ...] = ("sh", "-c", script, "mediacourier-rescan", "{folder}",
-                                 "{rel_folder}")
-    else:
-        argv = tuple(command)
-    if not any("{folder}" in part or "{rel_folder}" in part for part in
-               (command if isinstance(command, list) else [command])):
-        raise ConfigError(f"{where}.command: needs a '{{folder}}' or '{{rel_folder}}' placeholder")
-    target = RescanTarget(
-        name=key,
-        command=argv,
-        debounce_seconds=parse_duration(table.get("debounce", 10), f"{where}.debounce"),
-        timeout_seconds=parse_duration(table.get("timeout", 600), f"{where}.timeout"),
-        max_folders=table.get("max_folders", 50, int),
-    )
-    table.finish()
-    return target
-
-
-def _schedule(key: str, data: Any, name: str) -> Schedule:
-    where = f"{name}: schedules.{key}"
-    table = _Table(data, where)
-    every, cron = table.get("every"), table.get("cron", None, str)
-    table.finish()
-    if (every is None) == (cron is None):
-        raise ConfigError(f"{where}: give exactly one of 'every' or 'cron'")
-    if cron is not None:
-        from croniter import croniter
-
-        if len(cron.split()) != 5 or not croniter.is_valid(cron):
-            raise ConfigError(f"{where}.cron: {cron!r} is not a valid five-field cron expression")
-    seconds = parse_duration(every, f"{where}.every") if every is not None else None
-    return Schedule(source=key, every_seconds=seconds, cron=cron)
 
 
 def broker_url(settings: Settings) -> str:

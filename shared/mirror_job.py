@@ -12,8 +12,8 @@ from shared.destinations import Destination
 from shared.errors import UnknownMirror
 from shared.mirror import MirrorPlan, MirrorRules, plan_mirror
 from shared.mirror_run import MirrorSummary, Progress, run_mirror
-from shared.mirror_targets import open_destination, parallel_of
 from shared.store import RedisStateStore
+from shared.targets import open_destination, parallel_of
 
 
 def mirror_config(settings: Settings, name: str) -> MirrorConfig:

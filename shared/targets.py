@@ -4,10 +4,12 @@ the target's bandwidth limit is shared through it by every process uploading the
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.bandwidth_redis import bandwidth_for
-from shared.errors import ConfigError
+from shared.destinations import LocalDestination
+from shared.errors import ConfigError, TargetUnreachable
 from shared.sftp_destination import KINDS, SftpDestination
 from shared.sftp_session import HealthHook
 
@@ -38,14 +40,28 @@ def _ssh_destination(settings: Settings, name: str,
 
 def open_destination(settings: Settings, name: str,
                      store: RedisStateStore | None = None) -> Destination:
-    """The mirror Destination for a [targets.NAME] (local, sftp, rsync over SSH)."""
+    """The mirror Destination for a [targets.NAME]: a folder here (local, or rsync without a
+    host), or a host over SSH (sftp, rsync). A robocopy target is mirrored by robocopy itself."""
     target = settings.targets.get(name)
-    if target is not None and (target.kind == "local" or
-                               (target.kind == "rsync" and not target.host)):
-        from shared.mirror_targets import open_destination as open_local
-
-        return open_local(settings, name)
+    if target is None:
+        raise ConfigError(f"no target named {name!r}; configured: "
+                          f"{', '.join(settings.targets) or 'none'}")
+    if target.kind == "robocopy":
+        raise ConfigError(f"targets.{name}: a robocopy target is mirrored by robocopy itself "
+                          "on its Windows worker, not file by file")
+    if target.kind == "local" or (target.kind == "rsync" and not target.host):
+        if not Path(target.root).is_dir():
+            # Never created here: an unmounted backup disk must not turn into a folder on the
+            # system disk that then receives the whole mirror.
+            raise TargetUnreachable(f"targets.{name}: folder {str(target.root)!r} does not "
+                                    "exist (not mounted?)")
+        return LocalDestination(Path(target.root), name=name)
     return _ssh_destination(settings, name, store)
+
+
+def parallel_of(settings: Settings, name: str) -> int:
+    """How many transfers a mirror runs at once to the target `name`."""
+    return max(1, settings.targets[name].parallel)
 
 
 def transfer_backend(settings: Settings, name: str,

@@ -21,8 +21,8 @@ from shared.mirror_job import (
     run_named_mirror,
 )
 from shared.mirror_run import MirrorSummary, Progress
-from shared.mirror_targets import open_destination
 from shared.pause import hold_for, recheck_cap
+from shared.targets import open_destination
 from tasks.app import app
 from tasks.hold import hold_or_requeue, wait_while_paused
 from tasks.runtime import backoff_countdown, context_of, settings_of

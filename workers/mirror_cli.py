@@ -29,8 +29,8 @@ from shared.mirror_job import (
     run_named_mirror,
 )
 from shared.mirror_run import MirrorSummary, Progress
-from shared.mirror_targets import open_destination
 from shared.store import RedisStateStore
+from shared.targets import open_destination
 
 
 def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: str,

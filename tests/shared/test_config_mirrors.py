@@ -14,7 +14,7 @@ from beat.schedule import beat_schedule
 from shared.config import Settings, build_settings
 from shared.destinations import LocalDestination
 from shared.errors import ConfigError, TargetUnreachable
-from shared.mirror_targets import open_destination
+from shared.targets import open_destination
 
 
 def settings_with(root: Path, mirrors: dict[str, Any], targets: dict[str, Any] | None = None,

@@ -1,4 +1,5 @@
-"""Beat entries from the configuration: one reconcile per scheduled source."""
+"""Beat entries from the configuration: one reconcile per scheduled source, one run per
+scheduled mirror."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 from celery.schedules import crontab
 from croniter import croniter
 
-from beat.mirror_schedule import mirror_entries
 from shared.config import Schedule, Settings
 
 
@@ -55,3 +55,15 @@ def entry_for(schedule: Schedule) -> dict[str, Any]:
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return {**{f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()},
             **mirror_entries(settings)}
+
+
+def mirror_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Mirrors that have a `schedule` (cron) or `every`."""
+    entries = {}
+    for name, mirror in settings.mirrors.items():
+        if mirror.cron is None and mirror.every_seconds is None:
+            continue
+        entry = entry_for(Schedule(source=name, every_seconds=mirror.every_seconds,
+                                   cron=mirror.cron))
+        entries[f"mirror-{name}"] = {**entry, "task": "mediacourier.mirror", "args": [name]}
+    return entries

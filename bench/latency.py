@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.procs import REPO, BenchConfig, BenchError, child_env, mediacourier_argv
-from shared.store import RedisStateStore
+from shared.state import RedisStateStore
 
 POLL = 0.02
 READY_TIMEOUT = 120.0

@@ -34,7 +34,9 @@ from bench.procs import (
     summary_seconds,
     write_config,
 )
-from shared.redis_server import EmbeddedRedis
+from shared.config import load_settings
+from shared.source import plan_source
+from shared.state import EmbeddedRedis, RedisStateStore
 
 OUT = Path(__file__).resolve().parent / "out"
 TARGET_RATIO = {"a": 1.0, "b": 3.0}
@@ -116,9 +118,6 @@ class Bench:
     # -- c: a no-change reconcile of a big tree --------------------------------------------
 
     def reconcile_case(self, tree: data.Tree) -> None:
-        from shared.config import load_settings
-        from shared.reconcile import plan_source
-        from shared.store import RedisStateStore
 
         cfg = self.config("c", tree.root, self.work / "lib-c")
         self.say(f"case c: seeding the store with a sync of {tree.count:,} files (untimed)")

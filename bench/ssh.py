@@ -15,8 +15,8 @@ from pathlib import Path
 
 from bench import data
 from bench.procs import run_timed
-from shared.config_targets import TargetConfig
-from shared.sftp_destination import KINDS
+from shared.config import TargetConfig
+from shared.remote import KINDS
 from tests.fixtures.sshd import SshServer
 
 PARALLEL = 4

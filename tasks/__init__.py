@@ -1,8 +1,4 @@
-"""The Celery app: `celery -A tasks worker|beat|flower|call|inspect` finds `tasks.app`."""
-
-from tasks.app import app
-
-__all__ = ["app"]
-
-# Registering the task modules here makes `celery -A tasks call/inspect` see every task name.
-from tasks import delivery, ingest, maintenance, mirror  # noqa: E402,F401
+"""Celery tasks: thin wrappers that decode a `FileJob`, call one plain function in `shared/`,
+record state and return the new job. Importing this package (or a task module) builds no app:
+`celery -A tasks` finds the one in `tasks.celery`, `mediacourier` builds its own
+(`tasks.app.create_app`), and the tasks register with whichever app a process creates."""

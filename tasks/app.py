@@ -1,4 +1,5 @@
-"""Create the Celery app from the one `Settings` object, built once when a process starts."""
+"""Create the Celery app from the one `Settings` object, where a process starts: `tasks.celery`
+for `celery -A tasks`, `workers.cli` for the `mediacourier` commands. Importing builds nothing."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ from typing import Any
 from celery import Celery
 
 from beat.schedule import beat_schedule
-from shared.config import Settings, broker_url, load_settings
-from shared.config_security import signing_config
-from shared.flower_guard import check_flower_command
+from shared.config import Settings, broker_url, check_flower_command, load_settings, signing_config
 from tasks.routing import routing_config
 
 
@@ -73,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     app = Celery("mediacourier", include=["tasks.ingest", "tasks.maintenance", "tasks.mirror",
                                           "tasks.delivery"])
     app.conf.update(celery_config(settings, broker_url(settings)))
-    app.conf.update(routing_config(settings))  # queues from [hosts.*]; see shared/hosts.py
+    app.conf.update(routing_config(settings))  # queues from [hosts.*]; see shared/config/queues.py
     check_flower_command(sys.argv, os.environ)  # Flower beyond loopback needs credentials
     if settings.security.signing:
         # Sign what this process sends; run only what verifies against the cert store. JSON
@@ -83,5 +82,3 @@ def create_app(settings: Settings | None = None) -> Celery:
     app.mc_settings = settings  # type: ignore[attr-defined]
     return app
 
-
-app = create_app()

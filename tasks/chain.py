@@ -5,8 +5,8 @@ from __future__ import annotations
 from celery import Celery, chain
 from celery.canvas import Signature
 
+from shared.ingest import STAGES
 from shared.jobs import FileJob, Outcome
-from shared.pipeline import STAGES
 
 
 def ingest_chain(app: Celery, job: FileJob) -> Signature:

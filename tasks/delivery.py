@@ -1,6 +1,6 @@
 """`mediacourier.confirm_delivery`: after a file is recorded, confirm Syncthing delivered it.
 
-A thin wrapper around shared.delivery: it waits a short slice per run and, while the configured
+A thin wrapper around shared.delivery.check: it waits a short slice per run and, while the configured
 timeout allows, sends itself again later instead of holding a worker for minutes.
 """
 
@@ -10,15 +10,19 @@ import logging
 import time
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
 
-from shared.delivery import wait_for_delivery
-from shared.delivery_jobs import delivery_target, record_delivery
+from shared.delivery import (
+    SyncthingClient,
+    SyncthingRefused,
+    SyncthingUnreachable,
+    delivery_target,
+    record_delivery,
+    wait_for_delivery,
+)
 from shared.errors import PathRefused
 from shared.jobs import FileJob
-from shared.syncthing import SyncthingClient, SyncthingRefused, SyncthingUnreachable
-from tasks.app import app
-from tasks.ingest import _context_for
+from tasks.runtime import task_context
 
 log = logging.getLogger(__name__)
 SLICE_SECONDS = 20.0  # longest wait inside one task run
@@ -29,10 +33,10 @@ def slice_of(timeout: float) -> float:
     return min(SLICE_SECONDS, max(1.0, timeout / 4))
 
 
-@app.task(name="mediacourier.confirm_delivery", bind=True)
+@shared_task(name="mediacourier.confirm_delivery", bind=True)
 def confirm_delivery(self: Task, job: dict[str, Any], first_at: float = 0.0) -> dict[str, Any]:
     """Ask Syncthing to scan the file's folder, then wait (bounded) for it on the devices."""
-    ctx = _context_for(self)
+    ctx = task_context(self)
     decoded = FileJob.from_dict(job)
     try:
         target = delivery_target(ctx.settings, decoded)

@@ -7,11 +7,10 @@ from collections.abc import Iterable
 
 from celery import Celery
 
-from shared.context import Context
+from shared.ingest import Context
 from shared.jobs import FileJob
-from shared.pause import hold_for_source
-from shared.reconcile import plan_source, vanished_library_files
-from shared.walk import Entry
+from shared.source import Entry, plan_source, vanished_library_files
+from shared.state import hold_for_source
 from tasks.chain import ingest_chain
 
 log = logging.getLogger(__name__)

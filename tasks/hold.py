@@ -10,7 +10,7 @@ from celery import Task
 from celery.exceptions import Reject, Retry
 
 from shared.errors import WorkPaused
-from shared.pause import Hold
+from shared.state import Hold
 
 log = logging.getLogger(__name__)
 

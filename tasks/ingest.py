@@ -11,34 +11,34 @@ from typing import Any
 
 import kombu.exceptions
 import redis
-from celery import Task
+from celery import Task, shared_task
 from celery.exceptions import Reject, Retry
 
 from shared.backoff import backoff_seconds, retry_cap
-from shared.batch import run_batch
 from shared.errors import DestinationFull, PathRefused, RetryableError
-from shared.full_hold import full_target, hold_after_full, lift_target_full, source_gate
-from shared.ignore import is_sidecar
+from shared.ingest import STAGES, give_up, run_all, run_batch, run_stage
 from shared.jobs import FileJob
-from shared.pause import Hold, hold_for_source, recheck_cap
-from shared.pipeline import STAGES, give_up, run_all, run_stage
-from shared.reconcile import rules_for
+from shared.media import is_sidecar
+from shared.source import rules_for
+from shared.state import (
+    Hold,
+    full_target,
+    hold_after_full,
+    hold_for_source,
+    lift_target_full,
+    recheck_cap,
+    source_gate,
+)
 from shared.transfer import LocalTransfer
-from tasks.app import app
 from tasks.chain import ingest_chain, send_delivery_check
 from tasks.hold import hold_or_requeue, wait_while_paused
-from tasks.runtime import context_of, settings_of
+from tasks.runtime import context_of, settings_of, task_context
 
 log = logging.getLogger(__name__)
 RETRYABLE = (RetryableError, redis.RedisError)
 ATTEMPT_KEY_TTL = 86400
 FULL_GATED_STAGE = "transfer_file"  # the stage that needs room on the target
 MAX_DELIVERIES = 5  # of one attempt: a message that keeps killing its worker is poison
-
-
-def _context_for(task: Task):
-    ctx = context_of(task.app)
-    return dataclasses.replace(ctx, hostname=task.request.hostname or ctx.hostname)
 
 
 def _too_many_deliveries(task: Task, ctx) -> bool:
@@ -55,7 +55,7 @@ def _forget_delivery(task: Task, ctx) -> None:
 
 
 def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any]:
-    ctx = _context_for(task)
+    ctx = task_context(task)
     job = FileJob.from_dict(data)
     settings = ctx.settings
     if name != "record_outcome":  # a paused source or target: wait, neither fail nor retry
@@ -115,13 +115,13 @@ def _define_stage(name: str) -> Task:
 
     stage_task.__name__ = name
     stage_task.__doc__ = f"Run the {name} stage for one file."
-    return app.task(name=f"mediacourier.{name}", bind=True)(stage_task)
+    return shared_task(name=f"mediacourier.{name}", bind=True)(stage_task)
 
 
 STAGE_TASKS = {name: _define_stage(name) for name, _ in STAGES}
 
 
-@app.task(name="mediacourier.ingest", bind=True)
+@shared_task(name="mediacourier.ingest", bind=True)
 def ingest(self: Task, path: str) -> dict[str, Any]:
     """Manual trigger: ingest one file, given by absolute path inside a configured source."""
     settings = settings_of(self.app)
@@ -139,11 +139,11 @@ def ingest(self: Task, path: str) -> dict[str, Any]:
     return {"source": source.name, "rel_path": rel, "chain": result.id}
 
 
-@app.task(name="mediacourier.ingest_batch", bind=True)
+@shared_task(name="mediacourier.ingest_batch", bind=True)
 def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, int]:
     """Many files in one task, stage by stage through the same stage functions as the chain
-    (see shared.batch): images first, then sidecars, so sidecars find their image placed."""
-    ctx = _context_for(self)
+    (see shared.ingest.batch): images first, then sidecars, so sidecars find their image placed."""
+    ctx = task_context(self)
     wait_while_paused(self, hold_or_requeue(
         lambda: hold_for_source(ctx.store, ctx.settings, source)))
     smallest = min((int(size) for _, size, _ in items), default=0)

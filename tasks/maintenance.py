@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
 
 from shared.errors import FileBusy, RetryableError, UnknownSource
 from shared.executors import CommandExecutor
-from shared.pause import hold_for, recheck_cap
-from shared.rescan import flush_rescans
-from shared.rescan_executors import make_executor
-from tasks.app import app
+from shared.rescan import flush_rescans, make_executor
+from shared.state import hold_for, recheck_cap
 from tasks.enqueue import reconcile_source
 from tasks.hold import hold_or_requeue, wait_while_paused
-from tasks.ingest import _context_for
-from tasks.runtime import backoff_countdown, settings_of
+from tasks.runtime import backoff_countdown, settings_of, task_context
 
 
-@app.task(name="mediacourier.reconcile", bind=True)
+@shared_task(name="mediacourier.reconcile", bind=True)
 def reconcile(self: Task, source: str, followup: bool = False) -> dict[str, Any]:
     """Walk a source and its library, compare with the records, enqueue what is new."""
     settings = settings_of(self.app)
     if source not in settings.sources:
         known = ", ".join(settings.sources)
         raise UnknownSource(f"no source named {source!r}; configured: {known}")
-    ctx = _context_for(self)
+    ctx = task_context(self)
     try:
         with ctx.store.lock(f"reconcile:{source}", ttl=settings.task_time_limit):
             return reconcile_source(self.app, ctx, source, followup)
@@ -44,13 +41,13 @@ def executor_for(settings: Any, target: str) -> CommandExecutor:
     return _EXECUTORS[target]
 
 
-@app.task(name="mediacourier.flush_rescans", bind=True)
+@shared_task(name="mediacourier.flush_rescans", bind=True)
 def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
     """Run a rescan target's command for the folders that changed in this debounce window."""
     settings = settings_of(self.app)
     if target not in settings.rescan_targets:
         raise UnknownSource(f"no rescan target named {target!r}")
-    ctx = _context_for(self)
+    ctx = task_context(self)
     wait_while_paused(self, hold_or_requeue(
         lambda: hold_for(ctx.store, targets=[target], cap=recheck_cap(settings))))
     roots = [str(lib.path) for lib in settings.libraries.values()]

@@ -7,12 +7,13 @@ import threading
 import time
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.errors import DestinationFull, FileBusy, MirrorRefused, RetryableError
-from shared.full_hold import hold_after_full, lift_target_full, target_gate
-from shared.mirror_job import (
+from shared.mirror import (
+    MirrorSummary,
+    Progress,
     mirror_config,
     plan_dict,
     plan_for,
@@ -20,17 +21,15 @@ from shared.mirror_job import (
     record_run,
     run_named_mirror,
 )
-from shared.mirror_run import MirrorSummary, Progress
-from shared.pause import hold_for, recheck_cap
-from shared.targets import open_destination
-from tasks.app import app
+from shared.remote import open_destination
+from shared.state import hold_after_full, hold_for, lift_target_full, recheck_cap, target_gate
 from tasks.hold import hold_or_requeue, wait_while_paused
 from tasks.runtime import backoff_countdown, context_of, settings_of
 
 PROGRESS_EVERY = 0.5  # seconds between two task-state updates (Flower polls the backend)
 
 
-@app.task(name="mediacourier.mirror", bind=True)
+@shared_task(name="mediacourier.mirror", bind=True)
 def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
     """Plan (dry run) or run the mirror `name`; progress goes to the task state for Flower."""
     settings = settings_of(self.app)

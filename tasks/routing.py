@@ -1,4 +1,4 @@
-"""Celery routing from `[hosts.*]`: declared queues and a router (names in shared/hosts.py).
+"""Celery routing from `[hosts.*]`: declared queues and a router (names in shared/config/queues.py).
 
 Queues are declared explicitly and `task_create_missing_queues` is off, so a typo in a queue name
 (`celery call --queue`, `worker -Q`) is an error instead of work stranded in a queue nobody reads.
@@ -11,8 +11,7 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
-from shared.config import Settings
-from shared.hosts import all_queues, queue_for, shared_queue
+from shared.config import Settings, all_queues, queue_for, shared_queue
 
 
 def declared_queues(settings: Settings) -> list[Queue]:

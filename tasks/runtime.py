@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from celery import Celery
@@ -9,9 +10,9 @@ from celery.signals import task_failure
 
 from shared.backoff import backoff_seconds, retry_cap
 from shared.config import Settings
-from shared.context import Context
 from shared.errors import PermanentError, RetryableError
-from shared.store import RedisStateStore
+from shared.ingest import Context
+from shared.state import RedisStateStore
 
 _contexts: dict[int, Context] = {}
 
@@ -46,6 +47,17 @@ def drop_connections_after_a_surprise(exception: BaseException | None = None,
     for ctx in _contexts.values():
         ctx.store.client.connection_pool.disconnect()
 
+
+
+def task_context(task: Any) -> Context:
+    """The app's Context, naming the worker that runs this task (for the journal)."""
+    ctx = context_of(task.app)
+    return dataclasses.replace(ctx, hostname=task.request.hostname or ctx.hostname)
+
+
+def use_context(app: Celery, ctx: Context) -> None:
+    """Run this app's tasks with `ctx` (a process that already holds a store, or a test)."""
+    _contexts[id(app)] = ctx
 
 
 def backoff_countdown(task: Any) -> float:

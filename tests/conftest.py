@@ -11,7 +11,7 @@ import fakeredis
 import pytest
 import redis
 
-from shared.redis_server import EmbeddedRedis
+from shared.state.redis_server import EmbeddedRedis
 from tests.docs_helpers import celery_side
 from tests.fixtures.dockerd import dockerd
 from tests.fixtures.sshd import SshServer

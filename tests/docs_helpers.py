@@ -95,12 +95,14 @@ def celery_side(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("celery-side")
     config, _ = load_localised(COMPOSE_CONFIG, root)
     code = (
-        "import json, tasks, tasks.ingest\n"
+        "import json, tasks.ingest\n"
+        "from celery.app.utils import find_app\n"
         "from celery.bin.celery import celery\n"
         "from tasks.app import soft_time_limit\n"
-        "conf = tasks.app.conf\n"
+        "app = find_app('tasks')  # what `celery -A tasks` resolves\n"
+        "conf = app.conf\n"
         "print(json.dumps({'commands': sorted(celery.commands),"
-        " 'tasks': sorted(n for n in tasks.app.tasks if n.startswith('mediacourier.')),"
+        " 'tasks': sorted(n for n in app.tasks if n.startswith('mediacourier.')),"
         " 'broker': conf.broker_url, 'queue': conf.task_default_queue,"
         " 'time_limit': conf.task_time_limit, 'soft_limit': conf.task_soft_time_limit,"
         " 'soft_of': {n: soft_time_limit(n) for n in (1800, 600, 100, 10, 1)},"

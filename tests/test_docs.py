@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from shared import fsdetect, ignore, layout
+from shared.media import ignore, layout
+from shared.source import fsdetect
 from shared.config import DUPLICATE_POLICIES
 from tests.docs_helpers import (
     COMPOSE_CONFIG,
@@ -45,8 +46,8 @@ def mentions(text: str, word: str) -> bool:
 
 
 def config_keys() -> set[str]:
-    """Every key shared/config.py reads from a table: `.get("key"…)`, `.choice`, `.strings`."""
-    tree = ast.parse((REPO / "shared" / "config.py").read_text(encoding="utf-8"))
+    """Every top-level key shared/config/load.py reads: `.get("key"…)`, `.choice`, `.strings`."""
+    tree = ast.parse((REPO / "shared" / "config" / "load.py").read_text(encoding="utf-8"))
     keys = set()
     for node in ast.walk(tree):
         if (
@@ -62,13 +63,13 @@ def config_keys() -> set[str]:
 
 
 def environment_override_keys() -> list[str]:
-    tree = ast.parse((REPO / "shared" / "config.py").read_text(encoding="utf-8"))
+    tree = ast.parse((REPO / "shared" / "config" / "load.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == "_environment_overrides":
             for loop in ast.walk(node):
                 if isinstance(loop, ast.For) and isinstance(loop.iter, ast.Tuple):
                     return [element.value for element in loop.iter.elts]
-    raise AssertionError("shared.config._environment_overrides has no key tuple")
+    raise AssertionError("shared.config.load._environment_overrides has no key tuple")
 
 
 # -- example configurations ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from shared.config import Settings, build_settings
-from shared.config_checks import LOOPBACK
+from shared.config.checks import LOOPBACK
 from shared.errors import ConfigError
 from tests.docs_helpers import CELERY_SIDE_PREFIX, EXAMPLE_CONFIG, REPO, readme
 from workers.cli import build_parser

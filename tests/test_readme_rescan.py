@@ -1,15 +1,15 @@
-"""The README's rescan-kind section documents every key shared/config_rescan.py reads."""
+"""The README's rescan-kind section documents every key shared/config/rescan.py reads."""
 
 from __future__ import annotations
 
 import ast
 
-from shared.config_rescan import EXECUTORS, KINDS
+from shared.config.rescan import EXECUTORS, KINDS
 from tests.docs_helpers import REPO, readme
 
 
 def rescan_keys() -> set[str]:
-    tree = ast.parse((REPO / "shared" / "config_rescan.py").read_text(encoding="utf-8"))
+    tree = ast.parse((REPO / "shared" / "config" / "rescan.py").read_text(encoding="utf-8"))
     keys = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):

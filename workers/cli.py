@@ -16,11 +16,25 @@ import redis
 from rich.console import Console
 
 from shared.config import Settings, broker_url, load_settings
-from shared.context import Context
 from shared.errors import ConfigError, MediacourierError
-from shared.redis_server import EmbeddedRedis, find_redis_server
-from shared.store import RedisStateStore
-from workers.ops import OPS_COMMANDS
+from shared.ingest import Context
+from shared.state import EmbeddedRedis, RedisStateStore, find_redis_server
+from tasks.enqueue import CeleryEnqueuer
+from tasks.runtime import context_of
+from workers.app import celery_app
+from workers.hosts import (
+    doctor_settings,
+    print_host_status,
+    print_queues,
+    watched_settings,
+    worker_argv,
+)
+from workers.mirror_cli import run_mirror_command
+from workers.ops import OPS_COMMANDS, add_parsers
+from workers.report import doctor_checks, print_history, run_doctor
+from workers.sync import run_sync
+from workers.up import run_up
+from workers.watcher import Watcher
 
 log = logging.getLogger("mediacourier")
 
@@ -40,25 +54,13 @@ def open_store(settings: Settings) -> tuple[RedisStateStore, EmbeddedRedis | Non
     return RedisStateStore.from_url(url, settings.key_prefix), server
 
 
-def celery_app():  # noqa: ANN201 - importing tasks creates the app from the environment
-    from tasks import app
-
-    return app
-
-
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.up import run_up
-
     return run_up(settings, args.concurrency, with_flower=not args.no_flower)
 
 
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
-    from tasks.enqueue import CeleryEnqueuer
-    from tasks.runtime import context_of
-    from workers.hosts import watched_settings
-    from workers.watcher import Watcher
 
-    app = celery_app()
+    app = celery_app(settings)
     # With [hosts], a watcher started as one host (--host / MEDIACOURIER_HOST) watches its own.
     watcher = Watcher(watched_settings(settings), CeleryEnqueuer(app, context_of(app)))
     stop = threading.Event()
@@ -75,8 +77,6 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.sync import run_sync
-
     if args.source not in settings.sources:
         raise ConfigError(f"no source named {args.source!r}; configured: "
                           f"{', '.join(settings.sources)}")
@@ -91,8 +91,6 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_mirror(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.mirror_cli import run_mirror_command
-
     if args.dry_run:
         return run_mirror_command(settings, None, args.name, True, args.force, console())
     store, server = open_store(settings)
@@ -104,9 +102,7 @@ def cmd_mirror(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.hosts import print_host_status
-
-    app = celery_app()
+    app = celery_app(settings)
     store = RedisStateStore.from_url(app.conf.broker_url, settings.key_prefix)
     store.ping()
     print_host_status(console(), app, settings, store, args.timeout)
@@ -114,15 +110,11 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_queues(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.hosts import print_queues
-
     print_queues(console(), settings)
     return 0
 
 
 def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.report import print_history
-
     store, server = open_store(settings)
     try:
         print_history(store, args.format, args.limit, console())
@@ -133,8 +125,6 @@ def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.report import doctor_checks, run_doctor
-
     def ping() -> str:
         try:
             url = broker_url(settings)
@@ -143,14 +133,10 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
         RedisStateStore.from_url(url, settings.key_prefix).ping()
         return f"{url.split('@')[-1]} answers"
 
-    from workers.hosts import doctor_settings
-
     return run_doctor(doctor_checks(doctor_settings(settings), ping), console())
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.hosts import worker_argv
-
     argv = worker_argv(settings, args.host, args.role, args.concurrency, args.name)
     extra = args.celery_args
     argv += extra[1:] if extra[:1] == ["--"] else extra
@@ -212,8 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("celery_args", nargs=argparse.REMAINDER,
                         help="after '--': more `celery worker` options, e.g. -- -O fair")
     sub.add_parser("queues", help="the queue names, what is routed to each, and worker lines")
-    from workers.ops import add_parsers
-
     add_parsers(sub)
     return parser
 

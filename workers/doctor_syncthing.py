@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.config import Settings
-from shared.config_syncthing import SyncthingConfig
-from shared.syncthing import SyncthingClient
+from shared.config import Settings, SyncthingConfig
+from shared.delivery import SyncthingClient
 
 Check = tuple[str, Callable[[], str]]
 

@@ -10,16 +10,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from shared.config import Settings
-from shared.hosts import (
+from shared.config import (
     ROLES,
+    Settings,
     all_queues,
     host_for,
     host_queue,
     routing_rows,
     worker_queues,
 )
-from shared.store import RedisStateStore
+from shared.state import RedisStateStore
 from workers.report import print_status
 
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own beside the queue's.

@@ -20,17 +20,18 @@ from rich.table import Table
 
 from shared.config import Settings
 from shared.errors import MirrorRefused
-from shared.mirror import MirrorPlan
-from shared.mirror_job import (
+from shared.mirror import (
+    MirrorPlan,
+    MirrorSummary,
+    Progress,
     mirror_config,
     plan_for,
     record_refusal,
     record_run,
     run_named_mirror,
 )
-from shared.mirror_run import MirrorSummary, Progress
-from shared.store import RedisStateStore
-from shared.targets import open_destination
+from shared.remote import open_destination
+from shared.state import RedisStateStore
 
 
 def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: str,

@@ -7,8 +7,14 @@ import signal
 import threading
 
 from shared.config import Settings, broker_url
-from shared.pause import check_name, sources_to_catch_up
-from shared.store import RedisStateStore
+from shared.state import (
+    RedisStateStore,
+    check_name,
+    parse_listen,
+    serve_metrics,
+    sources_to_catch_up,
+)
+from workers.app import celery_app
 
 
 def _store(settings: Settings) -> RedisStateStore:
@@ -28,13 +34,11 @@ def cmd_pause(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_resume(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.cli import celery_app
-
     check_name(settings, args.kind, args.name)
     store = _store(settings)
     changed = store.set_paused(args.kind, args.name, False)
     store.journal("resumed", kind=args.kind, name=args.name)
-    app = celery_app()
+    app = celery_app(settings)
     # Files that arrived during the pause were left in place: a reconcile picks them up.
     sources = sources_to_catch_up(settings, args.kind, args.name)
     for source in sources:
@@ -48,7 +52,6 @@ def cmd_resume(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(settings: Settings, args: argparse.Namespace) -> int:
-    from shared.metrics import parse_listen, serve_metrics
 
     host, port = parse_listen(args.listen or settings.metrics_listen)
     server = serve_metrics(_store(settings), host, port)

@@ -15,7 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.config import Settings
-from shared.store import RedisStateStore
+from shared.mirror import check_mirror
+from shared.remote import connect
+from shared.state import RedisStateStore, full_targets
+from workers.doctor_syncthing import syncthing_checks
+from workers.rescan_doctor import rescan_checks
 
 HISTORY_FIELDS = ("at", "event", "source", "path", "dest", "duplicate_of", "bytes", "seconds",
                   "reason", "host")
@@ -44,7 +48,6 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
         when = time.strftime("%H:%M:%S", time.localtime(at))
         table.add_row(f"target {name}", f"ok (since {when})" if healthy
                       else f"[red]unreachable[/red] since {when}: {reason}")
-    from shared.full_hold import full_targets
 
     for name, (since, reason) in sorted(full_targets(store).items()):
         when = time.strftime("%H:%M:%S", time.localtime(since))
@@ -90,7 +93,6 @@ def _writable(path: str) -> str:
 
 
 def _reachable(settings: Settings, target: str, path: str) -> str:
-    from shared.ssh import connect
 
     client = connect(settings.targets[target])
     try:
@@ -120,14 +122,11 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
                            lambda lib=library: _reachable(settings, lib.target, str(lib.path))))
             continue
         checks.append((f"library {library.name}", lambda p=str(library.path): _writable(p)))
-    from shared.mirror_job import check_mirror
 
     for mirror in settings.mirrors.values():
         checks.append((f"mirror {mirror.name}", lambda m=mirror: check_mirror(settings, m)))
-    from workers.doctor_syncthing import syncthing_checks
 
     checks.extend(syncthing_checks(settings))
-    from workers.rescan_doctor import rescan_checks
 
     checks.extend(rescan_checks(settings))
     return checks

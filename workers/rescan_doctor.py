@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.config import RescanTarget, Settings
-from shared.rescan_apps import app_client
-from shared.rescan_executors import make_executor
+from shared.rescan import app_client, make_executor
 
 Check = tuple[str, Callable[[], str]]
 
@@ -62,7 +61,7 @@ def _uid(executor: Any, user: str) -> str:
 
 
 def check_api(verdict: Any) -> str:
-    """A `Verdict` of shared.app_clients as a doctor line."""
+    """A `Verdict` of shared.rescan.clients as a doctor line."""
     if not verdict.ok:
         raise RuntimeError(verdict.message)
     return verdict.message

@@ -20,19 +20,16 @@ from rich.progress import (
 from rich.table import Table
 
 from shared.backoff import backoff_seconds
-from shared.batch import run_batch
 from shared.config import Settings
-from shared.context import Context
 from shared.errors import RetryableError
 from shared.executors import LocalExecutor
-from shared.ignore import is_sidecar
+from shared.ingest import Context, give_up, run_all, run_batch, run_stage
 from shared.jobs import FileJob, Outcome
-from shared.pipeline import give_up, run_all, run_stage
-from shared.reconcile import plan_source
+from shared.media import is_sidecar
 from shared.rescan import flush_rescans
-from shared.store import RedisStateStore
+from shared.source import Entry, plan_source
+from shared.state import RedisStateStore
 from shared.transfer import LocalTransfer
-from shared.walk import Entry
 
 RETRIES = 4
 

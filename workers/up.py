@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.config import RUNTIME_URL_FILE, Settings
-from shared.redis_server import EmbeddedRedis
+from shared.state import EmbeddedRedis
 
 STOP_GRACE_SECONDS = 20.0
 

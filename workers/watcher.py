@@ -22,10 +22,8 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from shared.config import Settings, SourceConfig
-from shared.fsdetect import should_poll
-from shared.ignore import IgnoreRules
-from shared.stability import StabilityTracker, backoff_delay
-from shared.walk import walk_source
+from shared.media import IgnoreRules
+from shared.source import StabilityTracker, backoff_delay, should_poll, walk_source
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from shared.ignore import IgnoreRules, is_sidecar
+from shared.media.ignore import IgnoreRules, is_sidecar
 
 
 def sha256(path: Path) -> str:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import load_settings
-from shared.redis_server import EmbeddedRedis
-from shared.store import RedisStateStore
+from shared.state.redis_server import EmbeddedRedis
+from shared.state.store import RedisStateStore
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from shared.redis_server import free_port
+from shared.state.redis_server import free_port
 from tests.e2e.harness import REPO, Deployment, Proc, wait_for
 
 ARTIFACTS = REPO / "test-artifacts"  # gitignored; CI keeps it as the run's artifacts

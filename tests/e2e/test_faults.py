@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from shared.store import FileRecord
+from shared.state.store import FileRecord
 from tests.e2e.corpus import library_contents, sha256
 from tests.e2e.harness import Deployment, wait_for
 

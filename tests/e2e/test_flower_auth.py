@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from shared.redis_server import free_port
+from shared.state.redis_server import free_port
 from tests.e2e.harness import REPO, Deployment
 from tests.e2e.ops import http_get, start_flower
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from shared.ignore import is_sidecar
+from shared.media.ignore import is_sidecar
 from tests.e2e.corpus import lay_corpus, library_contents, media_files, unique_image_hashes
 from tests.e2e.harness import Deployment, wait_for
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.redis_server import find_redis_server
-from shared.store import RedisStateStore
+from shared.state.redis_server import find_redis_server
+from shared.state.store import RedisStateStore
 from tests.e2e.harness import Deployment, Proc, wait_for, write_toml
 from tests.e2e.netns import Namespace, StarNetwork, require_netns
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.redis_server import free_port
-from shared.store import RedisStateStore
+from shared.state.redis_server import free_port
+from shared.state.store import RedisStateStore
 from tests.e2e.certs import make_tls_files
 from tests.e2e.harness import Deployment, wait_for
 

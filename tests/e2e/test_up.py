@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from shared.redis_server import free_port
+from shared.state.redis_server import free_port
 from tests.e2e.harness import REPO, wait_for
 
 

@@ -1,6 +1,6 @@
 """A stand-in HTTP server that follows the documented PhotoPrism and Immich APIs (NOT the apps).
 
-It answers the routes and status codes the apps document (see shared/app_clients.py for the
+It answers the routes and status codes the apps document (see shared/rescan/clients.py for the
 sources), checks the auth headers the way they do, and records every request so contract tests
 can assert what the client sent. `faults` injects answers for the next requests: an HTTP status,
 or "hang" (answer only after `hang_seconds`, to provoke the client's timeout).

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.destinations import Destination
 from shared.errors import DestinationExists
+from shared.transfer.destinations import Destination
 
 MTIME = 1_600_000_000_123_456_789
 WINDOW_NS = 2 * 10**9  # SFTP and Samba keep whole seconds; mirrors compare within 2 s

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from shared.destinations import LocalDestination, RemoteEntry
+from shared.transfer.destinations import LocalDestination, RemoteEntry
 
 BASE_NS = 1_700_000_000 * 10**9  # a fixed point in time; offsets below are in seconds
 

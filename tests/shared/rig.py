@@ -10,10 +10,10 @@ import pytest
 import redis
 
 from shared.config import build_settings
-from shared.context import Context
+from shared.ingest.context import Context
+from shared.ingest.pipeline import run_all
 from shared.jobs import FileJob
-from shared.pipeline import run_all
-from shared.store import RedisStateStore
+from shared.state.store import RedisStateStore
 
 
 @dataclass

@@ -6,7 +6,7 @@ import dataclasses
 import subprocess
 from pathlib import Path
 
-from shared.config_targets import TargetConfig
+from shared.config.targets import TargetConfig
 from tests.fixtures.sshd import SshServer
 
 

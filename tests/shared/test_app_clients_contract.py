@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.app_clients import ImmichClient, PhotoPrismClient
+from shared.rescan.clients import ImmichClient, PhotoPrismClient
 from tests.shared.app_standin import AppStandIn
 
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import redis
 
-from shared.bandwidth import UNLIMITED, TokenBucket
-from shared.bandwidth_redis import RedisTokenBucket, bandwidth_for
-from shared.config_targets import TargetConfig
-from shared.redis_server import EmbeddedRedis, free_port
-from shared.store import RedisStateStore
+from shared.config.targets import TargetConfig
+from shared.remote.bandwidth import UNLIMITED, TokenBucket
+from shared.remote.bandwidth_redis import RedisTokenBucket, bandwidth_for
+from shared.state.redis_server import EmbeddedRedis, free_port
+from shared.state.store import RedisStateStore
 
 RATE = 2_000_000  # bytes/s
 SECONDS = 3.0
@@ -85,7 +85,7 @@ def test_redis_going_away_mid_transfer_falls_back_to_the_local_bucket(
         server.stop()
     # When Redis is gone, Then takes still succeed and still keep to the limit, logged once
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="shared.bandwidth_redis"):
+    with caplog.at_level(logging.WARNING, logger="shared.remote.bandwidth_redis"):
         for _ in range(8):
             bucket.take(100_000)
     elapsed = time.monotonic() - started

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from shared.config import build_settings
-from shared.store import RedisStateStore
-from shared.targets import open_destination
+from shared.remote.targets import open_destination
+from shared.state.store import RedisStateStore
 from tests.fixtures.sshd import SshServer
 from tests.shared.ssh_helpers import rsync_differences
 
@@ -82,9 +82,9 @@ def test_mirror_and_ingest_backends_take_from_the_shared_bucket(sshd: SshServer,
                                                                 redis_url: str,
                                                                 key_prefix: str) -> None:
     # Given a library mirrored to a limited SSH target, and a library living on that target
-    from shared.bandwidth_redis import RedisTokenBucket
-    from shared.context import Context
-    from shared.mirror_job import run_named_mirror
+    from shared.ingest.context import Context
+    from shared.mirror.job import run_named_mirror
+    from shared.remote.bandwidth_redis import RedisTokenBucket
 
     library, nas = tmp_path / "library", tmp_path / "nas"
     library.mkdir()

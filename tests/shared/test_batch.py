@@ -1,4 +1,4 @@
-"""shared.batch.run_batch: many files stage by stage, one sync, with a real Redis store."""
+"""shared.ingest.batch.run_batch: many files stage by stage, one sync, with a real Redis store."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import dataclasses
 import os
 from pathlib import Path
 
-from shared.batch import run_batch
 from shared.errors import FileBusy
+from shared.ingest.batch import run_batch
 from shared.jobs import FileJob, Outcome
-from shared.transfer import LocalTransfer
+from shared.transfer.local import LocalTransfer
 from tests.shared.rig import Rig
 
 

@@ -74,8 +74,8 @@ def test_string_command_runs_through_a_shell(tmp_path: Path) -> None:
 
 def test_string_command_cannot_be_injected_through_a_folder_name(tmp_path: Path) -> None:
     # Given a string command and an uploaded folder named like a command substitution
-    from shared.executors import LocalExecutor
-    from shared.rescan import render
+    from shared.executors.base import LocalExecutor
+    from shared.rescan.apps import render
 
     raw = _minimal(tmp_path, rescan={"t": {"command": "echo {folder} > " + str(tmp_path / "out")}})
     target = build_settings(raw, None, tmp_path).rescan_targets["t"]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from shared.config import Settings, build_settings, load_settings
+from shared.config.queues import all_queues, queue_for, routing_rows, worker_queues
 from shared.errors import ConfigError
-from shared.hosts import all_queues, queue_for, routing_rows, worker_queues
 
 
 def two_host_config(root: Path, **hosts: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from celery.schedules import crontab
 
 from beat.schedule import beat_schedule
 from shared.config import Settings, build_settings
-from shared.destinations import LocalDestination
 from shared.errors import ConfigError, TargetUnreachable
-from shared.targets import open_destination
+from shared.remote.targets import open_destination
+from shared.transfer.destinations import LocalDestination
 
 
 def settings_with(root: Path, mirrors: dict[str, Any], targets: dict[str, Any] | None = None,
@@ -40,7 +40,7 @@ def test_a_full_mirror_table(tmp_path: Path) -> None:
         "nas", ("*.tmp",), 7, 0.25)
     assert mirror.cron == "0 3 * * *" and mirror.every_seconds is None
     assert mirror.modify_window == 1.0
-    assert mirror.source_root(settings) == tmp_path / "lib"
+    assert settings.mirror_root(mirror) == tmp_path / "lib"
     # And its target opens as a local destination under the configured root, once it exists
     with pytest.raises(TargetUnreachable, match=r"targets.nas: folder .* \(not mounted\?\)"):
         open_destination(settings, "nas")

@@ -87,7 +87,7 @@ def test_ssh_target_must_name_a_configured_target(tmp_path: Path) -> None:
     # Given settings that carry [targets] (the SSH targets' own tables, parsed elsewhere)
     from types import SimpleNamespace
 
-    from shared.config_rescan import check_ssh_targets
+    from shared.config.checks import check_ssh_targets
 
     settings = settings_with(tmp_path, pp={"kind": "photoprism", "executor": "ssh",
                                            "ssh_target": "nas", "container": "pp"})
@@ -102,7 +102,7 @@ def test_ssh_target_must_name_a_configured_target(tmp_path: Path) -> None:
 
 
 def test_app_secrets_come_from_a_file_or_the_environment(tmp_path: Path) -> None:
-    from shared.rescan_apps import read_secret
+    from shared.secrets import read_secret
 
     secret = tmp_path / "token"
     secret.write_text("s3cret-token\nignored\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.config import build_settings
-from shared.config_security import redacted_url, signing_config
+from shared.config.security import redacted_url, signing_config
 from shared.errors import ConfigError
 
 

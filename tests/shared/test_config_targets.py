@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.config import build_settings, load_settings
-from shared.config_targets import parse_rate
+from shared.config.targets import parse_rate
 from shared.errors import ConfigError
 from tests.shared.config_helpers import minimal_config
 

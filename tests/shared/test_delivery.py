@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.config_syncthing import SyncthingConfig
-from shared.delivery import DeliveryState, folder_relative, wait_for_delivery
+from shared.config.syncthing import SyncthingConfig
+from shared.delivery.check import DeliveryState, folder_relative, wait_for_delivery
+from shared.delivery.syncthing import SyncthingClient, SyncthingRefused
 from shared.errors import PathRefused
-from shared.syncthing import SyncthingClient, SyncthingRefused
 from tests.fixtures.syncthing import SyncthingPair
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from shared.config import build_settings
-from shared.delivery import DeliveryReport, DeliveryState, DeviceDelivery
-from shared.delivery_jobs import delivery_target, record_delivery
+from shared.delivery.check import DeliveryReport, DeliveryState, DeviceDelivery
+from shared.delivery.jobs import delivery_target, record_delivery
+from shared.delivery.syncthing import Completion
 from shared.errors import PathRefused
 from shared.jobs import FileJob, Outcome
-from shared.store import RedisStateStore
-from shared.syncthing import Completion
+from shared.state.store import RedisStateStore
 from tests.shared.test_config_syncthing import DEVICE, raw_config
 
 

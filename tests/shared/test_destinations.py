@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.destinations import LocalDestination, RemoteEntry
 from shared.errors import PathRefused, SourceVanished
-from shared.transfer import TMP_PREFIX
+from shared.transfer.destinations import LocalDestination, RemoteEntry
+from shared.transfer.local import TMP_PREFIX
 from tests.shared.destination_contract import MTIME, DestinationContract, write
 
 

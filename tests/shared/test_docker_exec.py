@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from shared.docker_exec import SWARM_SERVICE_LABEL, ContainerRef, DockerExecutor
 from shared.errors import CommandTimedOut, ContainerMissing, ExecutorUnreachable
+from shared.executors.docker import SWARM_SERVICE_LABEL, ContainerRef, DockerExecutor
 from tests.fixtures.dockerd import Dockerd
 
 

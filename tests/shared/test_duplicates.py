@@ -7,7 +7,7 @@ import os
 import pytest
 
 from shared.jobs import FileJob, Outcome
-from shared.store import ContentEntry
+from shared.state.store import ContentEntry
 from tests.shared.rig import Rig
 from tests.shared.trees import sha as _sha
 from tests.shared.trees import tree as _tree

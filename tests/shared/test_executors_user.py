@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.executors import LocalExecutor
+from shared.executors.base import LocalExecutor
 
 
 def test_local_executor_runs_as_the_given_user() -> None:

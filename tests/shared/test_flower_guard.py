@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.config.flower import celery_subcommand, check_flower_command
 from shared.errors import ConfigError
-from shared.flower_guard import celery_subcommand, check_flower_command
 
 CELERY = ["/venv/bin/celery", "-A", "tasks"]
 PY_M = ["/venv/lib/python3.11/site-packages/celery/__main__.py", "-A", "tasks"]

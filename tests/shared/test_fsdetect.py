@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.fsdetect import NETWORK_FS_TYPES, filesystem_type, is_network_fs, should_poll
+from shared.source.fsdetect import NETWORK_FS_TYPES, filesystem_type, is_network_fs, should_poll
 
 MOUNTINFO = r"""22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 30 22 0:26 / /proc rw,nosuid - proc proc rw

@@ -1,4 +1,4 @@
-"""The full-destination hold (shared.full_hold): its bookkeeping in Redis (fakeredis)."""
+"""The full-destination hold (shared.state.full_hold): its bookkeeping in Redis (fakeredis)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import fakeredis
 import pytest
 
 from shared.config import Settings, build_settings
-from shared.full_hold import (
+from shared.state.full_hold import (
     full_target,
     full_targets,
     hold_after_full,
@@ -18,7 +18,7 @@ from shared.full_hold import (
     source_gate,
     target_gate,
 )
-from shared.store import RedisStateStore
+from shared.state.store import RedisStateStore
 
 
 @pytest.fixture

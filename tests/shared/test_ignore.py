@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.ignore import (
+from shared.media.ignore import (
     MEDIA_EXTENSIONS,
     SIDECAR_EXTENSIONS,
     IgnoreRules,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.errors import ConfigError
-from shared.layout import (
+from shared.media.layout import (
     capture_date,
     image_candidates,
     library_rel_path,

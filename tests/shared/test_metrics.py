@@ -8,8 +8,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.errors import ConfigError
-from shared.metrics import RedisCollector, observe_timings, parse_listen
-from shared.store import RedisStateStore
+from shared.state.metrics import RedisCollector, observe_timings, parse_listen
+from shared.state.store import RedisStateStore
 
 
 def scrape(store: RedisStateStore) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from shared.config import build_settings
-from shared.destinations import Destination
 from shared.errors import MirrorRefused
-from shared.mirror_job import run_named_mirror
-from shared.sftp_destination import KINDS
+from shared.mirror.job import run_named_mirror
+from shared.remote.sftp_destination import KINDS
+from shared.transfer.destinations import Destination
 from tests.conftest import CORPUS_DIR
 from tests.fixtures.sshd import SshServer
 from tests.shared.destination_contract import DestinationContract

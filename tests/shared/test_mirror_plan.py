@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.destinations import LocalDestination
-from shared.mirror import MirrorRules, guard_message, plan_mirror
+from shared.mirror.plan import MirrorRules, guard_message, plan_mirror
+from shared.transfer.destinations import LocalDestination
 from tests.shared.mirror_trees import CountingDestination, put_file
 
 

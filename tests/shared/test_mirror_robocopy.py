@@ -9,9 +9,9 @@ import pytest
 
 from shared.config import build_settings
 from shared.errors import ConfigError, MirrorRefused
-from shared.executors import LocalExecutor
-from shared.mirror_robocopy import run_robocopy_mirror
-from shared.robocopy_mirror import parse_robocopy_target
+from shared.executors.base import LocalExecutor
+from shared.mirror.robocopy import run_robocopy_mirror
+from shared.robocopy.target import parse_robocopy_target
 from tests.shared.test_robocopy_run import StandIn
 
 SOURCE = r"D:\Photos\Sorted"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.destinations import LocalDestination
-from shared.mirror import MirrorRules, plan_mirror
-from shared.mirror_run import run_mirror
+from shared.mirror.plan import MirrorRules, plan_mirror
+from shared.mirror.run import run_mirror
+from shared.transfer.destinations import LocalDestination
 from tests.shared.mirror_trees import put_file
 
 # Installed by ./dev (APT_TEST_PACKAGES): missing, the test fails instead of skipping.

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from shared.errors import MirrorRefused
-from shared.mirror import MirrorRules, plan_mirror
-from shared.mirror_run import MirrorSummary, Progress, run_mirror
+from shared.mirror.plan import MirrorRules, plan_mirror
+from shared.mirror.run import MirrorSummary, Progress, run_mirror
 from tests.shared.mirror_trees import CountingDestination, put_file, tree
 
 

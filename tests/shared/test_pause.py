@@ -1,4 +1,4 @@
-"""Pause and resume decisions (shared.pause) over the store's pause book (fakeredis)."""
+"""Pause and resume decisions (shared.state.pause) over the store's pause book (fakeredis)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from shared.config import Settings, build_settings
 from shared.errors import UnknownSource
-from shared.pause import (
+from shared.state.pause import (
     MAX_RECHECK_SECONDS,
     MIN_RECHECK_SECONDS,
     check_name,
@@ -18,7 +18,7 @@ from shared.pause import (
     recheck_delay,
     sources_to_catch_up,
 )
-from shared.store import RedisStateStore
+from shared.state.store import RedisStateStore
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The ingest stages end to end in one process: shared.pipeline.run_all with a real Redis store.
+"""The ingest stages end to end in one process: shared.ingest.pipeline.run_all with a real Redis store.
 
 Duplicate policies are in test_duplicates.py; names, sidecars and layouts in
 test_pipeline_names.py.
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from shared.errors import DestinationFull, FileBusy
+from shared.ingest.pipeline import STAGES, run_all, run_stage
 from shared.jobs import FileJob, Outcome
-from shared.pipeline import STAGES, run_all, run_stage
-from shared.store import ContentEntry
+from shared.state.store import ContentEntry
 from tests.shared.rig import Rig
 from tests.shared.trees import sha as _sha
 from tests.shared.trees import tree as _tree

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from shared.errors import FileBusy
+from shared.ingest.pipeline import run_all
 from shared.jobs import FileJob, Outcome
-from shared.pipeline import run_all
-from shared.store import RedisStateStore
+from shared.state.store import RedisStateStore
 from tests.shared.rig import Rig
 from tests.shared.trees import sha as _sha
 from tests.shared.trees import tree as _tree

@@ -10,9 +10,9 @@ import fakeredis
 import pytest
 
 from shared.config import SourceConfig
-from shared.reconcile import plan_source, vanished_library_files
-from shared.store import FileRecord, RedisStateStore
-from shared.transfer import TMP_PREFIX
+from shared.source.reconcile import plan_source, vanished_library_files
+from shared.state.store import FileRecord, RedisStateStore
+from shared.transfer.local import TMP_PREFIX
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from shared import redis_server as rs
-from shared.redis_server import EmbeddedRedis, RedisServerError, find_redis_server
+from shared.state import redis_server as rs
+from shared.state.redis_server import EmbeddedRedis, RedisServerError, find_redis_server
 
 
 def assert_gone(pid: int) -> None:

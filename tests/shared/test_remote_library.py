@@ -11,11 +11,11 @@ import pytest
 import redis
 
 from shared.config import build_settings
-from shared.context import Context
 from shared.errors import DestinationFull
+from shared.ingest.context import Context
+from shared.ingest.pipeline import run_all
 from shared.jobs import FileJob, Outcome
-from shared.pipeline import run_all
-from shared.store import RedisStateStore
+from shared.state.store import RedisStateStore
 from tests.fixtures.sshd import SshServer
 from tests.fixtures.tmpfs import mounted_tmpfs
 

@@ -13,9 +13,10 @@ import redis
 
 from shared.config import RescanTarget
 from shared.errors import CommandFailed
-from shared.executors import LocalExecutor, RecordingExecutor
-from shared.rescan import flush_rescans, minimal_folders, render
-from shared.store import RedisStateStore
+from shared.executors.base import LocalExecutor, RecordingExecutor
+from shared.rescan.apps import render
+from shared.rescan.flush import flush_rescans, minimal_folders
+from shared.state.store import RedisStateStore
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.app_output import OK, PERMANENT, RETRY, summary_table
 from shared.config import RescanTarget
-from shared.config_rescan import AppConfig, ExecutorConfig
-from shared.docker_exec import ContainerRef, DockerExecutor
+from shared.config.rescan import AppConfig, ExecutorConfig
 from shared.errors import CommandFailed, ContainerMissing, RescanRefused
-from shared.rescan import flush_rescans
-from shared.rescan_apps import nextcloud_commands, scan_folder
-from shared.store import RedisStateStore
+from shared.executors.docker import ContainerRef, DockerExecutor
+from shared.rescan.apps import nextcloud_commands, scan_folder
+from shared.rescan.flush import flush_rescans
+from shared.rescan.output import OK, PERMANENT, RETRY, summary_table
+from shared.state.store import RedisStateStore
 from tests.fixtures.dockerd import Dockerd
 
 NC_FILES = "/var/www/html/data/alice/files/Photos"
@@ -122,7 +122,7 @@ def test_memories_unknown_user_is_permanent(dockerd: Dockerd, apps: str) -> None
         ("php", "occ", "memories:index", "-u", "mallory", "--folder", "/Photos"), 20,
         user="www-data")
     assert result.exit_code == 0
-    from shared.app_output import memories_outcome
+    from shared.rescan.output import memories_outcome
 
     assert memories_outcome(result).status == PERMANENT
 
@@ -200,7 +200,7 @@ def test_missing_container_keeps_every_folder_dirty(dockerd: Dockerd, library: P
 
 
 @dataclass(frozen=True)
-class Answer:  # the shape of shared.app_clients.AppResult
+class Answer:  # the shape of shared.rescan.clients.AppResult
     ok: bool
     status: int
     message: str
@@ -263,7 +263,7 @@ def test_the_scan_lock_is_renewed_before_each_folder(store: RedisStateStore,
     # Given three folders whose scans take a while each
     import time
 
-    from shared.executors import CommandResult
+    from shared.executors.base import CommandResult
 
     lock_key = store.key("lock", "rescan:slow")
     ttls: list[int] = []

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 from shared.errors import ConfigError
-from shared.robocopy_command import RobocopyOptions, build_command, windows_path
-from shared.robocopy_exit import RobocopyExit
+from shared.robocopy.command import RobocopyOptions, build_command, windows_path
+from shared.robocopy.exit_codes import RobocopyExit
 
 
 def test_default_mirror_command() -> None:

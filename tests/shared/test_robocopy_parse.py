@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.robocopy_parse import (
+from shared.robocopy.parse import (
     Counts,
     Times,
     parse_duration,

@@ -22,10 +22,10 @@ from shared.errors import (
     RobocopyFilesRefused,
     TargetUnreachable,
 )
-from shared.executors import LocalExecutor
-from shared.robocopy import run_robocopy
-from shared.robocopy_command import RobocopyOptions
-from shared.robocopy_mirror import mirror_with_robocopy, parse_robocopy_target
+from shared.executors.base import LocalExecutor
+from shared.robocopy.command import RobocopyOptions
+from shared.robocopy.run import run_robocopy
+from shared.robocopy.target import mirror_with_robocopy, parse_robocopy_target
 
 DATA = Path(__file__).parents[1] / "data" / "robocopy"
 SOURCE, DEST = r"D:\Photos", r"\\NAS\photo\Library"
@@ -230,8 +230,8 @@ def test_readme_example_and_claims_match_the_code() -> None:
     import re
     import tomllib
 
-    from shared.robocopy import DISK_FULL_ERRORS, NETWORK_ERRORS
-    from shared.robocopy_command import DEFAULT_EXCLUDE_DIRS, DEFAULT_EXCLUDE_FILES
+    from shared.robocopy.command import DEFAULT_EXCLUDE_DIRS, DEFAULT_EXCLUDE_FILES
+    from shared.robocopy.run import DISK_FULL_ERRORS, NETWORK_ERRORS
 
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Robocopy targets on a Windows worker", 1)[1].split("\n## ", 1)[0]
@@ -287,8 +287,8 @@ def test_unicode_log_is_read_instead_of_oem_console_output(
 
 
 def test_errors_cured_by_a_retry_are_not_failures() -> None:
-    from shared.executors import CommandResult
-    from shared.robocopy import report_from
+    from shared.executors.base import CommandResult
+    from shared.robocopy.run import report_from
 
     # Given output where a locked file was retried and copied, and another file given up
     text = (DATA / "constructed_en_bytes_mirror_errors.txt").read_text(encoding="utf-8")

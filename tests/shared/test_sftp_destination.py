@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.errors import DestinationExists
-from shared.sftp_destination import KINDS, temp_name
+from shared.remote.sftp_destination import KINDS, temp_name
 from tests.fixtures.sshd import SshServer
 from tests.shared.ssh_helpers import rsync_differences, target_for
 
@@ -115,8 +115,8 @@ def test_open_destination_by_target_name(sshd: SshServer, tmp_path: Path) -> Non
     # Given settings with an rsync target on the sshd
     from shared.config import build_settings
     from shared.errors import ConfigError
-    from shared.sftp_destination import RsyncDestination
-    from shared.targets import open_destination
+    from shared.remote.sftp_destination import RsyncDestination
+    from shared.remote.targets import open_destination
 
     raw = {"targets": {"nas": {"kind": "rsync", "host": sshd.host, "port": sshd.port,
                                "user": sshd.user, "key_file": str(sshd.key_file),
@@ -165,7 +165,7 @@ def test_without_a_shell_listing_and_hashing_go_over_sftp(sshd: SshServer, tmp_p
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a target where no command can run (an SFTP-only account): the session's exec
     # channel is refused, as OpenSSH's ForceCommand internal-sftp would
-    from shared.sftp_session import SftpSession
+    from shared.remote.sftp_session import SftpSession
 
     monkeypatch.setattr(SftpSession, "run", lambda self, command: None)
     monkeypatch.setattr(SftpSession, "_hash_line", lambda self, path: None)

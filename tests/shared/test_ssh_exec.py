@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.docker_exec import SWARM_SERVICE_LABEL, ContainerRef
 from shared.errors import CommandTimedOut, ContainerMissing, ExecutorUnreachable, TargetRefused
-from shared.ssh_exec import SshEndpoint, SshExecutor
+from shared.executors.docker import SWARM_SERVICE_LABEL, ContainerRef
+from shared.executors.ssh import SshEndpoint, SshExecutor
 from tests.fixtures.dockerd import Dockerd
 from tests.fixtures.sshd import SshServer
 
@@ -90,9 +90,9 @@ def test_nextcloud_target_over_ssh_scans_then_indexes(sshd: SshServer, dockerd: 
     from types import SimpleNamespace
 
     from shared.config import RescanTarget
-    from shared.config_rescan import AppConfig, ExecutorConfig
-    from shared.rescan_apps import scan_folder
-    from shared.rescan_executors import make_executor
+    from shared.config.rescan import AppConfig, ExecutorConfig
+    from shared.rescan.apps import scan_folder
+    from shared.rescan.executors import make_executor
 
     nas = SimpleNamespace(host=sshd.host, port=sshd.port, user=sshd.user,
                           key_file=sshd.key_file, known_hosts=sshd.known_hosts)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from shared.errors import DestinationFull, TargetRefused, TargetUnreachable
-from shared.sftp_destination import KINDS, SftpDestination
-from shared.ssh import connect
+from shared.remote.sftp_destination import KINDS, SftpDestination
+from shared.remote.ssh import connect
 from tests.fixtures.sshd import SshServer
 from tests.fixtures.tmpfs import mounted_tmpfs
 from tests.shared.ssh_helpers import rsync_differences, target_for

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from shared.stability import StabilityTracker, backoff_delay
+from shared.source.stability import StabilityTracker, backoff_delay
 
 
 class FakeClock:

@@ -10,9 +10,9 @@ import fakeredis
 import pytest
 import redis
 
-import shared.store as store_module
+import shared.state.store as store_module
 from shared.errors import FileBusy, StoreUnavailable
-from shared.store import ContentEntry, FileRecord, RedisStateStore
+from shared.state.store import ContentEntry, FileRecord, RedisStateStore
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64

@@ -13,8 +13,8 @@ import blake3
 import pytest
 
 from shared.errors import DestinationFull, FileBusy, SourceUnreadable, SourceVanished
-from shared.hashing import open_regular, sha256_file
-from shared.transfer import TMP_PREFIX, Expected, LocalTransfer, Placement
+from shared.transfer.hashing import open_regular, sha256_file
+from shared.transfer.local import TMP_PREFIX, Expected, LocalTransfer, Placement
 
 PAYLOAD = os.urandom(300_000) + b"end"
 OLD_MTIME_NS = 1_500_000_000_123_456_789

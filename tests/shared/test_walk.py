@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.ignore import IgnoreRules
-from shared.walk import Entry, walk_source
+from shared.media.ignore import IgnoreRules
+from shared.source.walk import Entry, walk_source
 
 
 def _write(root: Path, rel: str, data: bytes = b"x") -> Path:
@@ -110,7 +110,7 @@ def test_start_walks_only_a_sub_folder_keeping_root_relative_paths(tree: Path) -
 
 def test_missing_root_yields_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # Given a root that does not exist / When
-    with caplog.at_level(logging.WARNING, logger="shared.walk"):
+    with caplog.at_level(logging.WARNING, logger="shared.source.walk"):
         found = list(walk_source(tmp_path / "gone", IgnoreRules()))
     # Then the walk ends quietly, with a warning
     assert found == []
@@ -131,7 +131,7 @@ def test_unreadable_folder_is_skipped_with_a_warning(
 
     monkeypatch.setattr(os, "scandir", scandir)
     # When
-    with caplog.at_level(logging.WARNING, logger="shared.walk"):
+    with caplog.at_level(logging.WARNING, logger="shared.source.walk"):
         found = _paths(walk_source(tree, IgnoreRules()))
     # Then the rest of the tree is still walked
     assert "IMG_0001.JPG" in found

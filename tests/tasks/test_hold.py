@@ -11,7 +11,7 @@ from celery import Celery
 from celery.exceptions import Retry
 
 from shared.errors import WorkPaused
-from shared.pause import Hold
+from shared.state.pause import Hold
 
 
 def _load_hold_module() -> Any:

@@ -1,7 +1,7 @@
 """The `tasks` app's router and declared queues, against a real Redis: where messages land.
 
-`tasks` builds its app from MEDIACOURIER_CONFIG when imported, so each check runs in a fresh
-interpreter, as `celery call` and the workers do.
+`celery -A tasks` builds its app from MEDIACOURIER_CONFIG, so each check runs in a fresh
+interpreter that finds the app as `celery call` and the workers do.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from tests.shared.test_config_hosts import two_host_config
 
 SEND = """
 import json, sys
-from tasks import app
+from celery.app.utils import find_app
+app = find_app('tasks')
 job = {"source": "inbox", "rel_path": "a.jpg"}
 sent = []
 def send(name, args, **options):

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared.context import Context
 from shared.errors import FileBusy, StoreUnavailable
-from shared.store import RedisStateStore
+from shared.ingest.context import Context
+from shared.state.store import RedisStateStore
 
 
 def _load_runtime() -> Any:

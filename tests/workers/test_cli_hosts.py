@@ -101,7 +101,7 @@ def test_status_groups_workers_by_host_and_lists_unhealthy_targets(
 ) -> None:
     from rich.console import Console
 
-    from shared.store import RedisStateStore
+    from shared.state.store import RedisStateStore
     from workers.hosts import print_host_status
 
     class StoreWithHealth(RedisStateStore):

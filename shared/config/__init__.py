@@ -1,0 +1,60 @@
+"""Configuration: one frozen `Settings`, read once from TOML and `MEDIACOURIER_*` and validated
+as a whole; the section types it holds; and the queue routing that follows from `[hosts.*]`.
+
+`load.py` reads and checks (`checks.py` holds the checks across sections), `settings.py` holds
+the `Settings` type, one module per section parses its table."""
+
+from shared.config.flower import check_flower_command
+from shared.config.listen import parse_listen
+from shared.config.load import build_settings, load_settings
+from shared.config.mirrors import MirrorConfig
+from shared.config.queues import (
+    ROLES,
+    all_queues,
+    host_for,
+    host_queue,
+    queue_for,
+    routing_rows,
+    shared_queue,
+    worker_queues,
+)
+from shared.config.rescan import AppConfig, ExecutorConfig, RescanTarget, app_path
+from shared.config.sections import DUPLICATE_POLICIES, LibraryConfig, Schedule, SourceConfig
+from shared.config.security import SecurityConfig, redacted_url, signing_config
+from shared.config.settings import RUNTIME_URL_FILE, Settings, broker_url
+from shared.config.syncthing import SyncthingConfig
+from shared.config.tables import parse_duration
+from shared.config.targets import TargetConfig
+
+__all__ = [
+    "DUPLICATE_POLICIES",
+    "ROLES",
+    "RUNTIME_URL_FILE",
+    "AppConfig",
+    "ExecutorConfig",
+    "LibraryConfig",
+    "MirrorConfig",
+    "RescanTarget",
+    "Schedule",
+    "SecurityConfig",
+    "Settings",
+    "SourceConfig",
+    "SyncthingConfig",
+    "TargetConfig",
+    "all_queues",
+    "app_path",
+    "broker_url",
+    "build_settings",
+    "check_flower_command",
+    "host_for",
+    "host_queue",
+    "load_settings",
+    "parse_duration",
+    "parse_listen",
+    "queue_for",
+    "redacted_url",
+    "routing_rows",
+    "shared_queue",
+    "signing_config",
+    "worker_queues",
+]

@@ -1,0 +1,155 @@
+"""The tables every configuration has: `[sources.X]`, `[libraries.X]`, `[rescan.X]` (the
+generic command kind; the app kinds are in config_rescan) and `[schedules.X]`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.config.rescan import RescanTarget
+from shared.config.tables import Table as _Table
+from shared.config.tables import parse_duration
+from shared.config.targets import TargetConfig, library_path_on_target
+from shared.errors import ConfigError
+from shared.media import validate_layout
+
+MODES = ("move", "copy")
+POLLING = ("auto", "on", "off")
+DUPLICATE_POLICIES = ("skip", "archive", "delete")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    path: Path
+    library: str
+    mode: str = "move"
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    stability_seconds: float = 2.0
+    polling: str = "auto"
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    name: str
+    path: Path
+    layout: str = "keep"
+    duplicates: str = "skip"
+    archive_path: Path | None = None
+    rescan: tuple[str, ...] = ()
+    syncthing: str = ""  # a [syncthing.X] whose folder holds this library
+    target: str = ""  # a [targets.NAME]: `path` is then a path on that target
+
+
+@dataclass(frozen=True)
+class Schedule:
+    source: str
+    every_seconds: float | None = None
+    cron: str | None = None
+
+
+def folder(value: str, base: Path, where: str, must_exist: bool) -> Path:
+    path = Path(os.path.expanduser(value))
+    path = Path(os.path.abspath(base / path))
+    if must_exist and not path.is_dir():
+        raise ConfigError(f"{where}: folder {str(path)!r} does not exist")
+    return path
+
+
+def parse_source(key: str, data: Any, base: Path, name: str,
+                 must_exist: bool = True) -> SourceConfig:
+    where = f"{name}: sources.{key}"
+    table = _Table(data, where)
+    path = table.get("path", None, str)
+    library = table.get("library", None, str)
+    if not path or not library:
+        raise ConfigError(f"{where}: 'path' and 'library' are required")
+    source = SourceConfig(
+        name=key,
+        path=folder(path, base, f"{where}.path", must_exist=must_exist),
+        library=library,
+        mode=table.choice("mode", "move", MODES),
+        include=table.strings("include"),
+        exclude=table.strings("exclude"),
+        stability_seconds=parse_duration(table.get("stability", 2.0), f"{where}.stability"),
+        polling=table.choice("polling", "auto", POLLING),
+    )
+    table.finish()
+    return source
+
+
+def parse_library(key: str, data: Any, base: Path, name: str, must_exist: bool = True,
+             remote: Mapping[str, TargetConfig] | None = None) -> LibraryConfig:
+    where = f"{name}: libraries.{key}"
+    table = _Table(data, where)
+    path = table.get("path", None, str)
+    if not path:
+        raise ConfigError(f"{where}: 'path' is required")
+    target = table.get("target", "", str)
+    on_target = (remote or {}).get(target)
+    archive = table.get("archive_path", None, str)
+    library = LibraryConfig(
+        name=key,
+        path=library_path_on_target(on_target, path) if on_target
+        else folder(path, base, f"{where}.path", must_exist=must_exist),
+        layout=table.get("layout", "keep", str),
+        duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
+        archive_path=folder(archive, base, where, must_exist=False) if archive else None,
+        rescan=table.strings("rescan"),
+        syncthing=table.get("syncthing", "", str),
+        target=target,
+    )
+    table.finish()
+    if library.duplicates == "archive" and library.archive_path is None:
+        raise ConfigError(f"{where}: duplicates = 'archive' needs 'archive_path'")
+
+    validate_layout(library.layout, f"{where}.layout")
+    return library
+
+
+def parse_command_target(key: str, data: Any, name: str) -> RescanTarget:
+    where = f"{name}: rescan.{key}"
+    table = _Table(data, where)
+    command = table.get("command", None, (list, str))
+    if not command:
+        raise ConfigError(f"{where}: 'command' is required")
+    if isinstance(command, str):
+        # The folder reaches the shell as an argument, never inside the script: a folder
+        # named '$(rm -rf ~)' must stay a name.
+        script = command.replace("{folder}", '"$1"').replace("{rel_folder}", '"$2"')
+        argv: tuple[str, ...] = ("sh", "-c", script, "mediacourier-rescan", "{folder}",
+                                 "{rel_folder}")
+    else:
+        argv = tuple(command)
+    if not any("{folder}" in part or "{rel_folder}" in part for part in
+               (command if isinstance(command, list) else [command])):
+        raise ConfigError(f"{where}.command: needs a '{{folder}}' or '{{rel_folder}}' placeholder")
+    target = RescanTarget(
+        name=key,
+        command=argv,
+        debounce_seconds=parse_duration(table.get("debounce", 10), f"{where}.debounce"),
+        timeout_seconds=parse_duration(table.get("timeout", 600), f"{where}.timeout"),
+        max_folders=table.get("max_folders", 50, int),
+    )
+    table.finish()
+    return target
+
+
+def parse_schedule(key: str, data: Any, name: str) -> Schedule:
+    where = f"{name}: schedules.{key}"
+    table = _Table(data, where)
+    every, cron = table.get("every"), table.get("cron", None, str)
+    table.finish()
+    if (every is None) == (cron is None):
+        raise ConfigError(f"{where}: give exactly one of 'every' or 'cron'")
+    if cron is not None:
+        from croniter import croniter
+
+        if len(cron.split()) != 5 or not croniter.is_valid(cron):
+            raise ConfigError(f"{where}.cron: {cron!r} is not a valid five-field cron expression")
+    seconds = parse_duration(every, f"{where}.every") if every is not None else None
+    return Schedule(source=key, every_seconds=seconds, cron=cron)

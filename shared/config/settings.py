@@ -1,0 +1,96 @@
+"""The one frozen `Settings` object: TOML file + `MEDIACOURIER_*` environment, validated once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from shared.config.hosts import HostsConfig
+from shared.config.mirrors import MirrorConfig
+from shared.config.rescan import RescanTarget
+from shared.config.sections import LibraryConfig, Schedule, SourceConfig
+from shared.config.security import SecurityConfig, redacted_url
+from shared.config.syncthing import SyncthingConfig
+from shared.config.targets import TargetConfig
+from shared.errors import ConfigError
+
+DEFAULT_DATA_DIR = "mediacourier-data"
+ENV_PREFIX = "MEDIACOURIER_"
+RUNTIME_URL_FILE = "run/redis.url"  # written by `mediacourier up` for its embedded Redis
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    redis_url: str = ""
+    key_prefix: str = "mediacourier"
+    sources: Mapping[str, SourceConfig] = field(default_factory=dict)
+    libraries: Mapping[str, LibraryConfig] = field(default_factory=dict)
+    rescan_targets: Mapping[str, RescanTarget] = field(default_factory=dict)
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    visibility_timeout: int = 3600
+    restore_interval: int = 60
+    task_time_limit: int = 1800
+    max_retries: int = 8
+    retry_backoff_max: int = 600
+    verify_attempts: int = 3
+    batch_files: int = 64
+    batch_bytes: int = 256 * 1024 * 1024
+    flower_address: str = "127.0.0.1"
+    flower_port: int = 5555
+    flower_basic_auth: str = ""
+    config_path: Path | None = None
+    mirrors: Mapping[str, MirrorConfig] = field(default_factory=dict)
+    syncthing: Mapping[str, SyncthingConfig] = field(default_factory=dict)
+    hosts: HostsConfig = field(default_factory=HostsConfig)
+    metrics_listen: str = "127.0.0.1:9808"
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: never with the Redis or Flower password.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["redis_url"] = redacted_url(self.redis_url)
+        shown["flower_basic_auth"] = "***" if self.flower_basic_auth else ""
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+    targets: Mapping[str, TargetConfig] = field(default_factory=dict)
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    def source_for_path(self, path: Path) -> tuple[SourceConfig, str] | None:
+        """The source whose root contains `path` (not following symlinks) and the relative path."""
+        absolute = Path(os.path.abspath(path))
+        for source in self.sources.values():
+            try:
+                rel = absolute.relative_to(source.path)
+            except ValueError:
+                continue
+            if rel.parts and ".." not in rel.parts:
+                return source, rel.as_posix()
+        return None
+
+    def library_of(self, source: SourceConfig) -> LibraryConfig:
+        return self.libraries[source.library]
+
+    def mirror_root(self, mirror: MirrorConfig) -> Path:
+        """The local tree a mirror copies: its `source`, else its library's folder."""
+        if mirror.source_path is not None:
+            return mirror.source_path
+        assert mirror.library is not None
+        return Path(self.libraries[mirror.library].path)
+
+
+def broker_url(settings: Settings) -> str:
+    """The configured Redis URL, else the one `mediacourier up` wrote for its embedded Redis."""
+    if settings.redis_url:
+        return settings.redis_url
+    url_file = Path(settings.data_dir) / RUNTIME_URL_FILE
+    if url_file.is_file():
+        return url_file.read_text().strip()
+    raise ConfigError(
+        f"no Redis configured: set redis_url or MEDIACOURIER_REDIS_URL, or start "
+        f"`mediacourier up` (it writes {url_file})"
+    )

@@ -1,0 +1,181 @@
+"""The ingest stages as plain functions, and the runner that applies them in order.
+
+Each stage takes a `FileJob` and a `Context` and returns the next `FileJob`. A stage never sees
+a job whose outcome is terminal (duplicate, skipped, failed): the runner passes such jobs
+straight to `record_outcome`. Every stage is idempotent, so a crash at any point followed by a
+re-run reaches the same end state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+
+from shared.errors import FileBusy, PermanentError, SourceVanished
+from shared.ingest.context import Context
+from shared.ingest.duplicates import handle_duplicate
+from shared.ingest.placing import transfer_file, verify_copy
+from shared.ingest.recording import record_outcome, request_rescan
+from shared.jobs import FileJob, Outcome
+from shared.media import is_sidecar
+from shared.state import FileRecord
+from shared.transfer import sha256_file
+
+log = logging.getLogger(__name__)
+
+Stage = Callable[[FileJob, Context], FileJob]
+
+
+def hash_file(job: FileJob, ctx: Context) -> FileJob:
+    """Hash the source, reusing the recorded hash when size, mtime and inode are unchanged.
+
+    A record left by an earlier run of this file version resumes the job where that run got
+    to: 'verified' goes back through verification (which releases the source), 'ingested' and
+    'duplicate' are done.
+    """
+    path = ctx.source_path(job)
+    record = ctx.store.get_record(job.source, job.rel_path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        if record and record.state in DONE:
+            return job.evolve(outcome=Outcome.SKIPPED, reason="already handled by an earlier run")
+        if record and record.state == "verified" and _same_version(job, record):
+            return _resume_verified(job, record)
+        raise SourceVanished(f"{path}: vanished before it could be hashed") from None
+    version = (info.st_size, info.st_mtime_ns, info.st_ino)
+    if record and record.sha256 and (record.size, record.mtime_ns, record.inode) == version:
+        if record.state == "verified":
+            return _resume_verified(job, record)
+        if record.state in DONE and ctx.source(job).mode == "copy":
+            return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
+                              outcome=Outcome.SKIPPED, dest_path=record.dest,
+                              reason="unchanged since it was ingested")
+        sha, size, mtime_ns = record.sha256, info.st_size, info.st_mtime_ns
+    else:
+        # Not recorded here: the hash reaches the store with the outcome, in the same write.
+        sha, final = sha256_file(path)
+        size, mtime_ns = final.st_size, final.st_mtime_ns
+    return job.evolve(sha256=sha, size=size, mtime_ns=mtime_ns, inode=info.st_ino,
+                      outcome=Outcome.HASHED)
+
+
+DONE = ("ingested", "duplicate")
+
+
+def _same_version(job: FileJob, record: FileRecord) -> bool:
+    return job.size < 0 or (job.size, job.mtime_ns) == (record.size, record.mtime_ns)
+
+
+def _resume_verified(job: FileJob, record: FileRecord) -> FileJob:
+    return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
+                      inode=record.inode, dest_path=record.dest, copy_check="",
+                      outcome=Outcome.TRANSFERRED)
+
+
+def claim_content(job: FileJob, ctx: Context) -> FileJob:
+    """Claim the content hash atomically; a hash already held elsewhere makes a duplicate."""
+    if is_sidecar(job.rel_path):
+        return job.evolve(outcome=Outcome.CLAIMED)  # sidecars follow their image, not content
+    owner = job.owner
+    holder = ctx.store.claim_content(job.sha256, owner)
+    if holder is None:
+        return job.evolve(outcome=Outcome.CLAIMED)
+    if holder.is_claim:
+        raise FileBusy(f"{ctx.source_path(job)}: identical content is being imported by "
+                       f"{holder.owner}; waiting for it")
+    holder_root = ctx.settings.libraries[holder.library].path \
+        if holder.library in ctx.settings.libraries else None
+    if holder_root is None or ctx.backend_for(ctx.settings.libraries[holder.library]).stat_size(
+            holder_root, holder.rel_path) != job.size:
+        # The library copy is gone (or changed): take the content over instead of losing it.
+        if ctx.store.take_over_content(job.sha256, holder, owner):
+            ctx.store.journal("library-vanished", library=holder.library, path=holder.rel_path)
+            return job.evolve(outcome=Outcome.CLAIMED)
+        return claim_content(job, ctx)
+    return handle_duplicate(job.evolve(duplicate_of=f"{holder.library}/{holder.rel_path}"),
+                            ctx, holder_root, holder.rel_path)
+
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("hash_file", hash_file),
+    ("claim_content", claim_content),
+    ("transfer_file", transfer_file),
+    ("verify_copy", verify_copy),
+    ("request_rescan", request_rescan),
+    ("record_outcome", record_outcome),
+)
+STAGE_BY_NAME = dict(STAGES)
+LOCKED_STAGES = {"transfer_file", "verify_copy"}
+
+
+# The outcome each stage produces: a job that already has it (resumed from an earlier run)
+# passes that stage by.
+PRODUCES = {"hash_file": Outcome.HASHED, "claim_content": Outcome.CLAIMED,
+            "transfer_file": Outcome.TRANSFERRED, "verify_copy": Outcome.VERIFIED}
+PROGRESS = [Outcome.PENDING, Outcome.HASHED, Outcome.CLAIMED, Outcome.TRANSFERRED,
+            Outcome.VERIFIED]
+
+
+def already_past(name: str, job: FileJob) -> bool:
+    if job.outcome.is_terminal:
+        return name != "record_outcome"
+    produces = PRODUCES.get(name)
+    return produces is not None and PROGRESS.index(job.outcome) >= PROGRESS.index(produces)
+
+
+def file_lock(job: FileJob, ctx: Context) -> AbstractContextManager[None]:
+    """The per-file lock for stages that write; it lives as long as a message's visibility,
+    so a worker that dies holding it blocks the file no longer than its message stays hidden.
+    """
+    return ctx.store.lock(f"file:{job.source}:{job.rel_path}", ttl=ctx.settings.visibility_timeout)
+
+
+def run_stage(name: str, job: FileJob, ctx: Context, lock: bool = True) -> FileJob:
+    """Run one stage with timing, the per-file lock and the permanent-failure mapping.
+
+    RetryableError propagates: the caller (a Celery task or the batch runner) retries.
+    `lock=False` when the caller already holds the file's lock.
+    """
+    if already_past(name, job):
+        return job
+    stage = STAGE_BY_NAME[name]
+    started = time.perf_counter()
+    if not job.started_at:
+        job = job.evolve(started_at=time.time())
+    try:
+        if lock and name in LOCKED_STAGES:
+            with file_lock(job, ctx):
+                job = stage(job, ctx)
+        else:
+            job = stage(job, ctx)
+    except PermanentError as exc:
+        log.warning("%s: %s", name, exc)
+        job = give_up(job, ctx, str(exc))
+    return job.evolve(hosts={**job.hosts, name: ctx.hostname},
+                      timings={**job.timings, name: round(time.perf_counter() - started, 6)})
+
+
+def run_all(job: FileJob, ctx: Context) -> FileJob:
+    """The whole chain in this process: used by batches and the one-shot `sync`.
+
+    The writing stages run under one hold of the file's lock instead of one each.
+    """
+    with ExitStack() as held:
+        locked = False
+        for name, _ in STAGES:
+            if name in LOCKED_STAGES and not locked and not already_past(name, job):
+                held.enter_context(file_lock(job, ctx))
+                locked = True
+            job = run_stage(name, job, ctx, lock=not locked)
+    return job
+
+
+def give_up(job: FileJob, ctx: Context, reason: str) -> FileJob:
+    """Mark the job failed and free its content claim so an identical file can still come in."""
+    if job.sha256:
+        ctx.store.release_content(job.sha256, job.owner)
+    return job.evolve(outcome=Outcome.FAILED, reason=reason)

@@ -1,0 +1,84 @@
+"""The last stages: ask for a rescan of the changed folder, record the outcome."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import time
+
+from shared.ingest.context import Context
+from shared.jobs import FileJob, Outcome
+from shared.state import FileRecord, observe_timings
+
+STATE_OF = {
+    Outcome.VERIFIED: "ingested",
+    Outcome.INGESTED: "ingested",
+    Outcome.DUPLICATE: "duplicate",
+    Outcome.SKIPPED: "skipped",
+    Outcome.FAILED: "failed",
+}
+
+
+def request_rescan(job: FileJob, ctx: Context) -> FileJob:
+    """Mark the destination folder dirty for each of the library's rescan targets."""
+    library = ctx.library(job)
+    folder = os.path.join(library.path, posixpath.dirname(job.dest_path)).rstrip("/")
+    for name in library.rescan:
+        target = ctx.settings.rescan_targets[name]
+        if ctx.store.mark_dirty(name, folder, target.debounce_seconds):
+            ctx.schedule_flush(name, target.debounce_seconds)
+    return job
+
+
+def record_outcome(job: FileJob, ctx: Context) -> FileJob:
+    """Write the file record, the journal entry and counters; clear in-flight and failures.
+
+    One round trip for all of it, after one read: this runs once per file.
+    """
+    if job.outcome == Outcome.VERIFIED:
+        job = job.evolve(outcome=Outcome.INGESTED)
+    store = ctx.store
+    previous = store.get_record(job.source, job.rel_path)
+    inode = job.inode or (previous.inode if previous else 0)
+    record = FileRecord(job.size, job.mtime_ns, inode, job.sha256,
+                        STATE_OF.get(job.outcome, "failed"), job.dest_path)
+    inflight = inflight_of(job)
+    if previous == record and job.outcome != Outcome.FAILED:
+        # A redelivered message: this outcome is already recorded and journaled.
+        store.finish(job.source, job.rel_path, inflight=inflight)
+        return job
+    seconds = time.time() - job.started_at if job.started_at else 0.0
+    store.finish(
+        job.source,
+        job.rel_path,
+        record=record if job.outcome != Outcome.SKIPPED or previous is None else None,
+        failure=job.reason if job.outcome == Outcome.FAILED else None,
+        failure_path=ctx.source_path(job),
+        inflight=inflight,
+        event=str(job.outcome),
+        journal={
+            "source": job.source,
+            "path": job.rel_path,
+            "library": ctx.library(job).name,
+            "dest": job.dest_path,
+            "duplicate_of": job.duplicate_of,
+            "sha256": job.sha256,
+            "bytes": max(job.size, 0),
+            "copied": int(job.copied),
+            "seconds": f"{seconds:.3f}",
+            "reason": job.reason,
+            "host": ctx.hostname,
+            # The worker of every stage: where each step ran, across hosts.
+            "hosts": json.dumps({**job.hosts, "record_outcome": ctx.hostname}, sort_keys=True),
+        },
+    )
+    observe_timings(store, job.timings)
+    return job
+
+
+def inflight_of(job: FileJob) -> tuple[int, int] | None:
+    if not job.queued_version:
+        return None
+    size, mtime_ns = job.queued_version.split(":")
+    return int(size), int(mtime_ns)

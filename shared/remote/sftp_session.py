@@ -1,0 +1,323 @@
+"""One SFTP connection to a target, and a small pool of them for parallel transfers.
+
+Every call maps failures onto the error tree: a dropped connection is TargetUnreachable (the
+pool then throws the session away), a full disk DestinationFull, anything else FileBusy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import posixpath
+import shlex
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import paramiko
+
+from shared.config import TargetConfig
+from shared.errors import (
+    DestinationFull,
+    FileBusy,
+    PermanentError,
+    TargetRefused,
+    TargetUnreachable,
+)
+from shared.remote.bandwidth import UNLIMITED, Bandwidth
+from shared.remote.ssh import connect
+from shared.transfer import CHUNK
+
+HealthHook = Callable[[bool, str], None]
+Progress = Callable[[int], None] | None
+# One sha256sum per line read; "-" when it fails (a missing file, no sha256sum).
+HASH_LOOP = 'while IFS= read -r p; do sha256sum -- "$p" 2>/dev/null || echo -; done'
+# A wider SSH window than paramiko's 2 MiB keeps more pipelined writes in flight.
+WINDOW = 16 * 1024 * 1024
+def wire(path: str) -> bytes:
+    """A path as the bytes SFTP sends: names that are not UTF-8 keep their exact bytes."""
+    return os.fsencode(path)
+
+
+LOST = (paramiko.SSHException, EOFError, TimeoutError, ConnectionError, BrokenPipeError)
+
+
+class SftpSession:
+    """An authenticated SSH connection with its SFTP channel, used by one thread at a time."""
+
+    def __init__(self, target: TargetConfig) -> None:
+        self.target = target
+        self.client = connect(target)
+        try:
+            self.sftp = paramiko.SFTPClient.from_transport(  # type: ignore[assignment]
+                self.client.get_transport(), window_size=WINDOW)
+            self.sftp.get_channel().settimeout(target.timeout * 4)
+        except LOST as exc:
+            self.client.close()
+            raise TargetUnreachable(f"{target.name}: no SFTP on {target.address}: {exc}") from exc
+        self._exec_ok: bool | None = None
+        self._hash_in: paramiko.ChannelFile | None = None
+        self._hash_out: paramiko.ChannelFile | None = None
+
+    @property
+    def alive(self) -> bool:
+        transport = self.client.get_transport()
+        return transport is not None and transport.is_active()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+    # errors -------------------------------------------------------------------------------
+    def fail(self, exc: BaseException, path: str, need: int = 0) -> Exception:
+        """The mediacourier error for a failed SFTP call on path."""
+        dropped = isinstance(exc, OSError) and exc.errno in (
+            errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ECONNABORTED)
+        if isinstance(exc, LOST) or dropped or not self.alive:
+            return TargetUnreachable(f"{self.target.name}: connection to {self.target.address} "
+                                     f"lost: {exc or type(exc).__name__}")
+        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+            return PermanentError(f"{self.target.name}:{path}: not writable on the target")
+        if need and self.free_bytes(posixpath.dirname(path)) is not None \
+                and self.free_bytes(posixpath.dirname(path)) < need:  # type: ignore[operator]
+            return DestinationFull(f"{self.target.name}:{path}: no space left on the target")
+        return FileBusy(f"{self.target.name}:{path}: {exc}")
+
+    # remote commands ----------------------------------------------------------------------
+    def run(self, command: str) -> tuple[int, bytes] | None:
+        """(exit code, stdout) of a command on the target; None when it has no shell for us."""
+        if self._exec_ok is False:
+            return None
+        try:
+            _, out, _ = self.client.exec_command(command, timeout=self.target.timeout * 20)
+            data = out.read()
+            code = out.channel.recv_exit_status()
+        except paramiko.ChannelException:
+            self._exec_ok = False  # an SFTP-only account: fall back to reading back
+            return None
+        except LOST as exc:
+            raise self.fail(exc, command) from exc
+        if self._exec_ok is None:
+            self._exec_ok = code != 127  # no such command: a restricted shell
+        return code, data
+
+    def free_bytes(self, folder: str) -> int | None:
+        done = self.run(f"df -Pk -- {shlex.quote(folder or '/')}")
+        if done is None or done[0] != 0:
+            return None
+        try:
+            return int(done[1].decode().splitlines()[-1].split()[3]) * 1024
+        except (IndexError, ValueError):
+            return None
+
+    def _hash_line(self, path: str) -> str | None:
+        """One line from a `sha256sum` loop kept running on the target: a session costs the
+        target a fork and a login (≈ 0.2 s measured on loopback), a loop turn only the hash.
+        None when no loop can run there."""
+        if self._exec_ok is False:
+            return None
+        try:
+            if self._hash_out is None:
+                channel = self.client.get_transport().open_session()  # type: ignore[union-attr]
+                channel.settimeout(self.target.timeout * 20)
+                channel.exec_command(HASH_LOOP)
+                self._hash_in, self._hash_out = channel.makefile_stdin("wb"), \
+                    channel.makefile("rb")
+            self._hash_in.write(path.encode("utf-8", "surrogateescape") + b"\n")
+            self._hash_in.flush()
+            line = self._hash_out.readline()
+        except paramiko.ChannelException:
+            self._exec_ok = False
+            return None
+        except (OSError, *LOST) as exc:
+            self._hash_out = None
+            raise self.fail(exc, path) from exc
+        if not line:  # the loop ended (no shell for us): hash by reading back from now on
+            self._exec_ok, self._hash_out = False, None
+            return None
+        return line.decode("ascii", "replace").strip()
+
+    def sha256(self, path: str, length: int | None = None) -> str | None:
+        """Hex sha256 of the file (its first `length` bytes), by `sha256sum` on the target
+        when it has one, else read back; None when the file is absent."""
+        if length is None and "\n" not in path:
+            line = self._hash_line(path)
+            digest = line.lstrip("\\")[:64] if line else ""
+            if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+                return digest
+            return self.read_back(path)  # absent (None), or no sha256sum there
+        quoted = shlex.quote(path)
+        command = (f"sha256sum -- {quoted}" if length is None
+                   else f"head -c {int(length)} -- {quoted} | sha256sum")
+        done = self.run(f"test -f {quoted} || exit 3; {command}")
+        if done is not None and done[0] == 3:
+            return None
+        if done is not None and done[0] == 0 and len(done[1]) >= 64:
+            return done[1][:64].decode()
+        return self.read_back(path, length)
+
+    def read_back(self, path: str, length: int | None = None,
+                  hasher: Callable[[], hashlib._Hash] = hashlib.sha256) -> str | None:
+        digest = hasher()
+        try:
+            with self.sftp.open(wire(path), "rb") as handle:
+                size = handle.stat().st_size or 0
+                todo = size if length is None else min(length, size)
+                handle.prefetch(todo)
+                while todo > 0:
+                    chunk = handle.read(min(CHUNK, todo))
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    todo -= len(chunk)
+        except FileNotFoundError:
+            return None
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path) from exc
+        return digest.hexdigest()
+
+    def find_files(self, root: str) -> list[tuple[str, int, int]] | None:
+        """(rel_path, size, mtime_ns) of every regular file under root by the target's `find`
+        (one round trip; names keep their bytes); None when the target has no GNU find."""
+        done = self.run(f"cd -- {shlex.quote(root)} 2>/dev/null || exit 3; "
+                        "find . -type f -printf '%s %T@ %P\\0'")
+        if done is None or done[0] not in (0, 3):
+            return None
+        found = []
+        for item in done[1].split(b"\0") if done[0] == 0 else []:
+            if not item:
+                continue
+            size, stamp, name = item.split(b" ", 2)
+            seconds, _, fraction = stamp.decode().partition(".")
+            mtime_ns = int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9])
+            found.append((os.fsdecode(name), int(size), mtime_ns))
+        return found
+
+    # files --------------------------------------------------------------------------------
+    def stat(self, path: str) -> tuple[int, int] | None:
+        """(size, mtime_ns) of a regular file; (-1, 0) for anything else; None when absent."""
+        try:
+            attrs = self.sftp.lstat(wire(path))
+        except FileNotFoundError:
+            return None
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path) from exc
+        if not stat.S_ISREG(attrs.st_mode or 0):
+            return -1, 0
+        return attrs.st_size or 0, int(attrs.st_mtime or 0) * 1_000_000_000
+
+    def makedirs(self, folder: str) -> None:
+        missing = []
+        while folder not in ("/", "") and self.stat(folder) is None:
+            missing.append(folder)
+            folder = posixpath.dirname(folder)
+        for path in reversed(missing):
+            try:
+                self.sftp.mkdir(wire(path))
+            except (OSError, *LOST) as exc:
+                if self.stat(path) is None:  # not made by a parallel transfer either
+                    raise self.fail(exc, path, need=1) from exc
+
+    def call(self, what: str, path: str, *args: object) -> None:
+        try:
+            getattr(self.sftp, what)(wire(path), *(wire(a) if isinstance(a, str) else a
+                                                   for a in args))
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path) from exc
+
+    def rename_noreplace(self, old: str, new: str) -> bool:
+        """Rename that never overwrites: OpenSSH's SFTP v3 rename is link(2) + unlink(2), which
+        fails atomically when `new` exists. False when the name is taken."""
+        try:
+            self.sftp.rename(wire(old), wire(new))
+        except (OSError, *LOST) as exc:
+            if self.stat(new) is not None:
+                return False
+            raise self.fail(exc, new) from exc
+        return True
+
+    def remove_quietly(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.call("remove", path)
+
+    def write_from(self, fd: int, path: str, offset: int, size: int, hasher: hashlib._Hash,
+                   bucket: Bandwidth = UNLIMITED, progress: Progress = None) -> None:
+        """Send bytes offset..size of the local fd into path (appending at offset)."""
+        try:
+            with self.sftp.open(wire(path), "r+b" if offset else "wb") as handle:
+                handle.seek(offset)
+                handle.set_pipelined(True)
+                position = offset
+                while position < size:
+                    chunk = os.pread(fd, min(CHUNK, size - position), position)
+                    if not chunk:
+                        break
+                    bucket.take(len(chunk))
+                    handle.write(chunk)
+                    hasher.update(chunk)
+                    position += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path, need=size - offset) from exc
+        # Pipelined writes can fail without an error at close (paramiko): trust the size only.
+        written = self.stat(path)
+        if written is None or written[0] != size:
+            missing = size - (written[0] if written else 0)
+            raise self.fail(OSError(f"short write ({missing} bytes missing)"), path, need=missing)
+
+
+class SessionPool:
+    """Up to `size` sessions, made on demand and never shared across a fork."""
+
+    def __init__(self, target: TargetConfig, on_health: HealthHook | None = None) -> None:
+        self.target = target
+        self.on_health = on_health
+        self._idle: list[SftpSession] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(target.parallel)
+        self._pid = os.getpid()
+        self._healthy: bool | None = None
+
+    def _report(self, healthy: bool, reason: str) -> None:
+        if self.on_health is not None and healthy != self._healthy:
+            with contextlib.suppress(Exception):  # health is advice; never fail a transfer
+                self.on_health(healthy, reason)
+        self._healthy = healthy
+
+    @contextmanager
+    def session(self) -> Iterator[SftpSession]:
+        with self._slots:
+            with self._lock:
+                if self._pid != os.getpid():  # a forked child: the parent's sockets are not ours
+                    self._idle, self._pid = [], os.getpid()
+                session = self._idle.pop() if self._idle else None
+                while session is not None and not session.alive:  # dropped while idle
+                    session.close()
+                    session = self._idle.pop() if self._idle else None
+            try:
+                if session is None:
+                    session = SftpSession(self.target)
+                yield session
+            except (TargetUnreachable, TargetRefused) as exc:
+                if session is not None:
+                    session.close()
+                self._report(False, str(exc))
+                raise
+            except BaseException:
+                if session is not None:
+                    with self._lock:
+                        self._idle.append(session)
+                raise
+            self._report(True, "")
+            with self._lock:
+                self._idle.append(session)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for session in idle:
+            session.close()

@@ -1,0 +1,59 @@
+"""A library on an SSH target, behind the same TransferBackend Protocol as LocalTransfer.
+
+`root` arguments are absolute paths on the target (the library's `path`). Nothing is linked:
+every placement is an upload to a temp name, checked (size and the target's own sha256) and
+renamed into place without overwriting; verify_copy then reads the target's sha256 again.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+from shared.errors import FileBusy
+from shared.remote.sftp_destination import SftpDestination
+from shared.transfer import Expected, Placement, copy_check
+
+
+class RemoteTransfer:
+    def __init__(self, destination: SftpDestination) -> None:
+        self.destination = destination
+
+    def stat(self, root: Path, rel_path: str) -> tuple[int, int] | None:
+        with self.destination.pool.session() as session:
+            return session.stat(posixpath.join(str(root), rel_path))
+
+    def stat_size(self, root: Path, rel_path: str) -> int | None:
+        found = self.stat(root, rel_path)
+        return None if found is None else found[0]
+
+    def digest(self, root: Path, rel_path: str, check: bool = False) -> tuple[int, str] | None:
+        path = posixpath.join(str(root), rel_path)
+        with self.destination.pool.session() as session:
+            found = session.stat(path)
+            if found is None:
+                return None
+            if found[0] < 0:
+                return -1, ""  # a folder or link holds the name: never ours
+            digest = (session.read_back(path, hasher=copy_check) if check
+                      else session.sha256(path))
+        return (found[0], digest) if digest is not None else None
+
+    def place(self, src: str, root: Path, rel_path: str, expected: Expected,
+              link_ok: bool) -> Placement | None:
+        info = os.lstat(src)
+        if (info.st_size, info.st_mtime_ns) != (expected.size, expected.mtime_ns):
+            raise FileBusy(f"{src}: changed since it was hashed")
+        done = self.destination.upload(src, posixpath.join(str(root), rel_path),
+                                       expected.mtime_ns, False, expected.sha256, None)
+        if done is None:
+            return None
+        return Placement(rel_path, done[0], done[1], linked=False)
+
+    def remove(self, root: Path, rel_path: str) -> None:
+        with self.destination.pool.session() as session:
+            session.remove_quietly(posixpath.join(str(root), rel_path))
+
+    def flush(self) -> None:
+        """Nothing to do: every upload was checked on the target before its rename."""

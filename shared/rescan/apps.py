@@ -1,0 +1,108 @@
+"""One rescan of one folder, per target kind: the generic command, Nextcloud (files:scan, then
+Memories), PhotoPrism (CLI or REST) and Immich (REST, whole library)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from shared.config import RescanTarget, app_path
+from shared.executors import CommandExecutor, CommandResult
+from shared.rescan.clients import ImmichClient, PhotoPrismClient
+from shared.rescan.output import (
+    OK,
+    PERMANENT,
+    RETRY,
+    ScanOutcome,
+    command_outcome,
+    files_scan_outcome,
+    memories_outcome,
+    photoprism_outcome,
+)
+from shared.secrets import read_secret
+
+
+def render(command: tuple[str, ...], folder: str, library_root: str) -> tuple[str, ...]:
+    rel = os.path.relpath(folder, library_root) if library_root else folder
+    rel = "" if rel == "." else rel
+    return tuple(part.replace("{folder}", folder).replace("{rel_folder}", rel)
+                 for part in command)
+
+
+def relative_folder(folder: str, library_root: str) -> str:
+    rel = os.path.relpath(folder, library_root) if library_root else folder
+    return "" if rel == "." else rel
+
+
+def nextcloud_path(target: RescanTarget, rel: str) -> str:
+    """`/<user>/files/<prefix>/<rel>`: what `files:scan --path` wants."""
+    inside = app_path(target.app.files_prefix, rel)
+    return "/" + "/".join(part for part in (target.app.nextcloud_user, "files", inside) if part)
+
+
+def nextcloud_commands(target: RescanTarget, rel: str) -> list[tuple[str, ...]]:
+    """files:scan for the folder, then (optionally) memories:index for the same folder."""
+    occ = target.app.occ
+    # One argv element for the path: folder names with spaces must not split.
+    commands = [(*occ, "files:scan", "-n", f"--path={nextcloud_path(target, rel)}")]
+    if target.app.memories:
+        folder = "/" + app_path(target.app.files_prefix, rel)
+        commands.append((*occ, "memories:index", "-n", "-u", target.app.nextcloud_user,
+                         "--folder", folder))
+    return commands
+
+
+def photoprism_command(target: RescanTarget, rel: str) -> tuple[str, ...]:
+    sub = app_path(target.app.files_prefix, rel)
+    return (*target.app.photoprism, "index", *([sub] if sub else []))
+
+
+def scan_folder(target: RescanTarget, executor: CommandExecutor, folder: str,
+                library_root: str, clients: dict[str, Any] | None = None) -> ScanOutcome:
+    """Tell the target's app about one folder; executor errors propagate to the caller."""
+
+    rel = relative_folder(folder, library_root)
+
+    def run(argv: tuple[str, ...]) -> CommandResult:
+        user = target.executor.user
+        if not user:  # executors written before `user` existed still work
+            return executor.run(argv, target.timeout_seconds)
+        return executor.run(argv, target.timeout_seconds, user=user)
+
+    if target.kind == "command":
+        return command_outcome(run(render(target.command, folder, library_root)))
+    if target.kind == "nextcloud":
+        scan, *memories = nextcloud_commands(target, rel)
+        outcome = files_scan_outcome(run(scan))
+        if not outcome.ok or not memories:
+            return outcome
+        # Memories reads Nextcloud's file cache: only now does it know the new files.
+        after = memories_outcome(run(memories[0]))
+        counts = {**outcome.counts, **{f"memories_{k}": v for k, v in after.counts.items()}}
+        return ScanOutcome(after.status, after.message, counts, after.exit_code)
+    if target.kind == "photoprism" and target.app.mode == "cli":
+        return photoprism_outcome(run(photoprism_command(target, rel)))
+    client = (clients if clients is not None else {}).get(target.name) or app_client(target)
+    if clients is not None:
+        clients[target.name] = client
+    if target.kind == "photoprism":
+        return from_app_result(client.index(app_path(target.app.files_prefix, rel)))
+    return from_app_result(client.scan_library(target.app.library_id))
+
+
+def from_app_result(result: Any) -> ScanOutcome:
+    """An `AppResult` of shared.rescan.clients as a ScanOutcome."""
+    status = OK if result.ok else RETRY if result.retry else PERMANENT
+    return ScanOutcome(status, "" if result.ok else f"HTTP {result.status}: {result.message}",
+                       {"http_status": result.status} if result.status else {})
+
+
+def app_client(target: RescanTarget, env: Mapping[str, str] | None = None) -> Any:
+    """The REST client for an `api` PhotoPrism or an Immich target (shared.rescan.clients)."""
+    where, app = f"rescan.{target.name}", target.app
+    if target.kind == "photoprism":
+        token = read_secret(app.token_file, app.token_env, f"{where}.token", env)
+        return PhotoPrismClient(app.url, token, timeout=target.timeout_seconds)
+    key = read_secret(app.api_key_file, app.api_key_env, f"{where}.api_key", env)
+    return ImmichClient(app.url, key)

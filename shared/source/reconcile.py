@@ -1,0 +1,133 @@
+"""Reconciliation: compare a source (and its library) with the records, plan what to do."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from shared.config import SourceConfig
+from shared.media import IgnoreRules
+from shared.source.walk import Entry, walk_source
+from shared.state import SEP, RedisStateStore
+from shared.transfer import TMP_PREFIX
+
+DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed"})
+
+
+@dataclass
+class ReconcilePlan:
+    source: str
+    to_ingest: list[Entry] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    in_flight: int = 0
+    settling: int = 0
+    library_vanished: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def scanned(self) -> int:
+        return len(self.to_ingest) + self.unchanged + self.in_flight + self.settling
+
+
+def rules_for(source: SourceConfig) -> IgnoreRules:
+    return IgnoreRules(include=source.include, exclude=source.exclude)
+
+
+def plan_source(
+    store: RedisStateStore,
+    source: SourceConfig,
+    stale_after: float,
+    retry_failed: bool = False,
+    now: float | None = None,
+) -> ReconcilePlan:
+    """New or changed files to ingest, and records whose file has vanished.
+
+    A file modified within the source's stability window may still be being written: it is
+    counted as settling and left for the watcher or a follow-up pass.
+
+    A file version already queued less than `stale_after` seconds ago is left to its task; an
+    older in-flight marker means the message was lost (e.g. Redis restarted without AOF), so the
+    file is planned again.
+    """
+    started = time.perf_counter()
+    plan = ReconcilePlan(source.name)
+    records = store.all_records(source.name)
+    entries = walk_source(source.path, rules_for(source))
+    inflight = _inflight_of(store, source.name, time.time() - stale_after)
+    done = DONE_STATES - {"failed"} if retry_failed else DONE_STATES
+    now = time.time() if now is None else now
+    settled_before_ns = int((now - source.stability_seconds) * 1e9)
+    for entry in entries:
+        raw = records.pop(entry.rel_path, None)
+        if raw is not None:
+            state_end = raw.find(SEP)
+            if raw[:state_end] in done and raw.startswith(
+                f"{SEP}{entry.size}{SEP}{entry.mtime_ns}{SEP}", state_end
+            ):
+                plan.unchanged += 1
+                continue
+        if (entry.rel_path, entry.size, entry.mtime_ns) in inflight:
+            plan.in_flight += 1
+            continue
+        if entry.mtime_ns > settled_before_ns:
+            plan.settling += 1
+            continue
+        plan.to_ingest.append(entry)
+    plan.vanished = list(records)
+    plan.seconds = time.perf_counter() - started
+    return plan
+
+
+def _inflight_of(store: RedisStateStore, source: str, fresh_since: float) -> set[tuple]:
+    fresh: set[tuple] = set()
+    stale: list[str] = []
+    for key, queued_at in store.inflight().items():
+        name, rel, size, mtime = key.split("\0")
+        if name != source:
+            continue
+        if queued_at >= fresh_since:
+            fresh.add((rel, int(size), int(mtime)))
+        else:
+            stale.append(key)
+    store.drop_inflight(stale)
+    return fresh
+
+
+def vanished_library_files(
+    store: RedisStateStore, library: str, root: str, stale_tmp_after: float
+) -> dict[str, str]:
+    """Library files mediacourier put there that are gone now (rel_path -> sha256).
+
+    On the way, temporary files left by a copy that crashed are removed once they are older
+    than `stale_tmp_after` seconds (no live copy can still be writing them).
+    """
+    known = store.library_files(library)
+    present: set[str] = set()
+    stale_before = time.time() - stale_tmp_after
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith(TMP_PREFIX):
+                        _remove_if_stale(entry, stale_before)
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, prefix + entry.name + "/"))
+                    else:
+                        present.add(prefix + entry.name)
+        except OSError:
+            continue
+    return {rel: sha for rel, sha in known.items() if rel not in present}
+
+
+def _remove_if_stale(entry: os.DirEntry[str], stale_before: float) -> None:
+    # ctime, not mtime: a copy sets the source's (old) mtime on its temporary file.
+    try:
+        if entry.is_file(follow_symlinks=False) and entry.stat().st_ctime < stale_before:
+            os.unlink(entry.path)
+    except OSError:
+        pass  # gone already, or not ours to remove: the next pass looks again

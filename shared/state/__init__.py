@@ -1,0 +1,44 @@
+"""TODO"""
+
+from shared.state.full_hold import (
+    full_target,
+    full_targets,
+    hold_after_full,
+    lift_target_full,
+    source_gate,
+    target_gate,
+)
+from shared.state.metrics import observe_timings, parse_listen, serve_metrics
+from shared.state.pause import (
+    Hold,
+    check_name,
+    hold_for,
+    hold_for_source,
+    recheck_cap,
+    sources_to_catch_up,
+)
+from shared.state.redis_server import EmbeddedRedis, find_redis_server
+from shared.state.store import SEP, FileRecord, RedisStateStore
+
+__all__ = [
+    "EmbeddedRedis",
+    "FileRecord",
+    "Hold",
+    "RedisStateStore",
+    "SEP",
+    "check_name",
+    "find_redis_server",
+    "full_target",
+    "full_targets",
+    "hold_after_full",
+    "hold_for",
+    "hold_for_source",
+    "lift_target_full",
+    "observe_timings",
+    "parse_listen",
+    "recheck_cap",
+    "serve_metrics",
+    "source_gate",
+    "sources_to_catch_up",
+    "target_gate",
+]

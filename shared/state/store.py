@@ -1,0 +1,308 @@
+"""The state store: every key mediacourier keeps in Redis, under one configurable prefix.
+
+Keys (P = prefix):
+  P:files:<source>      hash  rel_path -> FileRecord (size, mtime, inode, sha256, state, ...)
+  P:content             hash  sha256 -> claim ("claim\\t<owner>") or "<library>\\t<rel_path>"
+  P:libfiles:<library>  hash  rel_path -> sha256 (what the library holds, for reconcile)
+  P:inflight            hash  "<source>\\0<rel>\\0<size>\\0<mtime_ns>" -> enqueue time
+  P:failed              hash  "<source>\\0<rel>" -> JSON {reason, at, ...}
+  P:journal             stream, capped: one entry per operation
+  P:counters            hash  name -> integer
+  P:rescan:<target>     zset  library folder -> last time it was marked dirty
+  P:paused              hash  "source:<name>" / "target:<name>" -> when it was paused
+  P:targets             hash  target name -> JSON {healthy, reason, at}
+  P:bandwidth:<target>  hash  {tokens, stamp}: the target's shared bandwidth limit
+                              (shared/remote/bandwidth_redis.py)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import redis
+
+from shared.errors import StoreUnavailable
+from shared.state.coordination import CoordinationKeys
+
+JOURNAL_MAXLEN = 100_000
+SEP = "\t"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What the store knows about one source file version."""
+
+    size: int
+    mtime_ns: int
+    inode: int = 0
+    sha256: str = ""
+    state: str = "seen"
+    dest: str = ""
+
+    def encode(self) -> str:
+        # State, size and mtime first: reconcile compares that prefix without a full parse.
+        fields = (self.state, self.size, self.mtime_ns, self.inode, self.sha256, self.dest)
+        return SEP.join(str(f) for f in fields)
+
+    @classmethod
+    def decode(cls, raw: str) -> FileRecord:
+        state, size, mtime, inode, sha, dest = raw.split(SEP, 5)
+        return cls(int(size), int(mtime), int(inode), sha, state, dest)
+
+
+@dataclass(frozen=True)
+class ContentEntry:
+    """Who holds a content hash: a job still importing it, or a file in a library."""
+
+    owner: str = ""
+    library: str = ""
+    rel_path: str = ""
+
+    @property
+    def is_claim(self) -> bool:
+        return bool(self.owner)
+
+
+class StateStore(Protocol):
+    def ping(self) -> None: ...
+    def get_record(self, source: str, rel: str) -> FileRecord | None: ...
+    def put_record(self, source: str, rel: str, record: FileRecord) -> None: ...
+    def all_records(self, source: str) -> dict[str, str]: ...
+    def forget_records(self, source: str, rels: Iterable[str]) -> None: ...
+    def claim_content(self, sha256: str, owner: str) -> ContentEntry | None: ...
+    def settle_content(self, sha256: str, library: str, rel_path: str) -> None: ...
+    def release_content(self, sha256: str, owner: str) -> None: ...
+
+
+def _key_of(*parts: str | int) -> str:
+    return "\0".join(str(p) for p in parts)
+
+
+class RedisStateStore(CoordinationKeys):
+    """The real store. Works against redis-server, and against fakeredis in unit tests."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "mediacourier") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str) -> RedisStateStore:
+        # surrogateescape: file names that are not UTF-8 round-trip instead of crashing.
+        client = redis.Redis.from_url(
+            url, decode_responses=True, encoding_errors="surrogateescape", socket_timeout=30,
+            health_check_interval=30,
+        )
+        return cls(client, prefix)
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def ping(self) -> None:
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
+
+    # per-source file records -------------------------------------------------------------
+    def get_record(self, source: str, rel: str) -> FileRecord | None:
+        raw = self.client.hget(self.key("files", source), rel)
+        return FileRecord.decode(raw) if raw else None
+
+    def put_record(self, source: str, rel: str, record: FileRecord) -> None:
+        self.client.hset(self.key("files", source), rel, record.encode())
+
+    def all_records(self, source: str) -> dict[str, str]:
+        """Raw encoded records; reconcile compares prefixes of these strings, so keep them raw."""
+        return self.client.hgetall(self.key("files", source))
+
+    def forget_records(self, source: str, rels: Iterable[str]) -> None:
+        rels = list(rels)
+        for start in range(0, len(rels), 10_000):
+            self.client.hdel(self.key("files", source), *rels[start : start + 10_000])
+
+    # content index -----------------------------------------------------------------------
+    def claim_content(self, sha256: str, owner: str) -> ContentEntry | None:
+        """Atomically claim a content hash. None: the claim is ours (now or from an earlier run)."""
+        key = self.key("content")
+        if self.client.hsetnx(key, sha256, f"claim{SEP}{owner}"):
+            return None
+        entry = self.content(sha256)
+        if entry is None:  # released between our two calls: try once more
+            return self.claim_content(sha256, owner)
+        return None if entry.owner == owner else entry
+
+    def content(self, sha256: str) -> ContentEntry | None:
+        raw = self.client.hget(self.key("content"), sha256)
+        if raw is None:
+            return None
+        first, second = raw.split(SEP, 1)
+        return ContentEntry(owner=second) if first == "claim" else ContentEntry("", first, second)
+
+    def settle_content(self, sha256: str, library: str, rel_path: str) -> None:
+        pipe = self.client.pipeline()
+        pipe.hset(self.key("content"), sha256, f"{library}{SEP}{rel_path}")
+        pipe.hset(self.key("libfiles", library), rel_path, sha256)
+        pipe.execute()
+
+    def settle_verified(self, source: str, rel: str, record: FileRecord,
+                        library: str | None) -> None:
+        """Record a verified copy and (unless a sidecar) index its content, atomically."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self.key("files", source), rel, record.encode())
+        if library is not None:
+            pipe.hset(self.key("content"), record.sha256, f"{library}{SEP}{record.dest}")
+            pipe.hset(self.key("libfiles", library), record.dest, record.sha256)
+        pipe.execute()
+
+    def take_over_content(self, sha256: str, stale: ContentEntry, owner: str) -> bool:
+        """Replace an entry whose library file vanished; False if someone changed it meanwhile."""
+        key = self.key("content")
+        with self.client.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                if pipe.hget(key, sha256) != f"{stale.library}{SEP}{stale.rel_path}":
+                    return False
+                pipe.multi()
+                pipe.hset(key, sha256, f"claim{SEP}{owner}")
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
+    def release_content(self, sha256: str, owner: str) -> None:
+        key = self.key("content")
+        if self.client.hget(key, sha256) == f"claim{SEP}{owner}":
+            self.client.hdel(key, sha256)
+
+    def library_files(self, library: str) -> dict[str, str]:
+        return self.client.hgetall(self.key("libfiles", library))
+
+    def forget_library_files(self, library: str, entries: dict[str, str]) -> None:
+        if not entries:
+            return
+        pipe = self.client.pipeline()
+        pipe.hdel(self.key("libfiles", library), *entries)
+        for rel, sha in entries.items():
+            if self.client.hget(self.key("content"), sha) == f"{library}{SEP}{rel}":
+                pipe.hdel(self.key("content"), sha)
+        pipe.execute()
+
+    # in-flight markers -------------------------------------------------------------------
+    def mark_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> bool:
+        """True when this file version was not already queued."""
+        field = _key_of(source, rel, size, mtime_ns)
+        return bool(self.client.hsetnx(self.key("inflight"), field, time.time()))
+
+    def clear_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> None:
+        self.client.hdel(self.key("inflight"), _key_of(source, rel, size, mtime_ns))
+
+    def inflight(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.client.hgetall(self.key("inflight")).items()}
+
+    def drop_inflight(self, fields: Iterable[str]) -> None:
+        fields = list(fields)
+        if fields:
+            self.client.hdel(self.key("inflight"), *fields)
+
+    # failures, journal, counters ---------------------------------------------------------
+    def record_failure(self, source: str, rel: str, reason: str, **extra: Any) -> None:
+        value = json.dumps({"source": source, "path": rel, "reason": reason, "at": time.time(),
+                            **extra})
+        self.client.hset(self.key("failed"), _key_of(source, rel), value)
+
+    def clear_failures(self, source: str, rels: Iterable[str]) -> None:
+        fields = [_key_of(source, rel) for rel in rels]
+        for start in range(0, len(fields), 10_000):
+            self.client.hdel(self.key("failed"), *fields[start : start + 10_000])
+
+    def clear_failure(self, source: str, rel: str) -> None:
+        self.client.hdel(self.key("failed"), _key_of(source, rel))
+
+    def failures(self) -> list[dict[str, Any]]:
+        items = [json.loads(v) for v in self.client.hvals(self.key("failed"))]
+        return sorted(items, key=lambda item: item["at"], reverse=True)
+
+    def journal(self, event: str, **fields: Any) -> None:
+        pipe = self.client.pipeline()
+        self._journal(pipe, event, fields)
+        pipe.execute()
+
+    def _journal(self, pipe: redis.client.Pipeline, event: str, fields: dict[str, Any]) -> None:
+        entry = {"event": event, "at": f"{time.time():.3f}"}
+        entry.update({k: str(v) for k, v in fields.items() if v not in (None, "")})
+        pipe.xadd(self.key("journal"), entry, maxlen=JOURNAL_MAXLEN, approximate=True)
+        pipe.hincrby(self.key("counters"), event, 1)
+        if "bytes" in fields and event == "ingested":
+            pipe.hincrby(self.key("counters"), "bytes_ingested", int(fields["bytes"]))
+
+    def finish(
+        self,
+        source: str,
+        rel: str,
+        record: FileRecord | None = None,
+        failure: str | None = None,
+        failure_path: str = "",
+        inflight: tuple[int, int] | None = None,
+        event: str | None = None,
+        journal: dict[str, Any] | None = None,
+    ) -> None:
+        """Everything recorded at the end of a file's job, in one transaction."""
+        pipe = self.client.pipeline(transaction=True)
+        if record is not None:
+            pipe.hset(self.key("files", source), rel, record.encode())
+        if event is not None:
+            if failure is not None:
+                value = {"source": source, "path": rel, "reason": failure, "at": time.time(),
+                         "path_abs": failure_path}
+                pipe.hset(self.key("failed"), _key_of(source, rel), json.dumps(value))
+            else:
+                pipe.hdel(self.key("failed"), _key_of(source, rel))
+            self._journal(pipe, event, journal or {})
+        if inflight is not None:
+            pipe.hdel(self.key("inflight"), _key_of(source, rel, *inflight))
+        pipe.execute()
+
+    def read_journal(self, count: int = 1000) -> list[dict[str, str]]:
+        entries = self.client.xrevrange(self.key("journal"), count=count)
+        return [dict(fields, id=entry_id) for entry_id, fields in reversed(entries)]
+
+    def counters(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.client.hgetall(self.key("counters")).items()}
+
+    # rescan requests ---------------------------------------------------------------------
+    def mark_dirty(self, target: str, folder: str, debounce: float) -> bool:
+        """Mark a folder dirty; True when the caller must schedule the flush for this window."""
+        pipe = self.client.pipeline()
+        pipe.zadd(self.key("rescan", target), {folder: time.time()})
+        pipe.set(self.key("rescan-window", target), "1", nx=True, px=max(1, int(debounce * 1000)))
+        return bool(pipe.execute()[1])
+
+    def dirty_folders(self, target: str) -> dict[str, float]:
+        return dict(self.client.zrange(self.key("rescan", target), 0, -1, withscores=True))
+
+    def clear_dirty(self, target: str, seen: dict[str, float]) -> None:
+        """Remove folders that were not marked again since `seen` was read."""
+        key = self.key("rescan", target)
+        with self.client.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                current = dict(pipe.zrange(key, 0, -1, withscores=True))
+                done = [f for f, score in seen.items() if current.get(f) == score]
+                pipe.multi()
+                if done:
+                    pipe.zrem(key, *done)
+                pipe.execute()
+            except redis.WatchError:
+                self.clear_dirty(target, seen)
+
+    def get_records(self, source: str, rels: list[str]) -> dict[str, FileRecord | None]:
+        """Many records in one round trip."""
+        if not rels:
+            return {}
+        raws = self.client.hmget(self.key("files", source), rels)
+        return {rel: FileRecord.decode(raw) if raw else None for rel, raw in zip(rels, raws,
+                                                                                  strict=True)}

@@ -1,0 +1,266 @@
+"""Transfer backends: put a source file into a library without ever overwriting anything.
+
+Later backends (SFTP, rsync, robocopy) implement the same Protocol; the pipeline only speaks it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from shared.errors import (
+    DestinationFull,
+    FileBusy,
+    PermanentError,
+    SourceUnreadable,
+    SourceVanished,
+)
+from shared.transfer.hashing import CHUNK, copy_check, hash_fd, open_regular, sha256
+
+TMP_PREFIX = ".mediacourier-"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The source version a placement is for; a source that no longer matches is not placed."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A file now sits at `rel_path` in the library; `linked`: no bytes were copied.
+
+    `check` is the copy-check digest (blake3) of the bytes written, "" for a link.
+    """
+
+    rel_path: str
+    sha256: str
+    size: int
+    linked: bool
+    check: str = ""
+
+
+class TransferBackend(Protocol):
+    def stat(self, root: Path, rel_path: str) -> tuple[int, int] | None:
+        """(size, mtime_ns) of the file at rel_path, None when nothing is there."""
+
+    def stat_size(self, root: Path, rel_path: str) -> int | None:
+        """Size of the file at rel_path, None when nothing is there."""
+
+    def digest(self, root: Path, rel_path: str, check: bool = False) -> tuple[int, str] | None:
+        """(size, sha256 — or the copy-check digest) read back, None when nothing is there."""
+
+    def place(
+        self, src: str, root: Path, rel_path: str, expected: Expected, link_ok: bool
+    ) -> Placement | None:
+        """Put src at rel_path; None when the name is taken. Never overwrites."""
+
+    def remove(self, root: Path, rel_path: str) -> None:
+        """Remove a file this backend placed (a copy that failed verification)."""
+
+    def flush(self) -> None:
+        """Make every placement since the last flush durable (batch mode; else nothing)."""
+
+
+def syncfs(path: str) -> None:
+    """Flush the whole filesystem holding path: one wait for a batch instead of one per file."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _libc is not None and _libc.syncfs(fd) == 0:
+            return
+        os.sync()  # no syncfs(2): sync everything, slower but as safe
+    finally:
+        os.close(fd)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.syncfs.argtypes = [ctypes.c_int]
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_libc = _load_libc()
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalTransfer:
+    """A library on a local or mounted filesystem.
+
+    Same filesystem: a hard link gives the file its final name atomically and without copying,
+    and the source name stays until verification (the pipeline unlinks it then). Otherwise: copy
+    into a temporary file in the destination folder, hashing as we go, fsync, link into place
+    (link fails on an existing name, so nothing is overwritten), fsync the folder.
+    """
+
+    def __init__(self, fsync: bool = True) -> None:
+        # fsync=False is batch mode: nothing is synced per file, and flush() syncs the
+        # filesystems written to once. The caller must flush before trusting a placement.
+        self.fsync = fsync
+        self._unsynced: set[str] = set()
+
+    def stat(self, root: Path, rel_path: str) -> tuple[int, int] | None:
+        try:
+            info = os.lstat(os.path.join(root, rel_path))
+        except FileNotFoundError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
+    def stat_size(self, root: Path, rel_path: str) -> int | None:
+        found = self.stat(root, rel_path)
+        return None if found is None else found[0]
+
+    def flush(self) -> None:
+        folders, self._unsynced = self._unsynced, set()
+        synced: set[int] = set()
+        for folder in folders:
+            try:
+                device = os.stat(folder).st_dev
+                if device not in synced:
+                    syncfs(folder)
+                    synced.add(device)
+            except FileNotFoundError:
+                continue
+
+    def digest(self, root: Path, rel_path: str, check: bool = False) -> tuple[int, str] | None:
+        try:
+            fd, _ = open_regular(os.path.join(root, rel_path))
+        except SourceVanished:
+            return None
+        except SourceUnreadable:
+            return -1, ""  # a folder, link or FIFO holds the name: never ours, never equal
+        try:
+            sha, size = hash_fd(fd, hasher=copy_check if check else sha256)
+        finally:
+            os.close(fd)
+        return size, sha
+
+    def remove(self, root: Path, rel_path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(root, rel_path))
+
+    def place(
+        self, src: str, root: Path, rel_path: str, expected: Expected, link_ok: bool
+    ) -> Placement | None:
+        final = os.path.join(root, rel_path)
+        folder = os.path.dirname(final)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise _destination_error(exc, folder) from exc
+        if link_ok:
+            placed = self._link(src, final)
+            if placed is not _CANNOT_LINK:
+                if placed is None:
+                    return None
+                return Placement(rel_path, expected.sha256, placed, True)
+        tmp = os.path.join(folder, tmp_name(expected.sha256, rel_path))
+        size, check = self._copy_to(src, tmp, expected)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return None
+        except OSError as exc:
+            raise _destination_error(exc, final) from exc
+        finally:
+            _unlink_quietly(tmp)
+        if self.fsync:
+            fsync_dir(folder)
+        else:
+            self._unsynced.add(folder)
+        return Placement(rel_path, expected.sha256, size, False, check)
+
+    def _link(self, src: str, final: str) -> int | None | object:
+        try:
+            os.link(src, final, follow_symlinks=False)
+        except FileExistsError:
+            return None
+        except FileNotFoundError as exc:
+            if not os.path.lexists(src):
+                raise SourceVanished(f"{src}: vanished before it could be transferred") from exc
+            raise FileBusy(f"{final}: its folder vanished while linking") from exc
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+                return _CANNOT_LINK
+            raise _destination_error(exc, final) from exc
+        if self.fsync:
+            fsync_dir(os.path.dirname(final))
+        else:
+            self._unsynced.add(os.path.dirname(final))
+        return os.lstat(final).st_size
+
+    def _copy_to(self, src: str, tmp: str, expected: Expected) -> tuple[int, str]:
+        """Copy src into tmp, returning (size, copy-check digest of the bytes written).
+
+        The source must still be the hashed version (size and mtime) before and after the copy;
+        otherwise the bytes may not be the ones the content hash names.
+        """
+        fd_in, info = open_regular(src)
+        try:
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            os.close(fd_in)
+            raise _destination_error(exc, tmp) from exc
+        try:
+            # A buffered writer raises on a short write (ENOSPC) instead of dropping the rest.
+            with open(out, "wb", buffering=CHUNK) as sink:
+                check, size = hash_fd(fd_in, sink.write, copy_check, info.st_size)
+                sink.flush()
+                if self.fsync:
+                    os.fsync(out)
+                if os.fstat(out).st_size != size:
+                    raise OSError(errno.EIO, "short write")
+            os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))
+            after = os.fstat(fd_in)
+        except OSError as exc:
+            _unlink_quietly(tmp)
+            raise _destination_error(exc, tmp) from exc
+        finally:
+            os.close(fd_in)
+        versions = {(info.st_size, info.st_mtime_ns), (after.st_size, after.st_mtime_ns),
+                    (size, info.st_mtime_ns)}
+        if versions != {(expected.size, expected.mtime_ns)}:
+            _unlink_quietly(tmp)
+            raise FileBusy(f"{src}: content changed while it was being copied")
+        return size, check
+
+
+_CANNOT_LINK = object()
+
+
+def tmp_name(sha256: str, rel_path: str) -> str:
+    """Stable per content and target, so a re-run reuses (truncates) its own temporary file."""
+    target = hashlib.sha1(rel_path.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    return f"{TMP_PREFIX}{sha256[:16]}-{target}.tmp"
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _destination_error(exc: OSError, path: str) -> Exception:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DestinationFull(f"{path}: no space left on the destination")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return PermanentError(f"{path}: destination not writable: {exc.strerror}")
+    return FileBusy(f"{path}: {exc.strerror}")

@@ -9,6 +9,8 @@ from typing import Any
 import redis
 from celery.beat import PersistentScheduler
 
+from shared.state import RedisStateStore
+
 log = logging.getLogger(__name__)
 
 LOCK_TTL = 30.0
@@ -20,9 +22,8 @@ class LockedScheduler(PersistentScheduler):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        prefix = self.app.mc_settings.key_prefix
-        client = redis.Redis.from_url(self.app.conf.broker_url)
-        self._lock = client.lock(f"{prefix}:lock:beat", timeout=LOCK_TTL, thread_local=False)
+        store = RedisStateStore.from_url(self.app.conf.broker_url, self.app.mc_settings.key_prefix)
+        self._lock = store.beat_lock(LOCK_TTL)
         self._holding = False
 
     def _hold_lock(self) -> bool:

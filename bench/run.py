@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import data, latency
+from bench import data, latency, ssh
 from bench.procs import (
     REPO,
     BenchError,
@@ -219,7 +219,6 @@ def render(results: dict) -> str:
                      f"{median} s, max {worst} s (includes the {lat['stability_seconds']} s "
                      f"stability window){missed}")
     if "ssh" in results:
-        from bench import ssh
 
         lines.append(ssh.render(results["ssh"]))
     lines.append("times: wall clock, best of the runs; rsync and mediacourier ran alternately on "
@@ -273,8 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         if "latency" in wanted:
             bench.latency_case()
         if "ssh" in trees:
-            from bench import ssh
-
             bench.say("ssh: uploads to a private sshd on loopback")
             try:
                 bench.results["ssh"] = ssh.measure(work, trees["ssh"], args.rounds, bench.logs)

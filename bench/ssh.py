@@ -15,9 +15,9 @@ from pathlib import Path
 
 from bench import data
 from bench.procs import run_timed
+from bench.sshd import SshServer
 from shared.config import TargetConfig
 from shared.remote import KINDS
-from tests.fixtures.sshd import SshServer
 
 PARALLEL = 4
 

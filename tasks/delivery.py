@@ -1,6 +1,6 @@
 """`mediacourier.confirm_delivery`: after a file is recorded, confirm Syncthing delivered it.
 
-A thin wrapper around shared.delivery.check: it waits a short slice per run and, while the configured
+A thin wrapper around shared.delivery: it waits a short slice per run and, while the configured
 timeout allows, sends itself again later instead of holding a worker for minutes.
 """
 

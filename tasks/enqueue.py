@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from celery import Celery
 
-from shared.ingest import Context
+from shared.ingest import Context, chunks
 from shared.jobs import FileJob
 from shared.source import Entry, plan_source, vanished_library_files
 from shared.state import hold_for_source
@@ -45,24 +45,12 @@ class CeleryEnqueuer:
 def enqueue_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry]) -> int:
     """Mark each file version in flight and send them as `ingest_batch` tasks."""
     settings, store = ctx.settings, ctx.store
-    batch: list[list] = []
-    batch_bytes = queued = 0
-
-    def send() -> None:
-        nonlocal batch, batch_bytes
-        if batch:
-            app.send_task("mediacourier.ingest_batch", args=[source, batch])
-            batch, batch_bytes = [], 0
-
-    for entry in entries:
-        if not store.mark_inflight(source, entry.rel_path, entry.size, entry.mtime_ns):
-            continue
-        batch.append([entry.rel_path, entry.size, entry.mtime_ns])
-        batch_bytes += entry.size
-        queued += 1
-        if len(batch) >= settings.batch_files or batch_bytes >= settings.batch_bytes:
-            send()
-    send()
+    marked = (e for e in entries if store.mark_inflight(source, e.rel_path, e.size, e.mtime_ns))
+    queued = 0
+    for batch in chunks(marked, settings.batch_files, settings.batch_bytes):
+        app.send_task("mediacourier.ingest_batch",
+                      args=[source, [[e.rel_path, e.size, e.mtime_ns] for e in batch]])
+        queued += len(batch)
     return queued
 
 

@@ -11,8 +11,8 @@ from shared.executors import CommandExecutor
 from shared.rescan import flush_rescans, make_executor
 from shared.state import hold_for, recheck_cap
 from tasks.enqueue import reconcile_source
-from tasks.hold import hold_or_requeue, wait_while_paused
-from tasks.runtime import backoff_countdown, settings_of, task_context
+from tasks.gates import out_of_retries, pass_gates, retry_later
+from tasks.runtime import settings_of, task_context
 
 
 @shared_task(name="mediacourier.reconcile", bind=True)
@@ -48,16 +48,14 @@ def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
     if target not in settings.rescan_targets:
         raise UnknownSource(f"no rescan target named {target!r}")
     ctx = task_context(self)
-    wait_while_paused(self, hold_or_requeue(
-        lambda: hold_for(ctx.store, targets=[target], cap=recheck_cap(settings))))
+    pass_gates(self, lambda: hold_for(ctx.store, targets=[target], cap=recheck_cap(settings)))
     roots = [str(lib.path) for lib in settings.libraries.values()]
     try:
         report = flush_rescans(settings.rescan_targets[target], ctx.store,
                                executor_for(settings, target), roots, _CLIENTS)
     except RetryableError as exc:
-        if self.request.retries >= settings.max_retries:
+        if out_of_retries(self, settings):
             raise
-        raise self.retry(exc=exc, countdown=backoff_countdown(self),
-                         max_retries=settings.max_retries) from exc
+        retry_later(self, settings, exc)
     return {"target": report.target, "folders": list(report.folders),
             "seconds": round(report.seconds, 3), "counts": report.counts}

@@ -22,9 +22,9 @@ from shared.mirror import (
     run_named_mirror,
 )
 from shared.remote import open_destination
-from shared.state import hold_after_full, hold_for, lift_target_full, recheck_cap, target_gate
-from tasks.hold import hold_or_requeue, wait_while_paused
-from tasks.runtime import backoff_countdown, context_of, settings_of
+from shared.state import hold_for, lift_target_full, recheck_cap, target_gate
+from tasks.gates import out_of_retries, pass_gates, retry_later, wait_for_space
+from tasks.runtime import context_of, settings_of
 
 PROGRESS_EVERY = 0.5  # seconds between two task-state updates (Flower polls the backend)
 
@@ -46,12 +46,11 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
         finally:
             destination.close()
     store = context_of(self.app).store
-    # Pausing the mirror or its target holds the run (a dry run changes nothing, so it goes on).
-    wait_while_paused(self, hold_or_requeue(lambda: hold_for(
-        store, targets=[name, config.target], cap=recheck_cap(settings))))
-    # A target held full: wait, or be the run that tries whether space has come back.
-    gate = hold_or_requeue(lambda: target_gate(store, config.target, recheck_cap(settings)))
-    wait_while_paused(self, gate.hold)
+    # Pausing the mirror or its target holds the run (a dry run changes nothing, so it goes on);
+    # a target held full: wait, or be the run that tries whether space has come back.
+    trial = pass_gates(
+        self, lambda: hold_for(store, targets=[name, config.target], cap=recheck_cap(settings)),
+        lambda: target_gate(store, config.target, recheck_cap(settings)))
     host = socket.gethostname()
     summary = MirrorSummary()
     try:
@@ -64,15 +63,12 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
         record_refusal(store, config, str(exc), host)
         raise
     except DestinationFull as exc:
-        reason = str(exc)
-        wait_while_paused(self, hold_or_requeue(lambda: hold_after_full(
-            store, config.target, reason, recheck_cap(settings))))
+        wait_for_space(self, store, settings, config.target, str(exc))
     except RetryableError as exc:
         # The target is away (a NAS rebooting, a disk not mounted): try again later.
-        if self.request.retries >= settings.max_retries:
+        if out_of_retries(self, settings):
             raise
-        raise self.retry(exc=exc, countdown=backoff_countdown(self),
-                         max_retries=settings.max_retries) from exc
+        retry_later(self, settings, exc)
     except SoftTimeLimitExceeded:
         # A first mirror of a big tree takes longer than one task may run: record what this
         # run did and continue in a new one (it re-plans, so only what is missing is sent).
@@ -84,16 +80,14 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
     record_run(store, config, summary, host)
     full = next((e for e in summary.errors if e.full), None)
     if full is not None:  # wait for space (not a retry); the next run sends only what is missing
-        wait_while_paused(self, hold_or_requeue(lambda: hold_after_full(
-            store, config.target, full.reason, recheck_cap(settings))))
-    if gate.trial:
-        lift_target_full(store, gate.trial)
+        wait_for_space(self, store, settings, config.target, full.reason)
+    if trial:
+        lift_target_full(store, trial)
     result = {"mirror": name, **summary.as_dict()}
     result["errors"] = [[e.rel_path, e.action, e.reason] for e in summary.errors]
-    if any(e.retryable for e in summary.errors) and self.request.retries < settings.max_retries:
+    if any(e.retryable for e in summary.errors) and not out_of_retries(self, settings):
         # The target hiccuped: the next run re-plans, so only what is still missing is sent.
-        raise self.retry(countdown=backoff_countdown(self),
-                         max_retries=settings.max_retries)
+        retry_later(self, settings)
     return result
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_failure
 
-from shared.backoff import backoff_seconds, retry_cap
 from shared.config import Settings
 from shared.errors import PermanentError, RetryableError
 from shared.ingest import Context
@@ -58,11 +57,3 @@ def task_context(task: Any) -> Context:
 def use_context(app: Celery, ctx: Context) -> None:
     """Run this app's tasks with `ctx` (a process that already holds a store, or a test)."""
     _contexts[id(app)] = ctx
-
-
-def backoff_countdown(task: Any) -> float:
-    """Seconds before the task's next attempt: exponential with jitter, capped below half the
-    visibility timeout so a waiting retry is never taken for a lost message."""
-    settings = settings_of(task.app)
-    cap = retry_cap(settings.visibility_timeout, settings.retry_backoff_max)
-    return backoff_seconds(task.request.retries, cap)

@@ -1,5 +1,8 @@
 """Fixtures shared by the whole suite: a real private Redis, a fake one, and the photo corpus;
-also `celery_side`, for the tests of the deployment files and the README."""
+also `celery_side`, for the tests of the deployment files and the README.
+
+Test tiers: a test is marked `e2e` when it lives under tests/e2e or uses (directly or through
+another fixture) a fixture that starts a real service; `-m "not e2e"` is the fast tier."""
 
 from __future__ import annotations
 
@@ -11,16 +14,31 @@ import fakeredis
 import pytest
 import redis
 
+from bench.sshd import SshServer
 from shared.state.redis_server import EmbeddedRedis
 from tests.docs_helpers import celery_side
 from tests.fixtures.dockerd import dockerd
-from tests.fixtures.sshd import SshServer
 from tests.fixtures.syncthing import syncthing_pair
 from tests.fixtures.tmpfs import mounted_tmpfs
 
 __all__ = ["celery_side", "dockerd", "syncthing_pair"]
 
 CORPUS_DIR = Path(__file__).parents[2] / "shared" / "corpus" / "exif-samples"
+E2E_DIR = Path(__file__).parent / "e2e"
+# Fixtures that start a real redis-server, sshd, dockerd, Syncthing pair or tmpfs mount. A test
+# that starts one without a fixture carries `@pytest.mark.e2e` itself.
+SERVICE_FIXTURES = frozenset({
+    "redis_server", "redis_url", "redis_client",  # the session redis-server
+    "sshd_server", "sshd", "dockerd", "syncthing_pair", "tiny_tmpfs",
+    "dep", "deployment",  # a Deployment with its own redis-server (tests/workers, tests/e2e)
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.path.is_relative_to(E2E_DIR) or fixtures & SERVICE_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from shared.config import DUPLICATE_POLICIES
 from shared.media import ignore, layout
 from shared.source import fsdetect
-from shared.config import DUPLICATE_POLICIES
 from tests.docs_helpers import (
     COMPOSE_CONFIG,
     EXAMPLE_CONFIG,

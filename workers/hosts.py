@@ -88,7 +88,7 @@ def print_queues(console: Console, settings: Settings) -> None:
 
 def queue_depth(store: RedisStateStore, queue: str) -> int:
     names = [queue] + [f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS]
-    return sum(int(store.client.llen(name)) for name in names)
+    return sum(store.queue_lengths(names).values())
 
 
 def host_of_node(settings: Settings, node: str, queues: list[str]) -> str:

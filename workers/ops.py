@@ -6,11 +6,10 @@ import argparse
 import signal
 import threading
 
-from shared.config import Settings, broker_url
+from shared.config import Settings, broker_url, parse_listen
 from shared.state import (
     RedisStateStore,
     check_name,
-    parse_listen,
     serve_metrics,
     sources_to_catch_up,
 )

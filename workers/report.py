@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ HISTORY_FIELDS = ("at", "event", "source", "path", "dest", "duplicate_of", "byte
 
 
 def queue_depths(store: RedisStateStore, queues: list[str]) -> dict[str, int]:
-    return {q: int(store.client.llen(q)) for q in queues}
+    return store.queue_lengths(queues)
 
 
 def print_status(console: Console, store: RedisStateStore, workers: dict[str, object] | None,
@@ -130,13 +129,6 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
 
     checks.extend(rescan_checks(settings))
     return checks
-
-
-def _runnable(program: str) -> str:
-    found = shutil.which(program)
-    if not found:
-        raise FileNotFoundError(f"{program!r} is not on PATH")
-    return f"{found} found"
 
 
 def run_doctor(checks: list[Check], console: Console) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import time
 from collections import Counter
@@ -23,13 +22,11 @@ from shared.backoff import backoff_seconds
 from shared.config import Settings
 from shared.errors import RetryableError
 from shared.executors import LocalExecutor
-from shared.ingest import Context, give_up, run_all, run_batch, run_stage
+from shared.ingest import Context, chunks, fail_and_record, ingest_many, run_all, waves
 from shared.jobs import FileJob, Outcome
-from shared.media import is_sidecar
 from shared.rescan import flush_rescans
 from shared.source import Entry, plan_source
 from shared.state import RedisStateStore
-from shared.transfer import LocalTransfer
 
 RETRIES = 4
 
@@ -42,25 +39,25 @@ def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
             return run_all(job, ctx)
         except (RetryableError, redis.RedisError) as exc:
             if attempt == RETRIES:
-                failed = give_up(job, ctx, f"gave up after {RETRIES} retries: {exc}")
-                return run_stage("record_outcome", failed, ctx)
+                return fail_and_record(job, ctx, f"gave up after {RETRIES} retries: {exc}")
             time.sleep(backoff_seconds(attempt, cap=8.0))
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
-            return run_stage("record_outcome", give_up(job, ctx, f"internal error: {exc!r}"), ctx)
+            return fail_and_record(job, ctx, f"internal error: {exc!r}")
     raise AssertionError("unreachable")
 
 
 def ingest_entries(ctx: Context, source: str, entries: list[Entry]) -> list[FileJob]:
-    """A batch through `run_batch` (one sync for all copies); files that have to wait, and
-    every file if the batch itself breaks, go through `ingest_entry` one by one."""
+    """A batch through the one batch runner (one sync for all copies); files that have to
+    wait, and every file if the batch itself breaks, go through `ingest_entry` one by one."""
+    by_rel = {e.rel_path: e for e in entries}
     jobs = [FileJob(source, e.rel_path, e.size, e.mtime_ns) for e in entries]
-    batch_ctx = dataclasses.replace(ctx, backend=LocalTransfer(fsync=False))
-    try:
-        results = run_batch(jobs, batch_ctx)
-    except Exception:  # noqa: BLE001 - fall back to the careful path, file by file
-        results = [RuntimeError("batch failed")] * len(jobs)
-    return [result if isinstance(result, FileJob) else ingest_entry(ctx, source, entry)
-            for result, entry in zip(results, entries, strict=True)]
+
+    def settle(job: FileJob, result: object) -> FileJob:
+        if isinstance(result, FileJob):
+            return result
+        return ingest_entry(ctx, source, by_rel[job.rel_path])
+
+    return ingest_many(jobs, ctx, settle)
 
 
 _process_ctx: Context | None = None
@@ -74,22 +71,6 @@ def _init_process(settings: Settings, url: str) -> None:
 def _ingest_in_process(item: tuple[str, list[Entry]]) -> list[FileJob]:
     assert _process_ctx is not None, "initialiser not run"
     return ingest_entries(_process_ctx, *item)
-
-
-def batches(entries: list[Entry], files: int, size: int) -> list[list[Entry]]:
-    """Consecutive groups of at most `files` files and about `size` bytes."""
-    groups: list[list[Entry]] = []
-    current: list[Entry] = []
-    current_bytes = 0
-    for entry in entries:
-        if current and (len(current) >= files or current_bytes + entry.size > size):
-            groups.append(current)
-            current, current_bytes = [], 0
-        current.append(entry)
-        current_bytes += entry.size
-    if current:
-        groups.append(current)
-    return groups
 
 
 def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes: int,
@@ -106,8 +87,7 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
     failures: list[FileJob] = []
     moved_bytes = 0
     # Images go first so that sidecars find where their image landed.
-    waves = [[e for e in plan.to_ingest if not is_sidecar(e.rel_path)],
-             [e for e in plan.to_ingest if is_sidecar(e.rel_path)]]
+    entry_waves = waves(plan.to_ingest, lambda entry: entry.rel_path)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[files]} files"), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn())
@@ -120,11 +100,11 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
         bar = progress.add_task(f"sync {source_name}", total=total_bytes,
                                 files=f"0/{total_files}")
         done = 0
-        for wave in waves:
+        for wave in entry_waves:
             # Small batches keep every process busy to the end and the progress bar moving.
             per_batch = max(1, min(settings.batch_files, len(wave) // (4 * processes)))
             items = [(source_name, group)
-                     for group in batches(wave, per_batch, settings.batch_bytes)]
+                     for group in chunks(wave, per_batch, settings.batch_bytes)]
             for jobs in pool.imap_unordered(_ingest_in_process, items):
                 for job in jobs:
                     outcomes[str(job.outcome)] += 1

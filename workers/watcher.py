@@ -39,33 +39,6 @@ class Enqueuer(Protocol):
         """Queue everything already in the source (start-up catch-up); returns the count."""
 
 
-class RecordingEnqueuer:
-    """In-memory `Enqueuer` for tests and dry runs; `enqueue_file` raises `fail_with` first."""
-
-    def __init__(self, fail_with: list[Exception] | None = None) -> None:
-        self.files: list[tuple[str, str, int, int]] = []
-        self.scans: list[str] = []
-        self.attempts: list[tuple[float, str]] = []  # (time.monotonic(), rel_path) of every call
-        self._fail_with = list(fail_with or [])
-        self._lock = threading.Lock()
-
-    def enqueue_file(self, source: str, rel_path: str, size: int, mtime_ns: int) -> bool:
-        with self._lock:
-            self.attempts.append((time.monotonic(), rel_path))
-            if self._fail_with:
-                raise self._fail_with.pop(0)
-            job = (source, rel_path, size, mtime_ns)
-            if job in self.files:
-                return False
-            self.files.append(job)
-            return True
-
-    def enqueue_scan(self, source: str) -> int:
-        with self._lock:
-            self.scans.append(source)
-        return 0
-
-
 def default_observer(poll: bool, poll_interval: float = 1.0) -> BaseObserver:
     return PollingObserver(timeout=poll_interval) if poll else Observer()
 

@@ -1,4 +1,5 @@
-"""TODO"""
+"""Executors: where a command (a rescan, robocopy) runs. `CommandExecutor` is the Protocol;
+`base` runs it here, `docker` inside a container, `ssh` on another host (host keys checked)."""
 
 from shared.executors.base import CommandExecutor, CommandResult, LocalExecutor
 from shared.executors.docker import ContainerRef, DockerExecutor

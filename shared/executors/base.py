@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -68,24 +68,6 @@ class LocalExecutor:
                                  time.perf_counter() - started)
         return CommandResult(argv, proc.returncode, stdout, stderr,
                              time.perf_counter() - started)
-
-
-@dataclass
-class RecordingExecutor:
-    """In-memory stub: records every command and answers with a fixed exit code."""
-
-    exit_code: int = 0
-    calls: list[tuple[str, ...]] = field(default_factory=list)
-    stdout: str = ""
-    users: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        return "a recording stub"
-
-    def run(self, argv: tuple[str, ...], timeout: float, user: str = "") -> CommandResult:
-        self.calls.append(argv)
-        self.users.append(user)
-        return CommandResult(argv, self.exit_code, self.stdout, "", 0.0)
 
 
 def _as_user(user: str) -> dict[str, int]:

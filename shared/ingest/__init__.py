@@ -1,14 +1,22 @@
-"""TODO"""
+"""Ingest: the stages a file goes through (hash, claim, transfer, verify, rescan, record), run
+one at a time by the chain's tasks or many at once by a batch, on a `Context` passed in.
 
-from shared.ingest.batch import run_batch
+`pipeline` names the stages and runs one; `batch` runs many files stage by stage; `placing`,
+`duplicates` and `recording` hold the stages' work."""
+
+from shared.ingest.batch import chunks, ingest_many, run_batch, waves
 from shared.ingest.context import Context
-from shared.ingest.pipeline import STAGES, give_up, run_all, run_stage
+from shared.ingest.pipeline import STAGES, fail_and_record, give_up, run_all, run_stage
 
 __all__ = [
-    "Context",
     "STAGES",
+    "Context",
+    "chunks",
+    "fail_and_record",
     "give_up",
+    "ingest_many",
     "run_all",
     "run_batch",
     "run_stage",
+    "waves",
 ]

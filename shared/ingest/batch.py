@@ -11,7 +11,9 @@ batch at once. The backend must be in batch mode (`LocalTransfer(fsync=False)`);
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
 
 import redis
 
@@ -19,10 +21,65 @@ from shared.errors import FileBusy, RetryableError
 from shared.ingest.context import Context
 from shared.ingest.pipeline import LOCKED_STAGES, STAGES, run_stage
 from shared.jobs import FileJob
+from shared.media import is_sidecar
 from shared.state import FileRecord, RedisStateStore
+from shared.transfer import LocalTransfer
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FLUSH_BEFORE = "verify_copy"
 Result = FileJob | Exception
+
+
+class Sized(Protocol):
+    size: int
+
+
+S = TypeVar("S", bound=Sized)
+
+
+def chunks(items: Iterable[S], files: int, size: int) -> Iterator[list[S]]:
+    """Consecutive groups of at most `files` items and at most `size` bytes (a bigger file
+    goes alone): what one `ingest_batch` task, or one `sync` process, takes at a time."""
+    current: list[S] = []
+    current_bytes = 0
+    for item in items:
+        if current and (len(current) >= files or current_bytes + item.size > size):
+            yield current
+            current, current_bytes = [], 0
+        current.append(item)
+        current_bytes += item.size
+    if current:
+        yield current
+
+
+def waves(jobs: list[T], rel_path: Callable[[T], str]) -> list[list[T]]:
+    """Images (and videos) first, then sidecars, so that a sidecar finds where its image landed."""
+    return [[j for j in jobs if not is_sidecar(rel_path(j))],
+            [j for j in jobs if is_sidecar(rel_path(j))]]
+
+
+def ingest_many(jobs: list[FileJob], ctx: Context,
+                settle: Callable[[FileJob, Result | None], T],
+                after_wave: Callable[[list[Result | None]], Any] | None = None) -> list[T]:
+    """The one batch runner of `ingest_batch` and `sync`: each wave through `run_batch` with one
+    sync of the copies per wave; `settle` decides each file's end (a `None` result: the batch
+    itself broke and the file is to go on its own)."""
+    batch_ctx = dataclasses.replace(ctx, backend=LocalTransfer(fsync=False))
+    settled: list[T] = []
+    for wave in waves(jobs, lambda job: job.rel_path):
+        if not wave:
+            continue
+        try:
+            results: list[Result | None] = list(run_batch(wave, batch_ctx))
+        except Exception:  # noqa: BLE001 - a broken batch falls back to one file at a time
+            log.exception("batch of %d files failed; going file by file", len(wave))
+            results = [None] * len(wave)
+        if after_wave is not None:
+            after_wave(results)
+        settled += [settle(job, result) for job, result in zip(wave, results, strict=True)]
+    return settled
 
 
 class PrefetchedRecords:

@@ -179,3 +179,8 @@ def give_up(job: FileJob, ctx: Context, reason: str) -> FileJob:
     if job.sha256:
         ctx.store.release_content(job.sha256, job.owner)
     return job.evolve(outcome=Outcome.FAILED, reason=reason)
+
+
+def fail_and_record(job: FileJob, ctx: Context, reason: str) -> FileJob:
+    """Give up on the file and write its failure down (the end of every path that gives up)."""
+    return run_stage("record_outcome", give_up(job, ctx, reason), ctx)

@@ -1,4 +1,6 @@
-"""TODO"""
+"""Media: what a photo or video file is (extensions, sidecars, ignore rules) and where it goes
+in a library (layout templates, capture dates, collision names). Plain logic, no I/O beyond
+reading a file's own metadata."""
 
 from shared.media.ignore import MEDIA_EXTENSIONS, IgnoreRules, is_sidecar
 from shared.media.layout import (

@@ -1,4 +1,6 @@
-"""TODO"""
+"""Mirrors: make a target an exact replica of a local tree. `plan` compares the two trees
+(copies, updates, renames, deletes, with the delete guard), `run` carries a plan out, `job`
+runs a configured `[mirrors.NAME]` end to end, `robocopy` does it with robocopy /MIR."""
 
 from shared.mirror.job import (
     check_mirror,

@@ -1,4 +1,6 @@
-"""TODO"""
+"""Remote targets over SSH: connections with checked host keys (`ssh`), pooled SFTP sessions
+(`sftp_session`), the mirror destination and the ingest backend over SFTP or rsync, and the
+bandwidth limit shared through Redis. `targets` opens the right one for a `[targets.NAME]`."""
 
 from shared.remote.sftp_destination import KINDS
 from shared.remote.ssh import connect

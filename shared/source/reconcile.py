@@ -10,7 +10,7 @@ from shared.config import SourceConfig
 from shared.media import IgnoreRules
 from shared.source.walk import Entry, walk_source
 from shared.state import SEP, RedisStateStore
-from shared.transfer import TMP_PREFIX
+from shared.transfer import TMP_PREFIX, remove_if_stale
 
 DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed"})
 
@@ -113,7 +113,7 @@ def vanished_library_files(
             with os.scandir(folder) as entries:
                 for entry in entries:
                     if entry.name.startswith(TMP_PREFIX):
-                        _remove_if_stale(entry, stale_before)
+                        remove_if_stale(entry, stale_before)
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         stack.append((entry.path, prefix + entry.name + "/"))
@@ -122,12 +122,3 @@ def vanished_library_files(
         except OSError:
             continue
     return {rel: sha for rel, sha in known.items() if rel not in present}
-
-
-def _remove_if_stale(entry: os.DirEntry[str], stale_before: float) -> None:
-    # ctime, not mtime: a copy sets the source's (old) mtime on its temporary file.
-    try:
-        if entry.is_file(follow_symlinks=False) and entry.stat().st_ctime < stale_before:
-            os.unlink(entry.path)
-    except OSError:
-        pass  # gone already, or not ours to remove: the next pass looks again

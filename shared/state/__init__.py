@@ -1,6 +1,8 @@
-"""TODO"""
+"""State in Redis: the store (every key under one prefix, listed in `store`), locks, pauses,
+the full-destination hold, metrics, and the embedded redis-server of `mediacourier up`."""
 
 from shared.state.full_hold import (
+    Gate,
     full_target,
     full_targets,
     hold_after_full,
@@ -8,7 +10,7 @@ from shared.state.full_hold import (
     source_gate,
     target_gate,
 )
-from shared.state.metrics import observe_timings, parse_listen, serve_metrics
+from shared.state.metrics import observe_timings, serve_metrics
 from shared.state.pause import (
     Hold,
     check_name,
@@ -21,6 +23,7 @@ from shared.state.redis_server import EmbeddedRedis, find_redis_server
 from shared.state.store import SEP, FileRecord, RedisStateStore
 
 __all__ = [
+    "Gate",
     "EmbeddedRedis",
     "FileRecord",
     "Hold",
@@ -35,7 +38,6 @@ __all__ = [
     "hold_for_source",
     "lift_target_full",
     "observe_timings",
-    "parse_listen",
     "recheck_cap",
     "serve_metrics",
     "source_gate",

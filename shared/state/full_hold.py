@@ -18,15 +18,11 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 from dataclasses import dataclass
 
 from shared.config import Settings
 from shared.state.pause import MAX_RECHECK_SECONDS, Hold, recheck_cap, recheck_delay
 from shared.state.store import RedisStateStore
-
-FULL_KEY = "full"
-TRIAL_KEY = "full-trial"
 
 
 @dataclass(frozen=True)
@@ -52,7 +48,7 @@ def hold_target_full(store: RedisStateStore, name: str, reason: str,
                      now: float | None = None) -> bool:
     """Hold `name` as full; True (and one `target-full` journaled) when a new episode starts."""
     entry = json.dumps({"since": time.time() if now is None else now, "reason": reason})
-    if store.client.hsetnx(store.key(FULL_KEY), name, entry):
+    if store.hold_full_entry(name, entry):
         store.journal("target-full", dest=name, reason=reason)
         return True
     return False
@@ -60,11 +56,10 @@ def hold_target_full(store: RedisStateStore, name: str, reason: str,
 
 def lift_target_full(store: RedisStateStore, name: str, now: float | None = None) -> bool:
     """Lift the hold; True (and one `target-space-back` journaled) if it was held."""
-    raw = store.client.hget(store.key(FULL_KEY), name)
-    if raw is None or not store.client.hdel(store.key(FULL_KEY), name):
+    raw = store.full_entry(name)
+    if raw is None or not store.drop_full_entry(name):
         return False  # not held, or another worker lifted it first
     held = (time.time() if now is None else now) - float(json.loads(raw)["since"])
-    store.client.delete(store.key(TRIAL_KEY, name))
     store.journal("target-space-back", dest=name, reason=f"space again after {held:.0f} s")
     return True
 
@@ -72,7 +67,7 @@ def lift_target_full(store: RedisStateStore, name: str, now: float | None = None
 def full_targets(store: RedisStateStore) -> dict[str, tuple[float, str]]:
     """Every target held full now: name -> (since, reason)."""
     held = {}
-    for name, raw in store.client.hgetall(store.key(FULL_KEY)).items():
+    for name, raw in store.full_entries().items():
         entry = json.loads(raw)
         held[name] = (float(entry["since"]), str(entry["reason"]))
     return held
@@ -95,15 +90,14 @@ def local_fits(settings: Settings, source: str, need: int) -> bool:
 def target_gate(store: RedisStateStore, name: str, cap: float = MAX_RECHECK_SECONDS,
                 fits: bool = True, now: float | None = None) -> Gate:
     """Go ahead (target not held, or this run won the window's trial), or wait."""
-    raw = store.client.hget(store.key(FULL_KEY), name)
+    raw = store.full_entry(name)
     if raw is None:
         return Gate(None)
     entry = json.loads(raw)
     now = time.time() if now is None else now
     delay = recheck_delay(float(entry["since"]), now, cap)
     hold = Hold(f"target {name!r} is full: {entry['reason']}", delay)
-    if fits and store.client.set(store.key(TRIAL_KEY, name), uuid.uuid4().hex, nx=True,
-                                 px=max(1, int(delay * 1000))):
+    if fits and store.take_full_trial(name, delay):
         return Gate(None, name)
     return Gate(hold)
 

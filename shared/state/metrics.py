@@ -22,10 +22,9 @@ from prometheus_client.core import (
     Metric,
 )
 
-from shared.config import parse_listen
 from shared.state.store import RedisStateStore
 
-__all__ = ["RedisCollector", "observe_timings", "parse_listen", "serve_metrics"]
+__all__ = ["RedisCollector", "observe_timings", "serve_metrics"]
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
            math.inf)
@@ -50,14 +49,13 @@ def observe_timings(store: RedisStateStore, timings: Mapping[str, float]) -> Non
     """Add one file's per-stage durations to the histogram, in one round trip."""
     if not timings:
         return
-    key = store.key("metrics", "stage_seconds")
-    pipe = store.client.pipeline(transaction=False)
+    fields: dict[str, int | float] = {}
     for stage, seconds in timings.items():
         bound = next(b for b in BUCKETS if seconds <= b)
-        pipe.hincrby(key, f"{stage}\tbucket\t{_le(bound)}", 1)
-        pipe.hincrbyfloat(key, f"{stage}\tsum", float(seconds))
-        pipe.hincrby(key, f"{stage}\tcount", 1)
-    pipe.execute()
+        fields[f"{stage}\tbucket\t{_le(bound)}"] = 1
+        fields[f"{stage}\tsum"] = float(seconds)
+        fields[f"{stage}\tcount"] = 1
+    store.add_histogram(fields)
 
 
 class RedisCollector:
@@ -84,7 +82,7 @@ class RedisCollector:
         yield paused
 
     def _stage_histogram(self) -> HistogramMetricFamily:
-        raw = self.store.client.hgetall(self.store.key("metrics", "stage_seconds"))
+        raw = self.store.histogram()
         stages: dict[str, dict[str, float]] = {}
         for field, value in raw.items():
             stage, _, rest = field.partition("\t")

@@ -13,6 +13,13 @@ Keys (P = prefix):
   P:targets             hash  target name -> JSON {healthy, reason, at}
   P:bandwidth:<target>  hash  {tokens, stamp}: the target's shared bandwidth limit
                               (shared/remote/bandwidth_redis.py)
+  P:lock:<name>         string lock token with a TTL: file:<source>:<rel>, reconcile:<source>,
+                              mirror:<name>, rescan:<target>, beat (coordination.py, holds.py)
+  P:full                hash  library/target name -> JSON {since, reason}: held full
+  P:full-trial:<name>   string the one run per recheck window that tries a full target
+  P:deliveries:<id>:<n> int   deliveries of one task attempt (poison messages), a day's TTL
+  P:metrics:stage_seconds hash "<stage>\t<bucket|sum|count>..." -> stage-time histogram
+Celery's own keys (queues named after the prefix, results, kombu's unacked sets) are Celery's.
 """
 
 from __future__ import annotations
@@ -21,12 +28,13 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import redis
 
 from shared.errors import StoreUnavailable
 from shared.state.coordination import CoordinationKeys
+from shared.state.holds import HoldKeys
 
 JOURNAL_MAXLEN = 100_000
 SEP = "\t"
@@ -67,22 +75,11 @@ class ContentEntry:
         return bool(self.owner)
 
 
-class StateStore(Protocol):
-    def ping(self) -> None: ...
-    def get_record(self, source: str, rel: str) -> FileRecord | None: ...
-    def put_record(self, source: str, rel: str, record: FileRecord) -> None: ...
-    def all_records(self, source: str) -> dict[str, str]: ...
-    def forget_records(self, source: str, rels: Iterable[str]) -> None: ...
-    def claim_content(self, sha256: str, owner: str) -> ContentEntry | None: ...
-    def settle_content(self, sha256: str, library: str, rel_path: str) -> None: ...
-    def release_content(self, sha256: str, owner: str) -> None: ...
-
-
 def _key_of(*parts: str | int) -> str:
     return "\0".join(str(p) for p in parts)
 
 
-class RedisStateStore(CoordinationKeys):
+class RedisStateStore(CoordinationKeys, HoldKeys):
     """The real store. Works against redis-server, and against fakeredis in unit tests."""
 
     def __init__(self, client: redis.Redis, prefix: str = "mediacourier") -> None:

@@ -1,7 +1,10 @@
-"""TODO"""
+"""Transfers on local and mounted filesystems: the ingest backend (`local`: copy or link under a
+temp name, verify, never overwrite), the mirror destination Protocol and its local folder
+(`destinations`), streaming hashes (`hashing`) and the shared error mapping (`disk`)."""
 
-from shared.transfer.destinations import Destination, LocalDestination, RemoteEntry, file_sha256
-from shared.transfer.hashing import CHUNK, copy_check, open_regular, sha256_file
+from shared.transfer.destinations import Destination, LocalDestination, RemoteEntry
+from shared.transfer.disk import destination_error, remove_if_stale
+from shared.transfer.hashing import CHUNK, copy_check, file_sha256, open_regular, sha256_file
 from shared.transfer.local import (
     TMP_PREFIX,
     Expected,
@@ -12,6 +15,8 @@ from shared.transfer.local import (
 )
 
 __all__ = [
+    "destination_error",
+    "remove_if_stale",
     "CHUNK",
     "Destination",
     "Expected",

@@ -7,7 +7,6 @@ elsewhere); `LocalDestination` is the real implementation for a local or mounted
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import time
@@ -19,14 +18,13 @@ from typing import Protocol
 
 from shared.errors import (
     DestinationExists,
-    DestinationFull,
     FileBusy,
     PathRefused,
-    PermanentError,
     SourceUnreadable,
     SourceVanished,
 )
-from shared.transfer.hashing import CHUNK
+from shared.transfer.disk import destination_error, remove_if_stale
+from shared.transfer.hashing import CHUNK, file_sha256
 from shared.transfer.local import TMP_PREFIX, fsync_dir
 
 
@@ -73,14 +71,6 @@ def checked_rel(rel_path: str) -> str:
     return rel_path
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class LocalDestination:
     """A destination folder on a local or mounted filesystem."""
 
@@ -108,7 +98,7 @@ class LocalDestination:
             stale_before = time.time() - self.stale_temp_after
             for entry in items:
                 if entry.name.startswith(TMP_PREFIX):
-                    _remove_if_stale(entry, stale_before)
+                    remove_if_stale(entry, stale_before)
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, prefix + entry.name + "/"))
@@ -131,7 +121,7 @@ class LocalDestination:
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
-            raise _destination_error(exc, folder) from exc
+            raise destination_error(exc, folder) from exc
         tmp = os.path.join(folder, f"{TMP_PREFIX}{uuid.uuid4().hex[:12]}.part")
         try:
             sha = self._write(src, tmp, progress)
@@ -140,7 +130,7 @@ class LocalDestination:
                 raise FileBusy(f"{self.name}:{rel_path}: copy differs from the source on read-back")
             self._into_place(tmp, final, rel_path, replace)
         except OSError as exc:
-            raise _destination_error(exc, final) from exc
+            raise destination_error(exc, final) from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -196,7 +186,7 @@ class LocalDestination:
             raise SourceVanished(f"{self.name}:{old}: vanished before it could be renamed") \
                 from exc
         except OSError as exc:
-            raise _destination_error(exc, new_abs) from exc
+            raise destination_error(exc, new_abs) from exc
         self.delete(old)
 
     def delete(self, rel_path: str) -> None:
@@ -214,23 +204,3 @@ class LocalDestination:
 
     def close(self) -> None:
         """Nothing to release for a local folder."""
-
-
-def _remove_if_stale(entry: os.DirEntry[str], stale_before: float) -> None:
-    # ctime, not mtime: a put sets the source's (old) mtime on its temp file before renaming.
-    try:
-        if entry.is_file(follow_symlinks=False) and entry.stat().st_ctime < stale_before:
-            os.unlink(entry.path)
-    except OSError:
-        pass  # gone already: the put finished or another listing removed it
-
-
-def _destination_error(exc: OSError, path: str) -> Exception:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DestinationFull(f"{path}: no space left on the destination")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return PermanentError(f"{path}: destination not writable: {exc.strerror}")
-    if exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST):
-        return PermanentError(f"{path}: a folder or file on the destination is in the way: "
-                              f"{exc.strerror}")
-    return FileBusy(f"{path}: {exc.strerror}")

@@ -105,3 +105,12 @@ def sha256_file(path: str) -> tuple[str, os.stat_result]:
     ):
         raise FileBusy(f"{path}: changed while it was being hashed")
     return digest, after
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 of a file as it is now (a mirror's look at a tree it does not move)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return hash_fd(fd, size_hint=os.fstat(fd).st_size)[0]
+    finally:
+        os.close(fd)

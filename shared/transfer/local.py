@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Protocol
 
 from shared.errors import (
-    DestinationFull,
     FileBusy,
-    PermanentError,
     SourceUnreadable,
     SourceVanished,
 )
+from shared.transfer.disk import destination_error
 from shared.transfer.hashing import CHUNK, copy_check, hash_fd, open_regular, sha256
 
 TMP_PREFIX = ".mediacourier-"
@@ -166,7 +165,7 @@ class LocalTransfer:
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
-            raise _destination_error(exc, folder) from exc
+            raise destination_error(exc, folder) from exc
         if link_ok:
             placed = self._link(src, final)
             if placed is not _CANNOT_LINK:
@@ -180,7 +179,7 @@ class LocalTransfer:
         except FileExistsError:
             return None
         except OSError as exc:
-            raise _destination_error(exc, final) from exc
+            raise destination_error(exc, final) from exc
         finally:
             _unlink_quietly(tmp)
         if self.fsync:
@@ -201,7 +200,7 @@ class LocalTransfer:
         except OSError as exc:
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
                 return _CANNOT_LINK
-            raise _destination_error(exc, final) from exc
+            raise destination_error(exc, final) from exc
         if self.fsync:
             fsync_dir(os.path.dirname(final))
         else:
@@ -219,7 +218,7 @@ class LocalTransfer:
             out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             os.close(fd_in)
-            raise _destination_error(exc, tmp) from exc
+            raise destination_error(exc, tmp) from exc
         try:
             # A buffered writer raises on a short write (ENOSPC) instead of dropping the rest.
             with open(out, "wb", buffering=CHUNK) as sink:
@@ -233,7 +232,7 @@ class LocalTransfer:
             after = os.fstat(fd_in)
         except OSError as exc:
             _unlink_quietly(tmp)
-            raise _destination_error(exc, tmp) from exc
+            raise destination_error(exc, tmp) from exc
         finally:
             os.close(fd_in)
         versions = {(info.st_size, info.st_mtime_ns), (after.st_size, after.st_mtime_ns),
@@ -256,11 +255,3 @@ def tmp_name(sha256: str, rel_path: str) -> str:
 def _unlink_quietly(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def _destination_error(exc: OSError, path: str) -> Exception:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DestinationFull(f"{path}: no space left on the destination")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return PermanentError(f"{path}: destination not writable: {exc.strerror}")
-    return FileBusy(f"{path}: {exc.strerror}")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.sshd import SshServer
 from shared.media.ignore import is_sidecar
 from tests.e2e.corpus import lay_corpus, library_contents, media_files, unique_image_hashes
 from tests.e2e.harness import Deployment, wait_for
-from tests.fixtures.sshd import SshServer
 from tests.shared.ssh_helpers import rsync_differences
 
 

@@ -6,8 +6,8 @@ import dataclasses
 import subprocess
 from pathlib import Path
 
+from bench.sshd import SshServer
 from shared.config.targets import TargetConfig
-from tests.fixtures.sshd import SshServer
 
 
 def target_for(server: SshServer, root: Path, kind: str = "sftp",

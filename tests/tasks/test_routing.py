@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from tests.e2e.harness import REPO, write_toml
-from tests.shared.test_config_hosts import two_host_config
+from tests.shared.config.test_config_hosts import two_host_config
 
 SEND = """
 import json, sys

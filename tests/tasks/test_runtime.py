@@ -3,7 +3,6 @@ connection that got out of step with its replies cannot hand wrong answers to la
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,7 @@ import pytest
 from shared.errors import FileBusy, StoreUnavailable
 from shared.ingest.context import Context
 from shared.state.store import RedisStateStore
-
-
-def _load_runtime() -> Any:
-    """tasks/runtime.py alone: importing the `tasks` package would build the real app from
-    the environment, which a unit test must not depend on."""
-    path = Path(__file__).parents[2] / "tasks" / "runtime.py"
-    spec = importlib.util.spec_from_file_location("mc_tasks_runtime_under_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-runtime = _load_runtime()
+from tasks import runtime
 
 
 def _connected(store: RedisStateStore) -> list[Any]:

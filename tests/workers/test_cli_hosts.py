@@ -10,7 +10,7 @@ import pytest
 
 from shared.config import build_settings
 from tests.e2e.harness import write_toml
-from tests.shared.test_config_hosts import two_host_config
+from tests.shared.config.test_config_hosts import two_host_config
 from tests.workers.cli_helpers import clean_env, cli
 from workers.hosts import worker_argv
 

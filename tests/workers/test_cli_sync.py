@@ -13,6 +13,8 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.harness import Deployment, write_toml
 from tests.workers.cli_helpers import clean_env, cli, configure
 
@@ -144,6 +146,7 @@ def test_sync_fails_a_fifo_moves_the_rest_and_status_reports_it(
     assert any("inbox/stuck.jpg" in line and "is a FIFO" in line for line in failures)
 
 
+@pytest.mark.e2e  # starts a real redis-server itself
 def test_sync_without_redis_runs_a_private_server_and_stops_it(
     tmp_path: Path, corpus_dir: Path
 ) -> None:

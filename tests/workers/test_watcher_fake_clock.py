@@ -17,10 +17,11 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 
+from tests.doubles import RecordingEnqueuer
 from tests.workers.watcher_helpers import WINDOW
 from tests.workers.watcher_helpers import paths as _paths
 from tests.workers.watcher_helpers import settings as _settings
-from workers.watcher import RecordingEnqueuer, Watcher
+from workers.watcher import Watcher
 
 # watchdog's inotify emitter warns when a fast-growing folder tree gets a watch added twice;
 # harmless, and not ours to fix.

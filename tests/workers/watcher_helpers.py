@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.config import Settings, SourceConfig
-from workers.watcher import RecordingEnqueuer
+from tests.doubles import RecordingEnqueuer
 
 WINDOW = 0.3  # stability window of every test source
 

@@ -1,0 +1,87 @@
+"""The store's keys for holding work back: a full destination and its one trial per window,
+the delivery counter that stops poison messages, the stage-time histogram, the beat lock and
+the queue lengths. Mixed into RedisStateStore (store.py), which supplies `client` and `key`;
+the rules that use them live in full_hold.py and metrics.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+
+import redis
+from redis.lock import Lock
+
+FULL_KEY = "full"
+TRIAL_KEY = "full-trial"
+DELIVERIES_KEY = "deliveries"
+METRICS_KEY = "metrics"
+
+
+class HoldKeys:
+    client: redis.Redis
+
+    def key(self, *parts: str) -> str:
+        raise NotImplementedError
+
+    # full destinations -------------------------------------------------------------------
+    def hold_full_entry(self, name: str, entry: str) -> bool:
+        """Record `name` as full unless it already is; True when this starts the episode."""
+        return bool(self.client.hsetnx(self.key(FULL_KEY), name, entry))
+
+    def full_entry(self, name: str) -> str | None:
+        return self.client.hget(self.key(FULL_KEY), name)
+
+    def full_entries(self) -> dict[str, str]:
+        return self.client.hgetall(self.key(FULL_KEY))
+
+    def drop_full_entry(self, name: str) -> bool:
+        """Lift the hold and its trial; False when another worker lifted it first."""
+        if not self.client.hdel(self.key(FULL_KEY), name):
+            return False
+        self.client.delete(self.key(TRIAL_KEY, name))
+        return True
+
+    def take_full_trial(self, name: str, ttl: float) -> bool:
+        """Be the one run in this window that tries a full target."""
+        return bool(self.client.set(self.key(TRIAL_KEY, name), uuid.uuid4().hex, nx=True,
+                                    px=max(1, int(ttl * 1000))))
+
+    # poison messages ---------------------------------------------------------------------
+    def count_delivery(self, attempt: str, ttl: int) -> int:
+        """How often this attempt of a task was delivered (a crash redelivers it)."""
+        key = self.key(DELIVERIES_KEY, attempt)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, ttl)
+        return int(pipe.execute()[0])
+
+    def forget_delivery(self, attempt: str) -> None:
+        self.client.decr(self.key(DELIVERIES_KEY, attempt))
+
+    # stage timings -----------------------------------------------------------------------
+    def add_histogram(self, fields: Mapping[str, int | float]) -> None:
+        """Add to the stage-time histogram's fields in one round trip (ints count, floats sum)."""
+        key = self.key(METRICS_KEY, "stage_seconds")
+        pipe = self.client.pipeline(transaction=False)
+        for field, amount in fields.items():
+            if isinstance(amount, int):
+                pipe.hincrby(key, field, amount)
+            else:
+                pipe.hincrbyfloat(key, field, amount)
+        pipe.execute()
+
+    def histogram(self) -> dict[str, str]:
+        return self.client.hgetall(self.key(METRICS_KEY, "stage_seconds"))
+
+    # beat and queues ---------------------------------------------------------------------
+    def beat_lock(self, ttl: float) -> Lock:
+        """The lock one beat holds while it schedules (`P:lock:beat`)."""
+        return self.client.lock(self.key("lock", "beat"), timeout=ttl, thread_local=False)
+
+    def queue_lengths(self, queues: Iterable[str]) -> dict[str, int]:
+        """Messages waiting in Celery's queues (their names are not under the prefix)."""
+        names = list(queues)
+        pipe = self.client.pipeline(transaction=False)
+        for name in names:
+            pipe.llen(name)
+        return dict(zip(names, (int(n) for n in pipe.execute()), strict=True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat as stat_module
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Protocol
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
 from shared.config import Settings, SourceConfig
 from shared.media import IgnoreRules
@@ -40,7 +41,12 @@ class Enqueuer(Protocol):
 
 
 def default_observer(poll: bool, poll_interval: float = 1.0) -> BaseObserver:
-    return PollingObserver(timeout=poll_interval) if poll else Observer()
+    if not poll:
+        return Observer()
+    # lstat, never os.stat: a symlinked folder must look like a link, not a folder to descend
+    # into, or files outside every root are snapshotted, reported and moved (as inotify never
+    # does). scandir lists without following links.
+    return PollingObserverVFS(os.lstat, os.scandir, polling_interval=poll_interval)
 
 
 @dataclass
@@ -239,6 +245,10 @@ class Watcher:
                 watch.tracker.touch(path)
         if not is_dir or watch.rules.prunes_path(rel):
             return
+        if not _real_folder(path):
+            # A link to a folder (reported as a folder by an observer that follows links): its
+            # files live outside the root, so never walk it.
+            return
         # Files may have landed before the observer attached to this new folder: walk it.
         for entry in walk_source(watch.root, watch.rules, start=rel):
             with self._lock:
@@ -251,6 +261,13 @@ class Watcher:
                 watch.tracker.forget_tree(path)
             else:
                 watch.tracker.forget(path)
+
+
+def _real_folder(path: str) -> bool:
+    try:
+        return stat_module.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _healthy(observer: BaseObserver | None) -> bool:

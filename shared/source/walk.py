@@ -68,17 +68,37 @@ def _list_folder(
     return files, subfolders
 
 
+def _inside_without_links(root: str, rel: str) -> bool:
+    """Whether every component of `rel` under `root` is a real folder, not a symlink: a
+    start folder reached through a link would walk files outside the root."""
+    path = root
+    for part in rel.split("/"):
+        if part in ("", ".", ".."):
+            return False
+        path = os.path.join(path, part)
+        try:
+            if not stat_module.S_ISDIR(os.lstat(path).st_mode):
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def walk_source(root: Path | str, rules: IgnoreRules, start: str = "") -> Iterator[Entry]:
     """Yield every accepted file under `root`, without following folder symlinks.
 
     `start` is an optional posix path of a sub-folder of `root` to walk instead of the whole
     tree (the watcher uses it for a folder that just appeared); paths stay relative to `root`.
+    A `start` that is (or lies under) a symlink walks nothing.
     Unreadable folders are logged and skipped; the walk never raises for file-system errors.
     """
     root_str = os.fspath(root)
     start = start.strip("/")
     if start:
-        stack = [(os.path.join(root_str, *start.split("/")), start + "/")]
+        folder = os.path.join(root_str, *start.split("/"))
+        if not _inside_without_links(root_str, start):
+            return
+        stack = [(folder, start + "/")]
     else:
         stack = [(root_str, "")]
     while stack:

@@ -229,6 +229,32 @@ def test_polling_mode_sees_new_files(tmp_path: Path, enqueuer: RecordingEnqueuer
     assert mode == {"phone": "polling"}
 
 
+def test_polled_source_never_follows_a_symlinked_folder(
+    tmp_path: Path, enqueuer: RecordingEnqueuer
+) -> None:
+    # Given a folder outside every source, linked into a polled source before it is watched
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "before.jpg").write_bytes(b"private")
+    watcher = Watcher(_settings(tmp_path, polling="on"), enqueuer, poll_interval=0.1)
+    source = tmp_path / "phone"
+    (source / "old_link").symlink_to(outside, target_is_directory=True)
+    with _running(watcher):
+        # When a second link appears, and photos arrive and change in the outside folder
+        (source / "new_link").symlink_to(outside, target_is_directory=True)
+        (source / "first.jpg").write_bytes(b"first")
+        assert _wait_until(lambda: "first.jpg" in _paths(enqueuer))
+        (outside / "during.jpg").write_bytes(b"private too")
+        (outside / "before.jpg").write_bytes(b"private, edited")
+        # (each marker is written after the previous one was handed over, so anything seen
+        # with the outside changes has settled before the last marker does)
+        for marker in ("second.jpg", "last.jpg"):
+            (source / marker).write_bytes(marker.encode())
+            assert _wait_until(lambda m=marker: m in _paths(enqueuer))
+    # Then only the source's own photos are enqueued: nothing behind either link
+    assert _paths(enqueuer) == ["first.jpg", "last.jpg", "second.jpg"]
+
+
 def test_falls_back_to_polling_when_events_are_unavailable(
     tmp_path: Path, enqueuer: RecordingEnqueuer
 ) -> None:

@@ -108,6 +108,22 @@ def test_start_walks_only_a_sub_folder_keeping_root_relative_paths(tree: Path) -
     assert found == ["DCIM/Camera/clip.mp4"]
 
 
+def test_start_through_a_folder_symlink_walks_nothing(tmp_path: Path) -> None:
+    # Given a source holding a link to a folder outside it, and a real folder beside it
+    root = tmp_path / "src"
+    _write(tmp_path, "outside/private.jpg")
+    _write(root, "real/photo.jpg")
+    (root / "linked").symlink_to(tmp_path / "outside")
+    (root / "real" / "deeper").symlink_to(tmp_path / "outside")
+    # When the walk starts at the link, or at a link inside a real folder
+    via_link = _paths(walk_source(root, IgnoreRules(), start="linked"))
+    via_nested = _paths(walk_source(root, IgnoreRules(), start="real/deeper"))
+    real = _paths(walk_source(root, IgnoreRules(), start="real"))
+    # Then nothing outside the root is yielded; the real folder still walks
+    assert via_link == [] and via_nested == []
+    assert real == ["real/photo.jpg"]
+
+
 def test_missing_root_yields_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # Given a root that does not exist / When
     with caplog.at_level(logging.WARNING, logger="shared.source.walk"):

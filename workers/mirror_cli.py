@@ -1,6 +1,7 @@
 """`mediacourier mirror NAME [--dry-run] [--force]`: run a mirror here, with a progress bar.
 
-Exit status: 0 done (or nothing to do), 1 some files failed, 2 the delete guard refused.
+Exit status: 0 done (or nothing to do), 1 some files failed or part of the source could not be
+read (nothing under it is deleted), 2 the delete guard refused.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: 
         finally:
             destination.close()
         print_plan(console, name, mirror.target, plan, force)
-        return 2 if plan.guard and not force else 0
+        return 2 if plan.guard and not force else 1 if plan.unknown else 0
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[files]} files"), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn())
@@ -89,6 +90,11 @@ def print_plan(console: Console, name: str, target: str, plan: MirrorPlan, force
         f"{len(plan.renames)}, delete {len(plan.deletes)}, skip {len(plan.skipped)}; "
         f"{plan.unchanged} unchanged; {plan.transfer_bytes / 1e6:.1f} MB to send. "
         "Nothing was changed.", highlight=False)
+    for part in plan.unknown:
+        console.print(f"[bold red]unreadable:[/bold red] {part.line()}", highlight=False)
+    if plan.unknown:
+        console.print(f"{plan.kept_unknown} destination files under unreadable source parts "
+                      "are kept", highlight=False)
     if plan.guard:
         verdict = "--force given: would run anyway" if force else "a real run would be refused"
         console.print(f"[bold red]guard:[/bold red] {plan.guard} ({verdict})", highlight=False)
@@ -106,3 +112,7 @@ def print_summary(console: Console, summary: MirrorSummary) -> None:
     for error in summary.errors:
         console.print(f"[red]failed[/red] {error.action} {error.rel_path}: {error.reason}",
                       highlight=False)
+    if summary.unreadable:
+        console.print(f"[bold red]not an exact replica:[/bold red] {len(summary.unreadable)} "
+                      f"source parts could not be read; {summary.kept_unknown} destination "
+                      "files under them were kept", highlight=False)

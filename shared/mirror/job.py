@@ -41,6 +41,8 @@ def plan_dict(plan: MirrorPlan) -> dict[str, Any]:
         "unchanged": plan.unchanged,
         "bytes": plan.transfer_bytes,
         "guard": plan.guard,
+        "unreadable": [u.line() for u in plan.unknown],
+        "kept_unknown": plan.kept_unknown,
     }
 
 

@@ -3,10 +3,15 @@
 Copy new files, update changed ones (size or modification time differ), keep destination files
 that are newer than the source (reported), rename instead of re-uploading a file that only moved,
 delete destination extras — all listed in a `MirrorPlan` before anything changes.
+
+A part of the source that cannot be read (EACCES, EIO, a share dropping, a folder vanishing
+mid-walk) is *unknown*, never *absent*: no destination file under it is deleted or renamed away,
+and the plan lists it so the run can report it and end in failure.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -34,6 +39,24 @@ class Action:
     old_path: str = ""  # a rename's current name on the destination
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A part of the source the walk could not read: below it nothing is known to be absent."""
+
+    rel_path: str  # a folder ends with "/"; "" is the whole source
+    reason: str
+    transient: bool  # EIO, a vanished folder: the next run may read it; EACCES will not
+
+    def covers(self, rel_path: str) -> bool:
+        # An unreadable entry may be a folder too (is_dir itself failed): cover both.
+        base = self.rel_path.rstrip("/")
+        return not base or rel_path == base or rel_path.startswith(base + "/")
+
+    def line(self, where: bool = True) -> str:
+        what = f"{self.reason}; nothing under it was deleted or renamed"
+        return f"{self.rel_path or 'the source folder'}: {what}" if where else what
+
+
 @dataclass
 class MirrorPlan:
     copies: list[Action] = field(default_factory=list)
@@ -43,6 +66,8 @@ class MirrorPlan:
     skipped: list[Action] = field(default_factory=list)
     unchanged: int = 0
     destination_files: int = 0
+    unknown: list[Unreadable] = field(default_factory=list)
+    kept_unknown: int = 0  # destination files kept because their source part was unreadable
     guard: str | None = None  # why the deletes exceed the guard, None when they do not
 
     @property
@@ -98,8 +123,16 @@ class MirrorRules:
         return self.file_reason(parts[-1], rel_path) is not None
 
 
-def walk_tree(root: Path, rules: MirrorRules, skipped: list[Action]) -> dict[str, RemoteEntry]:
-    """Regular files under root by relative path; what is left out goes to `skipped`."""
+def _unreadable(rel: str, exc: OSError, what: str) -> Unreadable:
+    transient = exc.errno not in (errno.EACCES, errno.EPERM)
+    return Unreadable(rel, f"{what}: {exc.strerror or exc}", transient)
+
+
+def walk_tree(root: Path, rules: MirrorRules, skipped: list[Action],
+              unknown: list[Unreadable] | None = None) -> dict[str, RemoteEntry]:
+    """Regular files under root by relative path; what is left out goes to `skipped`, what
+    could not be read (a folder, or a file listed but not stat-able) to `unknown`."""
+    unknown = unknown if unknown is not None else []
     files: dict[str, RemoteEntry] = {}
     stack = [(str(root), "")]
     while stack:
@@ -108,26 +141,35 @@ def walk_tree(root: Path, rules: MirrorRules, skipped: list[Action]) -> dict[str
             with os.scandir(folder) as listing:
                 items = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
-            skipped.append(Action(SKIP, prefix or ".", reason=f"unreadable folder: {exc.strerror}"))
+            # Listed by its parent (or the root itself), unreadable now: unknown, not empty.
+            unknown.append(_unreadable(prefix, exc, "unreadable folder"))
             continue
         for entry in items:
             rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                reason = rules.dir_reason(entry.name, rel)
-                if reason:
-                    skipped.append(Action(SKIP, rel + "/", reason=reason))
-                else:
-                    stack.append((entry.path, rel + "/"))
-                continue
-            reason = rules.file_reason(entry.name, rel)
-            if reason is None and not entry.is_file(follow_symlinks=False):
-                reason = "not a regular file (symbolic link, device or pipe)"
-            if reason:
-                skipped.append(Action(SKIP, rel, reason=reason))
-                continue
-            info = entry.stat(follow_symlinks=False)
-            files[rel] = RemoteEntry(rel, info.st_size, info.st_mtime_ns)
+            try:
+                _walk_entry(entry, rel, rules, skipped, stack, files)
+            except OSError as exc:
+                unknown.append(_unreadable(rel, exc, "unreadable entry"))
     return files
+
+
+def _walk_entry(entry: os.DirEntry[str], rel: str, rules: MirrorRules, skipped: list[Action],
+                stack: list[tuple[str, str]], files: dict[str, RemoteEntry]) -> None:
+    if entry.is_dir(follow_symlinks=False):
+        reason = rules.dir_reason(entry.name, rel)
+        if reason:
+            skipped.append(Action(SKIP, rel + "/", reason=reason))
+        else:
+            stack.append((entry.path, rel + "/"))
+        return
+    reason = rules.file_reason(entry.name, rel)
+    if reason is None and not entry.is_file(follow_symlinks=False):
+        reason = "not a regular file (symbolic link, device or pipe)"
+    if reason:
+        skipped.append(Action(SKIP, rel, reason=reason))
+        return
+    info = entry.stat(follow_symlinks=False)
+    files[rel] = RemoteEntry(rel, info.st_size, info.st_mtime_ns)
 
 
 def plan_mirror(
@@ -144,10 +186,14 @@ def plan_mirror(
 
         raise SourceVanished(f"{source_root}: the mirror's source folder does not exist")
     plan = MirrorPlan()
-    source = walk_tree(Path(source_root), rules, plan.skipped)
+    source = walk_tree(Path(source_root), rules, plan.skipped, plan.unknown)
     remote = {e.rel_path: e for e in destination.list_files()
               if not rules.excludes_path(e.rel_path)}
     plan.destination_files = len(remote)
+    for rel in [r for r in remote if any(u.covers(r) for u in plan.unknown)]:
+        # Its source part could not be read: neither an extra to delete nor one to rename.
+        del remote[rel]
+        plan.kept_unknown += 1
     window_ns = int(modify_window * 1e9)
     new: list[RemoteEntry] = []
     for rel in sorted(source):

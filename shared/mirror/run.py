@@ -2,6 +2,8 @@
 
 One bad file never stops the rest: each failure is collected with its reason, and the run ends
 with a summary (copied, updated, renamed, deleted, skipped, failed, bytes, duration, MB/s).
+A part of the source that could not be read is a failure too ("read"): the run carried out
+everything else, but it did not make an exact replica.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class MirrorSummary:
     bytes: int = 0
     seconds: float = 0.0
     errors: list[FileError] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # source parts that could not be read
+    kept_unknown: int = 0  # destination files under them, kept rather than deleted
 
     @property
     def mb_s(self) -> float:
@@ -74,7 +78,9 @@ class MirrorSummary:
         return (f"copied {self.copied}, updated {self.updated}, renamed {self.renamed}, "
                 f"deleted {self.deleted}, skipped {self.skipped}, failed {self.failed}, "
                 f"unchanged {self.unchanged}; {self.bytes / 1e6:.1f} MB in {self.seconds:.2f} s "
-                f"({self.mb_s:.1f} MB/s)")
+                f"({self.mb_s:.1f} MB/s)" + (
+                    f"; {len(self.unreadable)} source parts unreadable, {self.kept_unknown} "
+                    "destination files under them kept" if self.unreadable else ""))
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -115,6 +121,11 @@ def run_mirror(plan: MirrorPlan, source_root: Path, destination: Destination, pa
     started = time.perf_counter()
     summary = summary if summary is not None else MirrorSummary()
     summary.skipped, summary.unchanged = len(plan.skipped), plan.unchanged
+    summary.kept_unknown = plan.kept_unknown
+    for part in plan.unknown:
+        summary.unreadable.append(part.line())
+        summary.errors.append(FileError(part.rel_path or ".", "read", part.line(where=False),
+                                        retryable=part.transient))
     try:
         _apply(plan, source_root, destination, parallel, summary, progress)
     finally:

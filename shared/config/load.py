@@ -21,6 +21,7 @@ from shared.config.checks import (
 from shared.config.hosts import parse_hosts
 from shared.config.listen import parse_listen
 from shared.config.mirrors import parse_mirrors
+from shared.config.overlaps import check_overlaps
 from shared.config.rescan import parse_rescan_target
 from shared.config.sections import (
     folder,
@@ -153,5 +154,6 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     check_ssh_targets(settings, name)
     check_hosts(settings, name)
     check_library_targets(settings, name)
+    check_overlaps(settings, name)
     check_limits(settings, name)
     return with_default_schedules(settings)

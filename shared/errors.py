@@ -36,6 +36,12 @@ class DestinationFull(RetryableError):
     """Raised when the destination has no space left; the source is left untouched."""
 
 
+class WriteBackFailed(RetryableError):
+    """Raised when the filesystem reports a write-back error (syncfs or fsync: EIO and the like)
+    while copies are made durable: they may exist only in the page cache, so they are discarded
+    and their sources kept; a later try copies them again."""
+
+
 class PermanentError(MediacourierError):
     """Raised when a stage can never succeed for this file: record the reason, do not retry."""
 

@@ -19,6 +19,7 @@ from shared.errors import (
     FileBusy,
     SourceUnreadable,
     SourceVanished,
+    WriteBackFailed,
 )
 from shared.transfer.disk import destination_error
 from shared.transfer.hashing import CHUNK, copy_check, hash_fd, open_regular, sha256
@@ -72,12 +73,25 @@ class TransferBackend(Protocol):
 
 
 def syncfs(path: str) -> None:
-    """Flush the whole filesystem holding path: one wait for a batch instead of one per file."""
+    """Flush the whole filesystem holding path: one wait for a batch instead of one per file.
+
+    WriteBackFailed when the filesystem reports a write-back error: os.sync() would swallow it,
+    and a read-back would then be served from the page cache. Only a kernel or libc without
+    syncfs (ENOSYS, no symbol) falls back to os.sync().
+    """
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        if _libc is not None and _libc.syncfs(fd) == 0:
+        if _libc is None:
+            os.sync()
             return
-        os.sync()  # no syncfs(2): sync everything, slower but as safe
+        if _libc.syncfs(fd) == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.ENOSYS:
+            os.sync()  # no syncfs(2): sync everything, slower but as safe
+            return
+        raise WriteBackFailed(f"{path}: the copies could not be written to disk "
+                              f"(syncfs: {os.strerror(code)}); the sources are kept")
     finally:
         os.close(fd)
 
@@ -116,6 +130,7 @@ class LocalTransfer:
         # filesystems written to once. The caller must flush before trusting a placement.
         self.fsync = fsync
         self._unsynced: set[str] = set()
+        self._placed: list[tuple[str, int]] = []  # (final name, inode) placed since the flush
 
     def stat(self, root: Path, rel_path: str) -> tuple[int, int] | None:
         try:
@@ -129,16 +144,30 @@ class LocalTransfer:
         return None if found is None else found[0]
 
     def flush(self) -> None:
+        """Sync every filesystem written to since the last flush. On a write-back error the
+        unsynced placements are removed (ours, unverified, their sources still there: only the
+        page cache may hold their bytes) and WriteBackFailed is raised."""
         folders, self._unsynced = self._unsynced, set()
+        placed, self._placed = self._placed, []
         synced: set[int] = set()
-        for folder in folders:
-            try:
-                device = os.stat(folder).st_dev
-                if device not in synced:
-                    syncfs(folder)
-                    synced.add(device)
-            except FileNotFoundError:
-                continue
+        try:
+            for folder in folders:
+                try:
+                    device = os.stat(folder).st_dev
+                    if device not in synced:
+                        syncfs(folder)
+                        synced.add(device)
+                except FileNotFoundError:
+                    continue
+        except (WriteBackFailed, OSError):
+            for final, inode in placed:
+                _unlink_if_inode(final, inode)
+            raise
+
+    def _unsynced_placement(self, final: str) -> None:
+        self._unsynced.add(os.path.dirname(final))
+        with contextlib.suppress(OSError):
+            self._placed.append((final, os.lstat(final).st_ino))
 
     def digest(self, root: Path, rel_path: str, check: bool = False) -> tuple[int, str] | None:
         try:
@@ -185,7 +214,7 @@ class LocalTransfer:
         if self.fsync:
             fsync_dir(folder)
         else:
-            self._unsynced.add(folder)
+            self._unsynced_placement(final)
         return Placement(rel_path, expected.sha256, size, False, check)
 
     def _link(self, src: str, final: str) -> int | None | object:
@@ -204,7 +233,7 @@ class LocalTransfer:
         if self.fsync:
             fsync_dir(os.path.dirname(final))
         else:
-            self._unsynced.add(os.path.dirname(final))
+            self._unsynced_placement(final)
         return os.lstat(final).st_size
 
     def _copy_to(self, src: str, tmp: str, expected: Expected) -> tuple[int, str]:
@@ -250,6 +279,13 @@ def tmp_name(sha256: str, rel_path: str) -> str:
     """Stable per content and target, so a re-run reuses (truncates) its own temporary file."""
     target = hashlib.sha1(rel_path.encode("utf-8", "surrogateescape")).hexdigest()[:10]
     return f"{TMP_PREFIX}{sha256[:16]}-{target}.tmp"
+
+
+def _unlink_if_inode(path: str, inode: int) -> None:
+    """Remove path only while it still is the file we placed (nobody replaced it since)."""
+    with contextlib.suppress(OSError):
+        if os.lstat(path).st_ino == inode:
+            os.unlink(path)
 
 
 def _unlink_quietly(path: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import redis
 from rich.console import Console
@@ -61,6 +63,19 @@ def ingest_entries(ctx: Context, source: str, entries: list[Entry]) -> list[File
 
 
 _process_ctx: Context | None = None
+Mapper = Callable[[Context, list[tuple[str, list[Entry]]]], Iterator[list[FileJob]]]
+
+
+@contextmanager
+def _pool(processes: int, settings: Settings, url: str) -> Iterator[Mapper]:
+    """Run groups of files in `processes` forked processes, or in this one for a single one."""
+    if processes == 1:
+        yield lambda ctx, items: (ingest_entries(ctx, *item) for item in items)
+        return
+    with multiprocessing.get_context("fork").Pool(
+        processes, initializer=_init_process, initargs=(settings, url)
+    ) as pool:
+        yield lambda _ctx, items: pool.imap_unordered(_ingest_in_process, items)
 
 
 def _init_process(settings: Settings, url: str) -> None:
@@ -93,10 +108,9 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
                TransferSpeedColumn(), TimeRemainingColumn())
     total_files = len(plan.to_ingest)
     # Processes, not threads: per-file work is mostly Python, and threads share one GIL.
-    # The pool forks before the progress bar starts its thread.
-    with multiprocessing.get_context("fork").Pool(
-        processes, initializer=_init_process, initargs=(settings, url)
-    ) as pool, Progress(*columns, console=console, transient=False) as progress:
+    # The pool forks before the progress bar starts its thread; one worker runs right here.
+    with _pool(processes, settings, url) as pool, \
+            Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task(f"sync {source_name}", total=total_bytes,
                                 files=f"0/{total_files}")
         done = 0
@@ -105,7 +119,7 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
             per_batch = max(1, min(settings.batch_files, len(wave) // (4 * processes)))
             items = [(source_name, group)
                      for group in chunks(wave, per_batch, settings.batch_bytes)]
-            for jobs in pool.imap_unordered(_ingest_in_process, items):
+            for jobs in pool(ctx, items):
                 for job in jobs:
                     outcomes[str(job.outcome)] += 1
                     if job.outcome == Outcome.FAILED:

@@ -21,7 +21,7 @@ from shared.delivery import (
     wait_for_delivery,
 )
 from shared.errors import PathRefused
-from shared.jobs import FileJob
+from shared.source import checked_job, journal_refusal
 from tasks.runtime import task_context
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,17 @@ def slice_of(timeout: float) -> float:
 def confirm_delivery(self: Task, job: dict[str, Any], first_at: float = 0.0) -> dict[str, Any]:
     """Ask Syncthing to scan the file's folder, then wait (bounded) for it on the devices."""
     ctx = task_context(self)
-    decoded = FileJob.from_dict(job)
+    if not isinstance(first_at, int | float) or isinstance(first_at, bool):
+        # JSON from anyone who can reach the broker: a string here would fail mid-way.
+        raise TypeError(f"mediacourier.confirm_delivery takes (job, first_at: number), got "
+                        f"first_at={first_at!r}")
     try:
+        decoded = checked_job(ctx.settings, job)
         target = delivery_target(ctx.settings, decoded)
     except PathRefused as exc:
-        ctx.store.journal("refused", source=decoded.source, path=decoded.rel_path,
-                          reason=str(exc))
+        given = job if isinstance(job, dict) else {}
+        journal_refusal(ctx.store, exc, "mediacourier.confirm_delivery", given.get("source"),
+                        given.get("rel_path", job))
         raise
     if target is None:
         return {"skipped": "no Syncthing delivery check for this file"}

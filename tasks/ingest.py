@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -24,7 +22,14 @@ from shared.ingest import (
     run_stage,
 )
 from shared.jobs import FileJob
-from shared.source import rules_for
+from shared.source import (
+    checked_item,
+    checked_job,
+    checked_source,
+    journal_refusal,
+    locate_file,
+    rules_for,
+)
 from shared.state import (
     full_target,
     hold_after_full,
@@ -40,7 +45,7 @@ from tasks.gates import (
     retry_later,
     wait_for_space,
 )
-from tasks.runtime import context_of, settings_of, task_context
+from tasks.runtime import context_of, task_context
 
 log = logging.getLogger(__name__)
 RETRYABLE = (RetryableError, redis.RedisError)
@@ -60,12 +65,23 @@ def _forget_delivery(task: Task, ctx: Context) -> None:
     ctx.store.forget_delivery(f"{task.request.id}:{task.request.retries}")
 
 
+def checked_job_argument(ctx: Context, task: str, data: Any) -> FileJob:
+    """The job a message carries, checked against the roots before anything is touched (anyone
+    who reaches the broker can send any job); a refusal is journaled and fails the task."""
+    try:
+        return checked_job(ctx.settings, data)
+    except PathRefused as exc:
+        given = data if isinstance(data, dict) else {}
+        journal_refusal(ctx.store, exc, task, given.get("source"), given.get("rel_path", data))
+        raise
+
+
 def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any]:
     """One stage of one file, behind the gates: a paused source or target waits (neither fails
     nor retries), a full target waits or is tried once per window, a message delivered too often
     fails the file, a retryable error retries with backoff until the retries run out."""
     ctx = task_context(task)
-    job = FileJob.from_dict(data)
+    job = checked_job_argument(ctx, f"mediacourier.{name}", data)
     settings = ctx.settings
     paused = (lambda: hold_for_source(ctx.store, settings, job.source)) \
         if name != "record_outcome" else (lambda: None)
@@ -108,17 +124,16 @@ STAGE_TASKS = {name: _define_stage(name) for name, _ in STAGES}
 
 @shared_task(name="mediacourier.ingest", bind=True)
 def ingest(self: Task, path: str) -> dict[str, Any]:
-    """Manual trigger: ingest one file, given by absolute path inside a configured source."""
-    settings = settings_of(self.app)
-    if not isinstance(path, str) or not os.path.isabs(path):
-        raise PathRefused(f"{path!r}: give an absolute path inside a configured source")
-    found = settings.source_for_path(Path(path))
-    if found is None:
-        context_of(self.app).store.journal("refused", path=path, reason="outside every source")
-        raise PathRefused(f"{path}: outside every configured source; nothing was touched")
-    source, rel = found
-    if not rules_for(source).accepts(rel):
-        raise PathRefused(f"{path}: ignored by the rules of source {source.name!r}")
+    """Manual trigger: ingest one file, given by absolute path inside a configured source (after
+    resolving symlinks: `inbox/../x` and `inbox/link-to-elsewhere/x` are outside the inbox)."""
+    ctx = context_of(self.app)
+    try:
+        source, rel = locate_file(ctx.settings, path)
+        if not rules_for(source).accepts(rel):
+            raise PathRefused(f"{path}: ignored by the rules of source {source.name!r}")
+    except PathRefused as exc:
+        journal_refusal(ctx.store, exc, "mediacourier.ingest", path=path)
+        raise
     job = FileJob(source.name, rel)
     result = ingest_chain(self.app, job).apply_async()
     return {"source": source.name, "rel_path": rel, "chain": result.id}
@@ -129,12 +144,13 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
     """Many files in one task, stage by stage through the same stage functions as the chain
     (see shared.ingest.batch): images first, then sidecars, so sidecars find their image placed."""
     ctx = task_context(self)
-    smallest = min((int(size) for _, size, _ in items), default=0)
+    counts: Counter[str] = Counter()
+    checked = _checked_items(ctx, source, items, counts)
+    smallest = min((size for _, size, _ in checked), default=0)
     trial = pass_gates(self, lambda: hold_for_source(ctx.store, ctx.settings, source),
                        lambda: source_gate(ctx.store, ctx.settings, source, smallest))
     jobs = [FileJob(source, rel, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
-            for rel, size, mtime_ns in items]
-    counts: Counter[str] = Counter()
+            for rel, size, mtime_ns in checked]
 
     def after_wave(results: list[Any]) -> None:
         hold_or_requeue(lambda: _note_full(ctx, source, results, trial))
@@ -146,6 +162,28 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
 
     ingest_many(jobs, ctx, settle, after_wave)
     return dict(counts)
+
+
+def _checked_items(ctx: Context, source: Any, items: Any,
+                   counts: Counter[str]) -> list[tuple[str, int, int]]:
+    """The batch's items that name files inside the source; each other one is refused (and
+    journaled) alone. An unknown source refuses the whole batch."""
+    try:
+        config = checked_source(ctx.settings, source)
+        if not isinstance(items, list):
+            raise PathRefused(f"ingest_batch items {items!r}: not a list")
+    except PathRefused as exc:
+        journal_refusal(ctx.store, exc, "mediacourier.ingest_batch", source)
+        raise
+    checked = []
+    for item in items:
+        try:
+            checked.append(checked_item(config, item))
+        except PathRefused as exc:
+            path = item[0] if isinstance(item, list | tuple) and item else item
+            journal_refusal(ctx.store, exc, "mediacourier.ingest_batch", source, path)
+            counts["refused"] += 1
+    return checked
 
 
 def _note_full(ctx: Context, source: str, results: list[Any], trial: str) -> None:

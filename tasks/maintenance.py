@@ -8,7 +8,9 @@ from celery import Task, shared_task
 
 from shared.errors import FileBusy, RetryableError, UnknownSource
 from shared.executors import CommandExecutor
+from shared.ingest import Context
 from shared.rescan import flush_rescans, make_executor
+from shared.source import journal_refusal
 from shared.state import hold_for, recheck_cap
 from tasks.enqueue import reconcile_source
 from tasks.gates import out_of_retries, pass_gates, retry_later
@@ -19,15 +21,26 @@ from tasks.runtime import settings_of, task_context
 def reconcile(self: Task, source: str, followup: bool = False) -> dict[str, Any]:
     """Walk a source and its library, compare with the records, enqueue what is new."""
     settings = settings_of(self.app)
-    if source not in settings.sources:
-        known = ", ".join(settings.sources)
-        raise UnknownSource(f"no source named {source!r}; configured: {known}")
     ctx = task_context(self)
+    if not isinstance(source, str) or source not in settings.sources:
+        known = ", ".join(settings.sources)
+        raise _refused(ctx, "mediacourier.reconcile", source,
+                       f"no source named {source!r}; configured: {known}")
+    if not isinstance(followup, bool):
+        raise _refused(ctx, "mediacourier.reconcile", source, "mediacourier.reconcile takes "
+                       f"(source: str, followup: bool), got followup={followup!r}")
     try:
         with ctx.store.lock(f"reconcile:{source}", ttl=settings.task_time_limit):
             return reconcile_source(self.app, ctx, source, followup)
     except FileBusy:
         return {"skipped": "a reconcile of this source is already running"}
+
+
+def _refused(ctx: Context, task: str, name: Any, message: str) -> UnknownSource:
+    """A name argument that is not configured: journaled as refused; nothing was touched."""
+    error = UnknownSource(message)
+    journal_refusal(ctx.store, error, task, name)
+    return error
 
 
 # One executor (a Docker client, an SSH connection) and REST client per target per process.
@@ -45,9 +58,11 @@ def executor_for(settings: Any, target: str) -> CommandExecutor:
 def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
     """Run a rescan target's command for the folders that changed in this debounce window."""
     settings = settings_of(self.app)
-    if target not in settings.rescan_targets:
-        raise UnknownSource(f"no rescan target named {target!r}")
     ctx = task_context(self)
+    if not isinstance(target, str) or target not in settings.rescan_targets:
+        raise _refused(ctx, "mediacourier.flush_rescans", target,
+                       f"no rescan target named {target!r}; configured: "
+                       f"{', '.join(settings.rescan_targets) or 'none'}")
     pass_gates(self, lambda: hold_for(ctx.store, targets=[target], cap=recheck_cap(settings)))
     roots = [str(lib.path) for lib in settings.libraries.values()]
     try:

@@ -1,8 +1,18 @@
 """Sources: where files land. `walk` lists a source, `stability` decides when a file has
 settled, `fsdetect` tells whether events can be trusted or the folder must be polled,
-`reconcile` compares a source and its library with the records and plans what to ingest."""
+`reconcile` compares a source and its library with the records and plans what to ingest,
+`paths` checks the paths and jobs tasks receive against the roots."""
 
 from shared.source.fsdetect import should_poll
+from shared.source.paths import (
+    checked_item,
+    checked_job,
+    checked_source,
+    journal_refusal,
+    locate_file,
+    plain_rel_path,
+    resolved_inside,
+)
 from shared.source.reconcile import plan_source, rules_for, vanished_library_files
 from shared.source.stability import StabilityTracker, backoff_delay
 from shared.source.walk import Entry, walk_source
@@ -11,7 +21,14 @@ __all__ = [
     "Entry",
     "StabilityTracker",
     "backoff_delay",
+    "checked_item",
+    "checked_job",
+    "checked_source",
+    "journal_refusal",
+    "locate_file",
+    "plain_rel_path",
     "plan_source",
+    "resolved_inside",
     "rules_for",
     "should_poll",
     "vanished_library_files",

@@ -93,3 +93,43 @@ def test_reconcile_of_an_unknown_source_fails_clearly(deployment: Deployment) ->
     result = _result(deployment, done.stdout.strip().splitlines()[-1])
     assert result.failed()
     assert "no source named 'nope'" in str(result.result)
+
+
+def test_celery_call_of_jobs_leaving_the_inbox_moves_nothing(deployment: Deployment,
+                                                            corpus_dir: Path) -> None:
+    # Given a worker, a photo outside every source, and a symlinked folder in the inbox that
+    # leads to it
+    source, library = _setup(deployment)
+    original = (corpus_dir / "jpg" / "Canon_40D.jpg").read_bytes()
+    outside = deployment.folder("outside") / "photo.jpg"
+    outside.write_bytes(original)
+    (source / "link").symlink_to(outside.parent)
+    size, mtime_ns = len(original), outside.stat().st_mtime_ns
+
+    # When someone sends a batch reaching it by '..' and through the link, a stage task with
+    # '..', and a manual ingest through the link
+    calls = [
+        ("mediacourier.ingest_batch", ["inbox", [["../outside/photo.jpg", size, mtime_ns],
+                                                 ["link/photo.jpg", size, mtime_ns]]]),
+        ("mediacourier.transfer_file", [{"source": "inbox", "rel_path": "../outside/photo.jpg",
+                                         "size": size, "mtime_ns": mtime_ns}]),
+        ("mediacourier.ingest", [str(source / "link" / "photo.jpg")]),
+    ]
+    results = []
+    for task, args in calls:
+        done = deployment.celery_call(task, json.dumps(args))
+        assert done.returncode == 0, done.stderr
+        results.append(_result(deployment, done.stdout.strip().splitlines()[-1]))
+
+    # Then the batch refuses both items, the other two tasks fail with the refusal …
+    batch, stage, manual = results
+    assert batch.successful() and batch.result == {"refused": 2}, batch.result
+    assert stage.failed() and "'../outside/photo.jpg'" in str(stage.result)
+    assert manual.failed() and "outside every configured source" in str(manual.result)
+    # … each refusal is journaled, and the photo is still where it was, byte for byte
+    refused = sorted(e["path"] for e in deployment.events("refused"))
+    assert refused == sorted(["../outside/photo.jpg", "link/photo.jpg", "../outside/photo.jpg",
+                              str(source / "link" / "photo.jpg")])
+    assert outside.read_bytes() == original
+    assert list(library.rglob("*")) == []
+    assert not deployment.events("ingested")

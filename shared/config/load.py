@@ -18,6 +18,7 @@ from shared.config.checks import (
     default_time_limit,
     with_default_schedules,
 )
+from shared.config.countdowns import bounded_countdowns
 from shared.config.hosts import parse_hosts
 from shared.config.listen import parse_listen
 from shared.config.mirrors import parse_mirrors
@@ -156,4 +157,5 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     check_library_targets(settings, name)
     check_overlaps(settings, name)
     check_limits(settings, name)
+    settings = bounded_countdowns(settings, name)
     return with_default_schedules(settings)

@@ -60,6 +60,14 @@ class Settings:
     def embedded_redis(self) -> bool:
         return not self.redis_url
 
+    @property
+    def countdown_limit(self) -> float:
+        """The longest any message may wait before it runs (a countdown, a retry, a pause
+        recheck): half the visibility timeout, and no more than the longest task leaves of it,
+        or the waiting message is delivered again (see shared/config/countdowns.py)."""
+        vis = self.visibility_timeout
+        return max(1.0, min(vis / 2, vis - self.task_time_limit))
+
     def source_for_path(self, path: Path) -> tuple[SourceConfig, str] | None:
         """The source whose root contains `path` (not following symlinks) and the relative path."""
         absolute = Path(os.path.abspath(path))

@@ -81,7 +81,7 @@ def recheck_delay(paused_since: float, now: float, cap: float = MAX_RECHECK_SECO
 
 
 def recheck_cap(settings: Settings) -> float:
-    return settings.visibility_timeout / 2
+    return settings.countdown_limit  # below the visibility timeout, with room for the task
 
 
 def hold_for(book: PauseBook, source: str | None = None, targets: Iterable[str] = (),

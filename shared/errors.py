@@ -42,6 +42,16 @@ class WriteBackFailed(RetryableError):
     and their sources kept; a later try copies them again."""
 
 
+class ContentClaimed(RetryableError):
+    """Raised when identical content is being imported by another job that is still at work:
+    this one waits for that job's outcome (a hold like paused work, using up no retry), then
+    becomes its duplicate or takes the content over. `countdown`: seconds until it looks again."""
+
+    def __init__(self, message: str, countdown: float = 5.0) -> None:
+        super().__init__(message)
+        self.countdown = countdown
+
+
 class PermanentError(MediacourierError):
     """Raised when a stage can never succeed for this file: record the reason, do not retry."""
 

@@ -11,13 +11,14 @@ from celery import Task, shared_task
 from celery.exceptions import Reject
 
 from shared.backoff import backoff_seconds
-from shared.errors import DestinationFull, PathRefused, RetryableError
+from shared.errors import ContentClaimed, DestinationFull, PathRefused, RetryableError
 from shared.ingest import (
     STAGES,
     Context,
     fail_and_record,
     give_up,
     ingest_many,
+    renew_claim,
     run_all,
     run_stage,
 )
@@ -31,6 +32,7 @@ from shared.source import (
     rules_for,
 )
 from shared.state import (
+    Hold,
     full_target,
     hold_after_full,
     hold_for_source,
@@ -44,6 +46,7 @@ from tasks.gates import (
     pass_gates,
     retry_later,
     wait_for_space,
+    wait_while_paused,
 )
 from tasks.runtime import context_of, task_context
 
@@ -79,7 +82,9 @@ def checked_job_argument(ctx: Context, task: str, data: Any) -> FileJob:
 def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any]:
     """One stage of one file, behind the gates: a paused source or target waits (neither fails
     nor retries), a full target waits or is tried once per window, a message delivered too often
-    fails the file, a retryable error retries with backoff until the retries run out."""
+    fails the file, a twin of content another job is importing waits for that job's outcome
+    (no retry used up either), a retryable error retries with backoff until the retries run out.
+    """
     ctx = task_context(task)
     job = checked_job_argument(ctx, f"mediacourier.{name}", data)
     settings = ctx.settings
@@ -92,6 +97,7 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
         reason = f"{name}: delivered too many times; it may crash workers"
         return give_up(job, ctx, reason).to_dict()
     try:
+        renew_claim(job, ctx)  # the owner of a content claim is at work: its lease runs on
         job = run_stage(name, job, ctx)
         if trial:
             lift_target_full(ctx.store, trial)
@@ -99,6 +105,10 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
         # Not the file's fault: hold the target and wait like paused work (no retry used up).
         wait_for_space(task, ctx.store, settings, full_target(settings, job.source), str(exc),
                        before=lambda: _forget_delivery(task, ctx))
+    except ContentClaimed as exc:
+        # Not the file's fault either: wait for the holder's outcome like paused work.
+        hold_or_requeue(lambda: _forget_delivery(task, ctx))
+        wait_while_paused(task, Hold(str(exc), exc.countdown))
     except RETRYABLE as exc:
         if out_of_retries(task, settings):
             job = give_up(job, ctx, f"gave up after {settings.max_retries} retries: {exc}")

@@ -5,6 +5,7 @@ one at a time by the chain's tasks or many at once by a batch, on a `Context` pa
 `duplicates` and `recording` hold the stages' work."""
 
 from shared.ingest.batch import chunks, ingest_many, run_batch, waves
+from shared.ingest.claims import renew_claim
 from shared.ingest.context import Context
 from shared.ingest.pipeline import STAGES, fail_and_record, give_up, run_all, run_stage
 
@@ -15,6 +16,7 @@ __all__ = [
     "fail_and_record",
     "give_up",
     "ingest_many",
+    "renew_claim",
     "run_all",
     "run_batch",
     "run_stage",

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 
-from shared.errors import FileBusy, PermanentError, SourceVanished
+from shared.errors import ContentClaimed, PermanentError, SourceVanished
+from shared.ingest.claims import claim_lease, stale_claim, wait_seconds
 from shared.ingest.context import Context
 from shared.ingest.duplicates import handle_duplicate
 from shared.ingest.placing import transfer_file, verify_copy
@@ -77,22 +78,34 @@ def _resume_verified(job: FileJob, record: FileRecord) -> FileJob:
 
 
 def claim_content(job: FileJob, ctx: Context) -> FileJob:
-    """Claim the content hash atomically; a hash already held elsewhere makes a duplicate."""
+    """Claim the content hash atomically, as a lease (see claims.py). A hash already in a library
+    makes a duplicate; one claimed by a job still at work makes this one wait for its outcome
+    (ContentClaimed: a hold, not a retry); a stale claim or a vanished library copy is taken
+    over instead of being waited on or lost."""
     if is_sidecar(job.rel_path):
         return job.evolve(outcome=Outcome.CLAIMED)  # sidecars follow their image, not content
-    owner = job.owner
-    holder = ctx.store.claim_content(job.sha256, owner)
+    owner, lease = job.owner, claim_lease(ctx)
+    holder = ctx.store.claim_content(job.sha256, owner, lease)
     if holder is None:
         return job.evolve(outcome=Outcome.CLAIMED)
     if holder.is_claim:
-        raise FileBusy(f"{ctx.source_path(job)}: identical content is being imported by "
-                       f"{holder.owner}; waiting for it")
+        now = ctx.store.server_time()
+        why = stale_claim(holder, ctx, now)
+        if why is None:
+            raise ContentClaimed(f"{ctx.source_path(job)}: identical content is being imported "
+                                 f"by {holder.owner}; waiting for its outcome",
+                                 wait_seconds(holder, now))
+        if ctx.store.take_over_content(job.sha256, holder, owner, lease):
+            ctx.store.journal("claim-taken-over", source=job.source, path=job.rel_path,
+                              reason=f"the claim of {holder.owner} was stale: {why}")
+            return job.evolve(outcome=Outcome.CLAIMED)
+        return claim_content(job, ctx)  # it changed meanwhile: look again
     holder_root = ctx.settings.libraries[holder.library].path \
         if holder.library in ctx.settings.libraries else None
     if holder_root is None or ctx.backend_for(ctx.settings.libraries[holder.library]).stat_size(
             holder_root, holder.rel_path) != job.size:
         # The library copy is gone (or changed): take the content over instead of losing it.
-        if ctx.store.take_over_content(job.sha256, holder, owner):
+        if ctx.store.take_over_content(job.sha256, holder, owner, lease):
             ctx.store.journal("library-vanished", library=holder.library, path=holder.rel_path)
             return job.evolve(outcome=Outcome.CLAIMED)
         return claim_content(job, ctx)

@@ -1,6 +1,7 @@
 """State in Redis: the store (every key under one prefix, listed in `store`), locks, pauses,
 the full-destination hold, metrics, and the embedded redis-server of `mediacourier up`."""
 
+from shared.state.claims import ContentEntry
 from shared.state.full_hold import (
     Gate,
     full_target,
@@ -23,6 +24,7 @@ from shared.state.redis_server import EmbeddedRedis, find_redis_server
 from shared.state.store import SEP, FileRecord, RedisStateStore
 
 __all__ = [
+    "ContentEntry",
     "Gate",
     "EmbeddedRedis",
     "FileRecord",

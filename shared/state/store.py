@@ -2,7 +2,8 @@
 
 Keys (P = prefix):
   P:files:<source>      hash  rel_path -> FileRecord (size, mtime, inode, sha256, state, ...)
-  P:content             hash  sha256 -> claim ("claim\\t<owner>") or "<library>\\t<rel_path>"
+  P:content             hash  sha256 -> a claim with its lease ("claim\\t<claimed_at>\\t
+                              <lease_until>\\t<owner>") or "<library>\\t<rel_path>" (claims.py)
   P:libfiles:<library>  hash  rel_path -> sha256 (what the library holds, for reconcile)
   P:inflight            hash  "<source>\\0<rel>\\0<size>\\0<mtime_ns>" -> enqueue time
   P:failed              hash  "<source>\\0<rel>" -> JSON {reason, at, ...}
@@ -33,8 +34,11 @@ from typing import Any
 import redis
 
 from shared.errors import StoreUnavailable
+from shared.state.claims import ContentClaims, ContentEntry
 from shared.state.coordination import CoordinationKeys
 from shared.state.holds import HoldKeys
+
+__all__ = ["ContentEntry", "FileRecord", "RedisStateStore", "SEP"]
 
 JOURNAL_MAXLEN = 100_000
 SEP = "\t"
@@ -62,24 +66,11 @@ class FileRecord:
         return cls(int(size), int(mtime), int(inode), sha, state, dest)
 
 
-@dataclass(frozen=True)
-class ContentEntry:
-    """Who holds a content hash: a job still importing it, or a file in a library."""
-
-    owner: str = ""
-    library: str = ""
-    rel_path: str = ""
-
-    @property
-    def is_claim(self) -> bool:
-        return bool(self.owner)
-
-
 def _key_of(*parts: str | int) -> str:
     return "\0".join(str(p) for p in parts)
 
 
-class RedisStateStore(CoordinationKeys, HoldKeys):
+class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys):
     """The real store. Works against redis-server, and against fakeredis in unit tests."""
 
     def __init__(self, client: redis.Redis, prefix: str = "mediacourier") -> None:
@@ -121,30 +112,7 @@ class RedisStateStore(CoordinationKeys, HoldKeys):
         for start in range(0, len(rels), 10_000):
             self.client.hdel(self.key("files", source), *rels[start : start + 10_000])
 
-    # content index -----------------------------------------------------------------------
-    def claim_content(self, sha256: str, owner: str) -> ContentEntry | None:
-        """Atomically claim a content hash. None: the claim is ours (now or from an earlier run)."""
-        key = self.key("content")
-        if self.client.hsetnx(key, sha256, f"claim{SEP}{owner}"):
-            return None
-        entry = self.content(sha256)
-        if entry is None:  # released between our two calls: try once more
-            return self.claim_content(sha256, owner)
-        return None if entry.owner == owner else entry
-
-    def content(self, sha256: str) -> ContentEntry | None:
-        raw = self.client.hget(self.key("content"), sha256)
-        if raw is None:
-            return None
-        first, second = raw.split(SEP, 1)
-        return ContentEntry(owner=second) if first == "claim" else ContentEntry("", first, second)
-
-    def settle_content(self, sha256: str, library: str, rel_path: str) -> None:
-        pipe = self.client.pipeline()
-        pipe.hset(self.key("content"), sha256, f"{library}{SEP}{rel_path}")
-        pipe.hset(self.key("libfiles", library), rel_path, sha256)
-        pipe.execute()
-
+    # content index (claims, leases and take-overs: claims.py) -----------------------------
     def settle_verified(self, source: str, rel: str, record: FileRecord,
                         library: str | None) -> None:
         """Record a verified copy and (unless a sidecar) index its content, atomically."""
@@ -154,26 +122,6 @@ class RedisStateStore(CoordinationKeys, HoldKeys):
             pipe.hset(self.key("content"), record.sha256, f"{library}{SEP}{record.dest}")
             pipe.hset(self.key("libfiles", library), record.dest, record.sha256)
         pipe.execute()
-
-    def take_over_content(self, sha256: str, stale: ContentEntry, owner: str) -> bool:
-        """Replace an entry whose library file vanished; False if someone changed it meanwhile."""
-        key = self.key("content")
-        with self.client.pipeline() as pipe:
-            try:
-                pipe.watch(key)
-                if pipe.hget(key, sha256) != f"{stale.library}{SEP}{stale.rel_path}":
-                    return False
-                pipe.multi()
-                pipe.hset(key, sha256, f"claim{SEP}{owner}")
-                pipe.execute()
-                return True
-            except redis.WatchError:
-                return False
-
-    def release_content(self, sha256: str, owner: str) -> None:
-        key = self.key("content")
-        if self.client.hget(key, sha256) == f"claim{SEP}{owner}":
-            self.client.hdel(key, sha256)
 
     def library_files(self, library: str) -> dict[str, str]:
         return self.client.hgetall(self.key("libfiles", library))

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from shared.errors import FileBusy
+from shared.errors import ContentClaimed, FileBusy
 from shared.ingest.batch import run_batch
 from shared.jobs import FileJob, Outcome
 from shared.transfer.local import LocalTransfer
@@ -89,7 +89,7 @@ def test_identical_content_twice_in_one_batch_is_imported_once(make_rig) -> None
     results = run_batch([FileJob("cam", "one.jpg"), FileJob("cam", "two.jpg")], rig.ctx)
     # Then the first is ingested and the second waits for it (it becomes a duplicate later)
     assert results[0].outcome == Outcome.INGESTED  # type: ignore[union-attr]
-    assert isinstance(results[1], FileBusy) and "identical content" in str(results[1])
+    assert isinstance(results[1], ContentClaimed) and "identical content" in str(results[1])
     assert sorted(p.name for p in rig.lib.iterdir()) == ["one.jpg"]
     assert rig.ingest("two.jpg").outcome == Outcome.DUPLICATE
 

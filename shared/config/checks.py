@@ -103,6 +103,11 @@ def check_mirrors(settings: Settings, name: str) -> None:
         if mirror.target not in targets:
             raise ConfigError(f"{name}: mirrors.{mirror.name}.target: no target named "
                               f"{mirror.target!r}")
+        option_like = [p for p in mirror.exclude if p.lstrip().startswith("/")]
+        if targets[mirror.target].kind == "robocopy" and option_like:
+            # robocopy has no `--`: an argument starting with '/' is one of its options.
+            raise ConfigError(f"{name}: mirrors.{mirror.name}.exclude: {option_like[0]!r} "
+                              "starts with '/': robocopy would read it as an option")
 
 
 def check_library_targets(settings: Settings, name: str) -> None:

@@ -9,6 +9,7 @@ service) or `ssh` (`docker exec` on a host named in `[targets.X]`).
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,7 @@ EXECUTOR_KEYS = ("executor", "container", "container_label", "service", "docker_
                  "ssh_target", "docker_command", "user")
 # The web server user of the official Nextcloud image: occ must run as it.
 NEXTCLOUD_USER = "www-data"
+CONTAINER_NAME = re.compile(r"/?[A-Za-z0-9][A-Za-z0-9_.-]*")  # as `docker run --name` accepts
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ def _executor(table: Table, where: str, kind: str) -> ExecutorConfig:
         raise ConfigError(f"{where}: executor = 'ssh' needs 'ssh_target' (a [targets.X] name)")
     if config.container_label.startswith("=") or "=" in config.service:
         raise ConfigError(f"{where}: a label is 'key' or 'key=value', a service a plain name")
+    if config.container and not CONTAINER_NAME.fullmatch(config.container):
+        # Docker's own rule; it also keeps a name like '--privileged' from being an option.
+        raise ConfigError(f"{where}.container: {config.container!r} is not a container name "
+                          "(letters, digits, '_', '.', '-'; not starting with '-')")
     return config
 
 
@@ -128,7 +134,7 @@ def _app(table: Table, where: str, kind: str) -> AppConfig:
         raise ConfigError(f"{where}.files_prefix: {prefix!r} must stay inside the app's root")
     if kind == "nextcloud":
         user = table.get("nextcloud_user", None, str)
-        if not user or "/" in user:
+        if not user or "/" in user or user.startswith("-"):
             raise ConfigError(f"{where}: 'nextcloud_user' (the owner of the files) is required")
         return AppConfig(nextcloud_user=user, files_prefix=prefix,
                          memories=table.get("memories", False, bool),

@@ -101,7 +101,9 @@ class SshExecutor:
         if self.container is None:
             return (*("sudo", "-n", "-u", user, "--"), *argv) if user else argv
         name = self.container.name or self._find_by_label(timeout)
-        return (*self.docker_command, "exec", *(("-u", user) if user else ()), name, *argv)
+        # `--`: the container name can never be read as an option of `docker exec`.
+        return (*self.docker_command, "exec", *(("-u", user) if user else ()), "--", name,
+                *argv)
 
     def _find_by_label(self, timeout: float) -> str:
         assert self.container is not None

@@ -23,11 +23,22 @@ from shared.rescan.output import (
 from shared.secrets import read_secret
 
 
+def not_an_option(value: str) -> str:
+    """A folder argument no program can take for an option: a folder named `--cleanup` goes
+    as `./--cleanup` (the same folder), for programs whose `--` handling is unknown."""
+    return f"./{value}" if value.startswith("-") else value
+
+
 def render(command: tuple[str, ...], folder: str, library_root: str) -> tuple[str, ...]:
-    rel = os.path.relpath(folder, library_root) if library_root else folder
-    rel = "" if rel == "." else rel
-    return tuple(part.replace("{folder}", folder).replace("{rel_folder}", rel)
-                 for part in command)
+    """The configured command with the folder filled in; an argument that begins with a folder
+    name is made safe from being read as an option (see not_an_option)."""
+    rel = relative_folder(folder, library_root)
+    rendered = []
+    for part in command:
+        text = part.replace("{folder}", folder).replace("{rel_folder}", rel)
+        rendered.append(not_an_option(text) if part.startswith(("{folder}", "{rel_folder}"))
+                        else text)
+    return tuple(rendered)
 
 
 def relative_folder(folder: str, library_root: str) -> str:
@@ -44,7 +55,8 @@ def nextcloud_path(target: RescanTarget, rel: str) -> str:
 def nextcloud_commands(target: RescanTarget, rel: str) -> list[tuple[str, ...]]:
     """files:scan for the folder, then (optionally) memories:index for the same folder."""
     occ = target.app.occ
-    # One argv element for the path: folder names with spaces must not split.
+    # One argv element for the path: folder names with spaces must not split, and a folder
+    # named `--all` stays the value of --path. memories' folder always starts with '/'.
     commands = [(*occ, "files:scan", "-n", f"--path={nextcloud_path(target, rel)}")]
     if target.app.memories:
         folder = "/" + app_path(target.app.files_prefix, rel)
@@ -55,7 +67,9 @@ def nextcloud_commands(target: RescanTarget, rel: str) -> list[tuple[str, ...]]:
 
 def photoprism_command(target: RescanTarget, rel: str) -> tuple[str, ...]:
     sub = app_path(target.app.files_prefix, rel)
-    return (*target.app.photoprism, "index", *([sub] if sub else []))
+    # `--` ends PhotoPrism's options (Go's flag parsing): a folder named `--cleanup` is a
+    # folder, not the option that removes index entries.
+    return (*target.app.photoprism, "index", *(["--", sub] if sub else []))
 
 
 def scan_folder(target: RescanTarget, executor: CommandExecutor, folder: str,

@@ -77,6 +77,12 @@ class RobocopyOptions:
             bad = [p for p in patterns if not isinstance(p, str) or not p.strip()]
             if bad:
                 raise ConfigError(f"{option}: empty pattern in {list(patterns)!r}")
+            # robocopy has no `--`: every argument that starts with '/' is one of its options
+            # (`/PURGE`), and a Windows name cannot hold a '/' anyway.
+            option_like = [p for p in patterns if p.lstrip().startswith("/")]
+            if option_like:
+                raise ConfigError(f"{option}: {option_like[0]!r} starts with '/': robocopy "
+                                  "would read it as an option")
         log = windows_path(self.unicode_log, "unicode_log") if self.unicode_log else None
         source = windows_path(self.source, "source")
         destination = windows_path(self.destination, "destination")

@@ -84,7 +84,7 @@ def test_new_files_trigger_each_scan_once_in_order_and_a_busy_scan_is_retried(
         assert len(indexed) == 1 and indexed[0] > scan_at, order
     # … PhotoPrism indexed each folder once, as its own user, relative to its originals
     indexes = sorted(c for c in calls if c[1] == "photoprism")
-    assert indexes == sorted(("photoprism", "photoprism", "index", f"Library/{folder}")
+    assert indexes == sorted(("photoprism", "photoprism", "index", "--", f"Library/{folder}")
                              for folder in FOLDERS)
     # … and the journal records each rescan with its folders and the parsed counts
     nextcloud_ok = [e for e in deployment.events("rescanned")

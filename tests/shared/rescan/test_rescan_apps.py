@@ -143,7 +143,7 @@ def test_photoprism_cli_index_of_the_subfolder(dockerd: Dockerd, apps: str, libr
     outcome = scan_folder(target, run, f"{library}/2024/07 Summer trip", str(library))
     assert outcome.status == OK and outcome.counts == {"indexed": 2}
     assert dockerd.invocations(apps)[before:] == [
-        ("photoprism", "photoprism", "index", "Library/2024/07 Summer trip")]
+        ("photoprism", "photoprism", "index", "--", "Library/2024/07 Summer trip")]
     dockerd.inject(apps, "photoprism-busy")
     assert scan_folder(target, run, f"{library}/2024/08", str(library)).status == RETRY
     dockerd.inject(apps, "photoprism-file-error")

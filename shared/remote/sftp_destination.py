@@ -8,13 +8,19 @@ source's mtime and renamed into place: without replace by OpenSSH's SFTP rename,
 link(2)+unlink(2) and so fails atomically on a taken name (race-free; on filesystems that
 cannot hard-link OpenSSH falls back to stat+rename, which is not); with replace by
 posix-rename@openssh.com, an atomic rename(2) over the old file.
+
+Durable before the source may go: the checked temp is fsynced on the target (OpenSSH's
+fsync@openssh.com, or `sync -f`) before its rename, and its folder after it; rsync also runs
+with --fsync when both ends know it (3.2.4+), and always with --protect-args.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import posixpath
+import re
 import shutil
 import stat
 import subprocess
@@ -30,12 +36,16 @@ from shared.errors import (
     FileBusy,
     TargetRefused,
     TargetUnreachable,
+    WriteBackFailed,
 )
 from shared.remote.bandwidth import UNLIMITED, Bandwidth, TokenBucket
 from shared.remote.bandwidth_redis import RedisTokenBucket
 from shared.remote.sftp_session import HealthHook, Progress, SessionPool, SftpSession, wire
 from shared.remote.ssh import ssh_argv, ssh_command_string
 from shared.transfer import TMP_PREFIX, RemoteEntry, open_regular
+
+log = logging.getLogger(__name__)
+RSYNC_FSYNC = (3, 2, 4)  # the first rsync with --fsync
 
 
 def temp_name(final: str, size: int, mtime_ns: int) -> str:
@@ -47,6 +57,7 @@ class SftpDestination:
     """A tree under `target.root` on an SSH host, written with paramiko's SFTP."""
 
     stale_temp_after = 86400.0  # seconds untouched before a temp file counts as abandoned
+    _warned_not_durable = False
 
     def __init__(self, target: TargetConfig, on_health: HealthHook | None = None,
                  bucket: Bandwidth | None = None) -> None:
@@ -153,14 +164,31 @@ class SftpDestination:
                     raise FileBusy(f"{src}: content changed while it was being uploaded")
                 self._check(session, tmp, info.st_size, sha, src)
                 session.call("utime", tmp, (mtime_ns / 1e9, mtime_ns / 1e9))
+                self._durable(session, tmp, tmp)
                 if replace:
                     session.call("posix_rename", tmp, final)
                 elif not session.rename_noreplace(tmp, final):
                     session.remove_quietly(tmp)
                     return None
+                # The new name too; a fresh name that may not last is taken back (sent again).
+                self._durable(session, folder, None if replace else final)
         finally:
             os.close(fd)
         return sha, info.st_size
+
+    def _durable(self, session: SftpSession, path: str, placed: str | None) -> None:
+        """fsync path on the target; on a write-back error `placed` (what this upload just
+        wrote) is removed and the error raised, so the source is kept and a retry sends it."""
+        try:
+            done = session.fsync(path)
+        except WriteBackFailed:
+            if placed is not None:
+                session.remove_quietly(placed)
+            raise
+        if not done and not self._warned_not_durable:
+            self._warned_not_durable = True
+            log.warning("target %s offers no fsync (neither fsync@openssh.com nor a shell with "
+                        "sync -f): uploads are checked but not forced to its disk", self.name)
 
     def _check(self, session: SftpSession, tmp: str, size: int, sha: str, src: str) -> None:
         found = session.stat(tmp)
@@ -240,6 +268,18 @@ class RsyncDestination(SftpDestination):
                            stdin=subprocess.DEVNULL, timeout=30)
             shutil.rmtree(control, ignore_errors=True)
 
+    _fsync_ok: bool | None = None
+
+    def _fsync_known(self, session: SftpSession) -> bool:
+        """Whether rsync here and on the target both know --fsync (asked once)."""
+        if self._fsync_ok is None:
+            local = subprocess.run(["rsync", "--version"], capture_output=True, text=True,
+                                   errors="replace", stdin=subprocess.DEVNULL, check=False)
+            remote = session.run("rsync --version")
+            self._fsync_ok = rsync_version(local.stdout) >= RSYNC_FSYNC and remote is not None \
+                and rsync_version(remote[1].decode("utf-8", "replace")) >= RSYNC_FSYNC
+        return self._fsync_ok
+
     def _rsync_rate(self, size: int) -> int:
         """KiB/s for --bwlimit. rsync is a process of its own: through Redis it books the file's
         bytes and waits its turn, then runs at the target's limit; else each of the parallel
@@ -252,8 +292,12 @@ class RsyncDestination(SftpDestination):
     def send(self, session: SftpSession, fd: int, src: str, size: int, tmp: str,
              progress: Progress) -> str:
         target = self.target
-        argv = ["rsync", "--inplace", "--no-whole-file", "--timeout", str(int(target.timeout * 4)),
+        # -s (--protect-args): the remote path reaches rsync as is, never split by its shell.
+        argv = ["rsync", "-s", "--inplace", "--no-whole-file",
+                "--timeout", str(int(target.timeout * 4)),
                 "-e", ssh_command_string(target, *self._multiplexing())]
+        if self._fsync_known(session):
+            argv.append("--fsync")
         if target.bandwidth_limit:
             argv.append(f"--bwlimit={self._rsync_rate(size)}")
         argv += ["--", src, f"{target.user}@{target.host}:{tmp}"]
@@ -270,6 +314,12 @@ class RsyncDestination(SftpDestination):
         _hash_range(fd, hasher, size)
         _report(progress, size)
         return hasher.hexdigest()
+
+
+def rsync_version(text: str) -> tuple[int, ...]:
+    """(3, 2, 7) from `rsync --version` output; () when there is none."""
+    found = re.search(r"rsync\s+version\s+v?(\d+)\.(\d+)\.(\d+)", text)
+    return tuple(int(n) for n in found.groups()) if found else ()
 
 
 def rsync_error(target: TargetConfig, code: int, stderr: str, path: str) -> Exception:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import paramiko
+from paramiko.sftp import CMD_EXTENDED
 
 from shared.config import TargetConfig
 from shared.errors import (
@@ -26,6 +27,7 @@ from shared.errors import (
     PermanentError,
     TargetRefused,
     TargetUnreachable,
+    WriteBackFailed,
 )
 from shared.remote.bandwidth import UNLIMITED, Bandwidth
 from shared.remote.ssh import connect
@@ -237,6 +239,36 @@ class SftpSession:
             if self.stat(new) is not None:
                 return False
             raise self.fail(exc, new) from exc
+        return True
+
+    def fsync(self, path: str) -> bool:
+        """Make a file, or a folder's entries, durable on the target before a source may go:
+        OpenSSH's fsync@openssh.com on a handle of it (a folder opened read-only is a handle
+        too), else `sync -f` over the shell. WriteBackFailed when the target's disk refuses;
+        False when the target offers neither way (not OpenSSH's sftp-server, no shell)."""
+        try:
+            handle = self.sftp.open(wire(path), "rb")
+        except (OSError, *LOST) as exc:
+            if isinstance(exc, (*LOST, FileNotFoundError)):
+                raise self.fail(exc, path) from exc
+            return self._sync_by_shell(path)  # a server that will not open a folder
+        try:
+            with handle:
+                self.sftp._request(CMD_EXTENDED, "fsync@openssh.com", handle.handle)
+        except (OSError, *LOST) as exc:
+            if isinstance(exc, LOST) or "unsupported" not in str(exc).lower():
+                raise WriteBackFailed(f"{self.target.name}:{path}: the target could not write "
+                                      f"it to disk (fsync: {exc}); the source is kept") from exc
+            return self._sync_by_shell(path)
+        return True
+
+    def _sync_by_shell(self, path: str) -> bool:
+        done = self.run(f"sync -f -- {shlex.quote(path)}")
+        if done is None or done[0] == 127:
+            return False
+        if done[0] != 0:
+            raise WriteBackFailed(f"{self.target.name}:{path}: the target could not write it "
+                                  f"to disk (sync -f exit {done[0]}); the source is kept")
         return True
 
     def remove_quietly(self, path: str) -> None:

@@ -1,8 +1,9 @@
 """A library on an SSH target, behind the same TransferBackend Protocol as LocalTransfer.
 
 `root` arguments are absolute paths on the target (the library's `path`). Nothing is linked:
-every placement is an upload to a temp name, checked (size and the target's own sha256) and
-renamed into place without overwriting; verify_copy then reads the target's sha256 again.
+every placement is an upload to a temp name, checked (size and the target's own sha256), made
+durable there (fsync) and renamed into place without overwriting; verify_copy then reads the
+target's sha256 again.
 """
 
 from __future__ import annotations
@@ -56,4 +57,5 @@ class RemoteTransfer:
             session.remove_quietly(posixpath.join(str(root), rel_path))
 
     def flush(self) -> None:
-        """Nothing to do: every upload was checked on the target before its rename."""
+        """Nothing to do: every upload was checked and fsynced on the target before its rename,
+        and its folder fsynced after it (see SftpDestination.upload)."""

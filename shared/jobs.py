@@ -20,13 +20,14 @@ class Outcome(enum.StrEnum):
     DUPLICATE = "duplicate"
     SKIPPED = "skipped"
     FAILED = "failed"
+    EMPTY = "empty"  # a zero-byte media file: held in the source, never carried
 
     @property
     def is_terminal(self) -> bool:
         return self in _TERMINAL
 
 
-_TERMINAL = {Outcome.INGESTED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.FAILED}
+_TERMINAL = {Outcome.INGESTED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.FAILED, Outcome.EMPTY}
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ class FileJob:
 
     `rel_path` is relative to the source root and uses '/' separators. `size` and `mtime_ns`
     identify the version that was enqueued; a stage that finds another version on disk stops.
+
+    `dev`, `inode`, `size`, `mtime_ns` and `ctime_ns` are the source's identity when its content
+    was proven; nothing removes the source unless it still has exactly that identity. After a
+    hard-linked placement `ctime_ns` is the one after our link (linking moves the shared inode's
+    ctime; the link's read-back then proves the content again). `placed_*` name the library file
+    this job put in place (0: not known, e.g. on an SSH target): only that very file, untouched
+    since, is ever removed again. Every field has a default, so messages of older versions decode.
     """
 
     source: str
@@ -43,6 +51,11 @@ class FileJob:
     mtime_ns: int = -1
     queued_version: str = ""
     inode: int = 0
+    dev: int = 0
+    ctime_ns: int = 0
+    placed_dev: int = 0
+    placed_ino: int = 0
+    placed_ctime_ns: int = 0
     sha256: str = ""
     copy_check: str = ""
     outcome: Outcome = Outcome.PENDING

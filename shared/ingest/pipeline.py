@@ -14,16 +14,17 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 
-from shared.errors import ContentClaimed, PermanentError, SourceVanished
+from shared.errors import ContentClaimed, FileBusy, PermanentError, SourceVanished
 from shared.ingest.claims import claim_lease, stale_claim, wait_seconds
 from shared.ingest.context import Context
 from shared.ingest.duplicates import handle_duplicate
 from shared.ingest.placing import transfer_file, verify_copy
 from shared.ingest.recording import record_outcome, request_rescan
+from shared.ingest.releasing import drop_shared_link
 from shared.jobs import FileJob, Outcome
-from shared.media import is_sidecar
+from shared.media import MEDIA_EXTENSIONS, is_sidecar
 from shared.state import FileRecord
-from shared.transfer import sha256_file
+from shared.transfer import restore_interrupted_release, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,13 @@ Stage = Callable[[FileJob, Context], FileJob]
 
 
 def hash_file(job: FileJob, ctx: Context) -> FileJob:
-    """Hash the source, reusing the recorded hash when size, mtime and inode are unchanged.
+    """Hash the source, reusing the recorded hash when size, mtime and inode are unchanged, and
+    capture its identity (device, inode, size, mtime, ctime) for every later check.
 
     A record left by an earlier run of this file version resumes the job where that run got
-    to: 'verified' goes back through verification (which releases the source), 'ingested' and
-    'duplicate' are done.
+    to: 'verified' goes back through verification (which releases the source; a source still
+    present is hashed again first, so a release never rests on bytes it did not read), and
+    'ingested' and 'duplicate' are done. A zero-byte media file is held as EMPTY.
     """
     path = ctx.source_path(job)
     record = ctx.store.get_record(job.source, job.rel_path)
@@ -45,36 +48,55 @@ def hash_file(job: FileJob, ctx: Context) -> FileJob:
         if record and record.state in DONE:
             return job.evolve(outcome=Outcome.SKIPPED, reason="already handled by an earlier run")
         if record and record.state == "verified" and _same_version(job, record):
-            return _resume_verified(job, record)
-        raise SourceVanished(f"{path}: vanished before it could be hashed") from None
+            return _resume_verified(job, record, None)  # its release finishes there
+        if not restore_interrupted_release(path):
+            raise SourceVanished(f"{path}: vanished before it could be hashed") from None
+        info = os.lstat(path)
     version = (info.st_size, info.st_mtime_ns, info.st_ino)
-    if record and record.sha256 and (record.size, record.mtime_ns, record.inode) == version:
-        if record.state == "verified":
-            return _resume_verified(job, record)
-        if record.state in DONE and ctx.source(job).mode == "copy":
-            return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
-                              outcome=Outcome.SKIPPED, dest_path=record.dest,
-                              reason="unchanged since it was ingested")
-        sha, size, mtime_ns = record.sha256, info.st_size, info.st_mtime_ns
+    recorded = record is not None and bool(record.sha256) and (
+        record.size, record.mtime_ns, record.inode) == version
+    if recorded and record.state in DONE and ctx.source(job).mode == "copy":
+        return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
+                          outcome=Outcome.SKIPPED, dest_path=record.dest,
+                          reason="unchanged since it was ingested")
+    if recorded and record.state != "verified":
+        sha, final = record.sha256, info
     else:
         # Not recorded here: the hash reaches the store with the outcome, in the same write.
         sha, final = sha256_file(path)
-        size, mtime_ns = final.st_size, final.st_mtime_ns
-    return job.evolve(sha256=sha, size=size, mtime_ns=mtime_ns, inode=info.st_ino,
-                      outcome=Outcome.HASHED)
+        if (final.st_dev, final.st_ino) != (info.st_dev, info.st_ino):
+            raise FileBusy(f"{path}: replaced while it was being hashed")
+        if recorded and sha == record.sha256:
+            return _resume_verified(job, record, final)
+    job = job.evolve(sha256=sha, size=final.st_size, mtime_ns=final.st_mtime_ns,
+                     inode=final.st_ino, dev=final.st_dev, ctime_ns=final.st_ctime_ns,
+                     outcome=Outcome.HASHED)
+    if final.st_size == 0 and _is_media(job.rel_path):
+        # Nothing to keep and nothing to lose: a camera or sync client that has not written it
+        # yet, or a broken export. Recorded as 'empty' (reconcile leaves it until it changes).
+        return job.evolve(outcome=Outcome.EMPTY,
+                          reason="empty (zero bytes): held in the source, not ingested")
+    return job
 
 
 DONE = ("ingested", "duplicate")
+
+
+def _is_media(rel_path: str) -> bool:
+    return os.path.splitext(rel_path)[1][1:].lower() in MEDIA_EXTENSIONS
 
 
 def _same_version(job: FileJob, record: FileRecord) -> bool:
     return job.size < 0 or (job.size, job.mtime_ns) == (record.size, record.mtime_ns)
 
 
-def _resume_verified(job: FileJob, record: FileRecord) -> FileJob:
+def _resume_verified(job: FileJob, record: FileRecord, now: os.stat_result | None) -> FileJob:
+    """Back to verification. `now`: the source as just hashed (None: it is gone, and only its
+    interrupted release, if any, is left to finish)."""
+    identity = {} if now is None else {"dev": now.st_dev, "ctime_ns": now.st_ctime_ns}
     return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
                       inode=record.inode, dest_path=record.dest, copy_check="",
-                      outcome=Outcome.TRANSFERRED)
+                      outcome=Outcome.TRANSFERRED, **identity)
 
 
 def claim_content(job: FileJob, ctx: Context) -> FileJob:
@@ -162,14 +184,35 @@ def run_stage(name: str, job: FileJob, ctx: Context, lock: bool = True) -> FileJ
     try:
         if lock and name in LOCKED_STAGES:
             with file_lock(job, ctx):
-                job = stage(job, ctx)
+                job = already_recorded(name, job, ctx) or stage(job, ctx)
         else:
-            job = stage(job, ctx)
+            job = already_recorded(name, job, ctx) or stage(job, ctx)
     except PermanentError as exc:
         log.warning("%s: %s", name, exc)
         job = give_up(job, ctx, str(exc))
     return job.evolve(hosts={**job.hosts, name: ctx.hostname},
                       timings={**job.timings, name: round(time.perf_counter() - started, 6)})
+
+
+MIDDLE_STAGES = ("claim_content", "transfer_file", "verify_copy")
+
+
+def already_recorded(name: str, job: FileJob, ctx: Context) -> FileJob | None:
+    """A middle stage delivered again after its file was recorded done passes straight to
+    the recorded outcome: it neither re-claims (a duplicate of itself), nor finds the released
+    source 'vanished', nor journals the file twice. A move-mode source still in place is a new
+    arrival of the same bytes, not a redelivery: it goes through the stage (no Redis read)."""
+    if name not in MIDDLE_STAGES or not job.sha256:
+        return None
+    if ctx.source(job).mode == "move" and os.path.lexists(ctx.source_path(job)):
+        return None
+    record = ctx.store.get_record(job.source, job.rel_path)
+    if record is None or record.state not in DONE or (
+            record.sha256, record.size, record.mtime_ns) != (job.sha256, job.size, job.mtime_ns):
+        return None
+    outcome = Outcome.INGESTED if record.state == "ingested" else Outcome.DUPLICATE
+    return job.evolve(outcome=outcome, dest_path=record.dest,
+                      reason="already recorded: a message delivered again")
 
 
 def run_all(job: FileJob, ctx: Context) -> FileJob:
@@ -188,9 +231,18 @@ def run_all(job: FileJob, ctx: Context) -> FileJob:
 
 
 def give_up(job: FileJob, ctx: Context, reason: str) -> FileJob:
-    """Mark the job failed and free its content claim so an identical file can still come in."""
+    """Mark the job failed and free its content claim so an identical file can still come in.
+
+    A library link this job made is dropped: a source that stays never shares its inode with
+    the library (the source name keeps the bytes)."""
     if job.sha256:
         ctx.store.release_content(job.sha256, job.owner)
+    if job.placed_ino:
+        try:
+            drop_shared_link(job, ctx)
+        except (OSError, PermanentError) as exc:
+            log.warning("%s: could not drop the library link of a failed file: %s",
+                        ctx.source_path(job), exc)
     return job.evolve(outcome=Outcome.FAILED, reason=reason)
 
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import Path
+from typing import TypeGuard
 
+from shared.crashpoints import crash_point
 from shared.errors import FileBusy, HashMismatch, PermanentError, SourceVanished
 from shared.ingest.context import Context
+from shared.ingest.releasing import (
+    discard_bad_copy,
+    keep_apart,
+    refuse_overlap,
+    release_source,
+    source_changed,
+    source_identity,
+)
 from shared.jobs import FileJob, Outcome
 from shared.media import (
     MEDIA_EXTENSIONS,
@@ -20,7 +30,14 @@ from shared.media import (
     with_suffix_number,
 )
 from shared.state import FileRecord
-from shared.transfer import Expected, Placement, TransferBackend, fsync_dir
+from shared.transfer import (
+    Expected,
+    Identity,
+    LocalTransfer,
+    Placement,
+    TransferBackend,
+    release_file,
+)
 
 MAX_NAME_TRIES = 1000
 
@@ -29,24 +46,59 @@ def transfer_file(job: FileJob, ctx: Context) -> FileJob:
     """Place the file at its library path, or confirm an earlier run already did."""
     source, library = ctx.source(job), ctx.library(job)
     src = ctx.source_path(job)
-    if _changed_since_hashed(src, job):
-        ctx.store.release_content(job.sha256, job.owner)
-        return job.evolve(outcome=Outcome.SKIPPED,
-                          reason="changed since it was hashed; the new version is a job of its own")
+    changed = _changed_since_hashed(src, job)
+    if changed:
+        return _skip_changed(job, ctx, changed)
     target = target_rel_path(job, ctx)
-    placed = place_without_overwrite(
-        ctx.backend_for(library), src, library.path, target, job, link_ok=source.mode == "move"
-    )
-    return job.evolve(outcome=Outcome.TRANSFERRED, dest_path=placed.rel_path,
-                      copied=not placed.linked and bool(placed.check), copy_check=placed.check)
+    backend = ctx.backend_for(library)
+    local = isinstance(backend, LocalTransfer)
+    if local:
+        refuse_overlap(src, os.path.join(library.path, target), ctx)
+    placed = place_without_overwrite(backend, src, library.path, target, job,
+                                     link_ok=source.mode == "move")
+    job = job.evolve(outcome=Outcome.TRANSFERRED, dest_path=placed.rel_path,
+                     copied=not placed.linked and bool(placed.check), copy_check=placed.check)
+    return _note_placement(job, ctx, placed) if local else job
 
 
-def _changed_since_hashed(src: str, job: FileJob) -> bool:
+def _changed_since_hashed(src: str, job: FileJob) -> str | None:
+    """Device, inode, size or mtime moved since the hash. Not the ctime: our own link of an
+    earlier, interrupted run moved it; a link's content is proven by its read-back instead, a
+    copy's by the check after it was made (`_note_placement`)."""
     try:
         info = os.lstat(src)
     except FileNotFoundError:
         raise SourceVanished(f"{src}: vanished before it could be transferred") from None
-    return (info.st_size, info.st_mtime_ns) != (job.size, job.mtime_ns)
+    return source_identity(job).differs(info, ctime=False)
+
+
+def _skip_changed(job: FileJob, ctx: Context, why: str) -> FileJob:
+    ctx.store.release_content(job.sha256, job.owner)
+    return job.evolve(outcome=Outcome.SKIPPED,
+                      reason=f"changed since it was hashed ({why}); the new version is a job of "
+                             "its own")
+
+
+def _note_placement(job: FileJob, ctx: Context, placed: Placement) -> FileJob:
+    """Record which inode we put in place, and re-check the source against the placement."""
+    src, final = ctx.source_path(job), os.path.join(ctx.library(job).path, placed.rel_path)
+    info = os.lstat(final)
+    job = job.evolve(placed_dev=info.st_dev, placed_ino=info.st_ino,
+                     placed_ctime_ns=info.st_ctime_ns)
+    try:
+        now = os.lstat(src)
+    except FileNotFoundError:
+        raise SourceVanished(f"{src}: vanished while it was being transferred") from None
+    if (now.st_dev, now.st_ino) == (info.st_dev, info.st_ino):
+        # Our hard link: it moved the shared inode's ctime, so the source is expected with that
+        # ctime from here on; verify_copy reads this very inode back against the hash.
+        return job.evolve(ctime_ns=now.st_ctime_ns)
+    changed = source_identity(job).differs(now)
+    if changed and placed.check:
+        # Changed while we copied it (an edit that kept the mtime moves the ctime): the copy
+        # may hold other bytes than the hash names. It is ours and just made: it goes.
+        release_file(final, Identity.of(info), keep=src, source=False)
+    return _skip_changed(job, ctx, changed) if changed else job
 
 
 def place_without_overwrite(
@@ -56,20 +108,16 @@ def place_without_overwrite(
 
     A name that already holds exactly these bytes is taken as ours: that is what makes a re-run
     after a crash between placing and recording land on the same file instead of a second copy.
+    Any other file under a final name is a name collision, whatever its size or mtime: it is
+    never removed or replaced (only our temp names are, inside the backend).
     """
     for number in range(1, MAX_NAME_TRIES + 1):
         rel = target if number == 1 else with_suffix_number(target, number)
         existing = backend.stat(root, rel)
         if existing is not None:
-            size, mtime_ns = existing
-            if size == job.size and backend.digest(root, rel) == (job.size, job.sha256):
+            if existing[0] == job.size and backend.digest(root, rel) == (job.size, job.sha256):
                 return Placement(rel, job.sha256, job.size, linked=False)
-            if size < job.size and mtime_ns == job.mtime_ns:
-                # Our own copy, cut short by a crash before it was synced (a copy carries the
-                # source's mtime): replace it rather than leave it beside a second copy.
-                backend.remove(root, rel)
-            else:
-                continue
+            continue
         placed = backend.place(src, root, rel, Expected(job.size, job.mtime_ns, job.sha256),
                                link_ok)
         if placed is not None:
@@ -89,6 +137,9 @@ def target_rel_path(job: FileJob, ctx: Context) -> str:
 
 
 def _sidecar_target(job: FileJob, ctx: Context) -> str | None:
+    """Beside the image this sidecar arrived with. An image still in the source pairs only once
+    its present version is recorded (a record of last year's image of that name is not it);
+    an image already gone pairs with its newest record."""
     folder = posixpath.dirname(job.rel_path)
     source_folder = os.path.join(ctx.source(job).path, folder)
     try:
@@ -96,14 +147,30 @@ def _sidecar_target(job: FileJob, ctx: Context) -> str | None:
     except OSError:
         present = []
     candidates = image_candidates(job.rel_path, present)
-    guesses = _guessed_images(job.rel_path)
-    for image_rel in candidates + [g for g in guesses if g not in candidates]:
+    for image_rel in candidates:
         record = ctx.store.get_record(job.source, image_rel)
-        if record and record.dest and record.state in ("ingested", "duplicate"):
+        if _done(record) and _is_present_version(record, ctx, job.source, image_rel):
             return sidecar_name_for(job.rel_path, image_rel, record.dest)
     if candidates:
         raise FileBusy(f"{ctx.source_path(job)}: waiting for its image {candidates[0]!r}")
+    found = [(record, image_rel) for image_rel in _guessed_images(job.rel_path)
+             if _done(record := ctx.store.get_record(job.source, image_rel))]
+    if found:
+        record, image_rel = max(found, key=lambda pair: pair[0].mtime_ns)
+        return sidecar_name_for(job.rel_path, image_rel, record.dest)
     return None  # an orphan sidecar: it goes where the layout says
+
+
+def _done(record: FileRecord | None) -> TypeGuard[FileRecord]:
+    return record is not None and bool(record.dest) and record.state in ("ingested", "duplicate")
+
+
+def _is_present_version(record: FileRecord, ctx: Context, source: str, image_rel: str) -> bool:
+    try:
+        info = os.lstat(os.path.join(ctx.settings.sources[source].path, image_rel))
+    except FileNotFoundError:
+        return True  # it left the source since the listing: the record is its last version
+    return (info.st_size, info.st_mtime_ns) == (record.size, record.mtime_ns)
 
 
 def _guessed_images(rel_path: str) -> list[str]:
@@ -118,25 +185,35 @@ def _guessed_images(rel_path: str) -> list[str]:
 
 
 def verify_copy(job: FileJob, ctx: Context) -> FileJob:
-    """Read the copy back; only a copy that matches size and hash releases the source."""
+    """Read the copy back; only a copy that matches size and hash releases the source, and
+    only while the source still is the version proven."""
     library = ctx.library(job)
     attempts = max(1, ctx.settings.verify_attempts)
     for attempt in range(1, attempts + 1):
         if _copy_matches(job, ctx):
             break
-        _discard_bad_copy(job, ctx)
+        discard_bad_copy(job, ctx)
         if attempt == attempts:
             raise HashMismatch(f"{ctx.source_path(job)}: the copy at {job.dest_path!r} differs "
-                           f"after {attempts} tries; the source is kept")
+                               f"after {attempts} tries; the source is kept")
         job = transfer_file(job.evolve(copy_check=""), ctx)
         if job.outcome.is_terminal:
             return job
+    changed = source_changed(job, ctx) if ctx.source(job).mode == "move" else None
+    if changed and not keep_apart(job, ctx):
+        return _skip_changed(job, ctx, changed)
     # Recorded before the source goes, in one transaction: a crash between the two resumes
     # here (see hash_file) instead of finding a vanished source.
     ctx.store.settle_verified(job.source, job.rel_path, _verified_record(job, ctx),
                               None if is_sidecar(job.rel_path) else library.name)
-    release_source(job, ctx)
-    return job.evolve(outcome=Outcome.VERIFIED)
+    crash_point("verified-recorded")
+    if changed:
+        return job.evolve(outcome=Outcome.VERIFIED, reason=f"the source was kept: {changed}")
+    kept = release_source(job, ctx)
+    if kept and not keep_apart(job, ctx):
+        return job.evolve(outcome=Outcome.SKIPPED,
+                          reason=f"{kept}; our library link to it was dropped")
+    return job.evolve(outcome=Outcome.VERIFIED, reason=kept)
 
 
 def _copy_matches(job: FileJob, ctx: Context) -> bool:
@@ -148,32 +225,3 @@ def _copy_matches(job: FileJob, ctx: Context) -> bool:
 
 def _verified_record(job: FileJob, ctx: Context) -> FileRecord:
     return FileRecord(job.size, job.mtime_ns, job.inode, job.sha256, "verified", job.dest_path)
-
-
-def _discard_bad_copy(job: FileJob, ctx: Context) -> None:
-    """Remove a copy that fails verification, but only if it is ours (our size and mtime).
-
-    A file someone edited in the library since has another mtime: it is left alone and the
-    re-transfer picks a new name.
-    """
-    library = ctx.library(job)
-    backend = ctx.backend_for(library)
-    found = backend.stat(library.path, job.dest_path)
-    # Whole seconds: SFTP carries mtimes in seconds only.
-    if found is not None and (found[0], found[1] // 10**9) == (job.size, job.mtime_ns // 10**9):
-        backend.remove(library.path, job.dest_path)
-
-
-def release_source(job: FileJob, ctx: Context) -> None:
-    """In move mode, remove the source name — only if it still is the version we verified."""
-    if ctx.source(job).mode != "move":
-        return
-    path = ctx.source_path(job)
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return  # released by an earlier run of this stage
-    if (info.st_size, info.st_mtime_ns) != (job.size, job.mtime_ns):
-        return  # a newer version arrived meanwhile: it is a job of its own, keep it
-    os.unlink(path)
-    fsync_dir(os.path.dirname(path))

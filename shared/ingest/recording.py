@@ -7,6 +7,7 @@ import os
 import posixpath
 import time
 
+from shared.crashpoints import crash_point
 from shared.ingest.context import Context
 from shared.jobs import FileJob, Outcome
 from shared.state import FileRecord, observe_timings
@@ -17,6 +18,7 @@ STATE_OF = {
     Outcome.DUPLICATE: "duplicate",
     Outcome.SKIPPED: "skipped",
     Outcome.FAILED: "failed",
+    Outcome.EMPTY: "empty",
 }
 
 
@@ -73,7 +75,11 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
             "hosts": json.dumps({**job.hosts, "record_outcome": ctx.hostname}, sort_keys=True),
         },
     )
+    crash_point("outcome-recorded")
     observe_timings(store, job.timings)
+    # The content index was written with the verified record (settle_verified); this marks the
+    # end of what the stage writes: the stage's timings beside it.
+    crash_point("index-updated")
     return job
 
 

@@ -111,6 +111,8 @@ class MirrorRules:
     def dir_reason(self, name: str, rel_path: str) -> str | None:
         if name.lower() in EXCLUDED_DIRS:
             return f"excluded: system folder {name}"
+        if name.startswith(TMP_PREFIX):  # ours: a library's quarantine is never replicated
+            return "excluded: mediacourier folder"
         if self._user_match(name, rel_path) or self._user_match(name + "/", rel_path + "/"):
             return "excluded by pattern"
         return None

@@ -12,7 +12,7 @@ from shared.source.walk import Entry, walk_source
 from shared.state import SEP, RedisStateStore
 from shared.transfer import TMP_PREFIX, remove_if_stale
 
-DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed"})
+DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed", "empty"})
 
 
 @dataclass

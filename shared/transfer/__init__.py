@@ -1,6 +1,7 @@
 """Transfers on local and mounted filesystems: the ingest backend (`local`: copy or link under a
 temp name, verify, never overwrite), the mirror destination Protocol and its local folder
-(`destinations`), streaming hashes (`hashing`) and the shared error mapping (`disk`)."""
+(`destinations`), streaming hashes (`hashing`), the shared error mapping (`disk`) and the
+race-free removal of a user's file once its content is proven elsewhere (`release`)."""
 
 from shared.transfer.destinations import Destination, LocalDestination, RemoteEntry
 from shared.transfer.disk import destination_error, remove_if_stale
@@ -13,6 +14,17 @@ from shared.transfer.local import (
     TransferBackend,
     fsync_dir,
 )
+from shared.transfer.release import (
+    QUARANTINE_DIR,
+    Identity,
+    Release,
+    give_own_copy,
+    hidden_path,
+    move_to_free_name,
+    release_file,
+    rename_noreplace,
+    restore_interrupted_release,
+)
 
 __all__ = [
     "destination_error",
@@ -20,6 +32,9 @@ __all__ = [
     "CHUNK",
     "Destination",
     "Expected",
+    "Identity",
+    "QUARANTINE_DIR",
+    "Release",
     "LocalDestination",
     "LocalTransfer",
     "Placement",
@@ -29,6 +44,12 @@ __all__ = [
     "copy_check",
     "file_sha256",
     "fsync_dir",
+    "give_own_copy",
+    "hidden_path",
+    "move_to_free_name",
+    "release_file",
+    "rename_noreplace",
+    "restore_interrupted_release",
     "open_regular",
     "sha256_file",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from shared.crashpoints import crash_point
 from shared.errors import (
     FileBusy,
     SourceUnreadable,
@@ -211,10 +212,13 @@ class LocalTransfer:
             raise destination_error(exc, final) from exc
         finally:
             _unlink_quietly(tmp)
+        crash_point("linked")
         if self.fsync:
             fsync_dir(folder)
         else:
             self._unsynced_placement(final)
+        # In batch mode the folder is durable only at flush(); the point marks the same step.
+        crash_point("folder-fsynced")
         return Placement(rel_path, expected.sha256, size, False, check)
 
     def _link(self, src: str, final: str) -> int | None | object:
@@ -230,10 +234,12 @@ class LocalTransfer:
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
                 return _CANNOT_LINK
             raise destination_error(exc, final) from exc
+        crash_point("linked")
         if self.fsync:
             fsync_dir(os.path.dirname(final))
         else:
             self._unsynced_placement(final)
+        crash_point("folder-fsynced")
         return os.lstat(final).st_size
 
     def _copy_to(self, src: str, tmp: str, expected: Expected) -> tuple[int, str]:
@@ -253,8 +259,11 @@ class LocalTransfer:
             with open(out, "wb", buffering=CHUNK) as sink:
                 check, size = hash_fd(fd_in, sink.write, copy_check, info.st_size)
                 sink.flush()
+                crash_point("temp-written")
                 if self.fsync:
                     os.fsync(out)
+                # Batch mode syncs at flush(); the point marks the same step of the copy.
+                crash_point("temp-fsynced")
                 if os.fstat(out).st_size != size:
                     raise OSError(errno.EIO, "short write")
             os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))

@@ -107,22 +107,23 @@ def test_release_many_leaves_locks_that_were_taken_over(make_rig) -> None:  # ty
     assert list(store.acquire_many(["x", "y"], ttl=30)) == ["x"]
 
 
-def test_a_copy_cut_short_by_a_crash_is_replaced_not_doubled(make_rig) -> None:  # type: ignore[no-untyped-def]
-    # Given a library name holding a truncated copy with the source's mtime (a batch copy
-    # linked into place, then a crash before the sync)
+def test_a_shorter_file_with_our_mtime_under_the_final_name_is_never_replaced(make_rig) -> None:  # type: ignore[no-untyped-def]
+    # Given a library name holding a shorter file with the source's mtime: a user's edit that
+    # kept the mtime, or a batch copy cut short by a power cut before its sync (the source was
+    # kept then, so nothing is lost by leaving it)
     rig, _ = _batch_rig(make_rig)
     data = os.urandom(8000)
     source = rig.put("IMG_1.jpg", data)
-    partial = rig.lib / "IMG_1.jpg"
-    partial.write_bytes(b"")
+    shorter = rig.lib / "IMG_1.jpg"
+    shorter.write_bytes(b"edited")
     mtime = source.stat().st_mtime_ns
-    os.utime(partial, ns=(mtime, mtime))
+    os.utime(shorter, ns=(mtime, mtime))
     # When the file is ingested again
     job = rig.ingest("IMG_1.jpg")
-    # Then the truncated copy is replaced under the original name, with no "(2)" beside it
-    assert job.outcome == Outcome.INGESTED and job.dest_path == "IMG_1.jpg"
-    assert partial.read_bytes() == data
-    assert sorted(p.name for p in rig.lib.iterdir()) == ["IMG_1.jpg"]
+    # Then that file is untouched (only our temp names are ever replaced) and ours is numbered
+    assert job.outcome == Outcome.INGESTED and job.dest_path == "IMG_1 (2).jpg"
+    assert shorter.read_bytes() == b"edited"
+    assert (rig.lib / "IMG_1 (2).jpg").read_bytes() == data
 
 
 def test_a_shorter_file_of_someone_else_is_never_replaced(make_rig) -> None:  # type: ignore[no-untyped-def]

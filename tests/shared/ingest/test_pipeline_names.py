@@ -13,7 +13,6 @@ from shared.errors import FileBusy
 from shared.ingest.pipeline import run_all
 from shared.jobs import FileJob, Outcome
 from shared.state.store import RedisStateStore
-from tests.shared.ingest.trees import sha as _sha
 from tests.shared.ingest.trees import tree as _tree
 from tests.shared.rig import Rig
 
@@ -129,15 +128,6 @@ def test_longest_name_colliding_with_other_content(rig: Rig) -> None:
     else:
         assert len(job.dest_path.encode()) <= 255
         assert (rig.lib / job.dest_path).read_bytes() == data
-
-
-def test_zero_byte_file_is_ingested(rig: Rig) -> None:
-    rig.put("empty.jpg", b"")
-    job = rig.ingest("empty.jpg")
-    assert job.outcome == Outcome.INGESTED
-    assert (job.size, job.sha256) == (0, _sha(b""))
-    assert _tree(rig.lib) == {"empty.jpg": b""}
-    assert _tree(rig.src) == {}
 
 
 def test_date_layout_uses_exif_date_time_original(make_rig) -> None:

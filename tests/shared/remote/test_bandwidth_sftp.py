@@ -91,14 +91,18 @@ def test_mirror_and_ingest_backends_take_from_the_shared_bucket(sshd: SshServer,
     nas.mkdir()
     for i in range(2):
         (library / f"f{i}.jpg").write_bytes(os.urandom(300_000))
-    raw = {"sources": {}, "libraries": {"photos": {"path": str(library)},
-                                        "remote": {"path": "remote", "target": "nas"}},
-           "targets": {"nas": {"kind": "sftp", "host": sshd.host, "port": sshd.port,
-                               "user": sshd.user, "key_file": str(sshd.key_file),
-                               "known_hosts": str(sshd.known_hosts), "root": str(nas),
-                               "bandwidth_limit": LIMIT}},
-           "mirrors": {"nightly": {"library": "photos", "target": "nas"}}}
+    target = {"kind": "sftp", "host": sshd.host, "port": sshd.port, "user": sshd.user,
+              "key_file": str(sshd.key_file), "known_hosts": str(sshd.known_hosts),
+              "root": str(nas), "bandwidth_limit": LIMIT}
+    raw = {"sources": {}, "libraries": {"photos": {"path": str(library)}},
+           "targets": {"nas": target}, "mirrors": {"nightly": {"library": "photos",
+                                                               "target": "nas"}}}
     settings = build_settings(raw, tmp_path / "mediacourier.toml", tmp_path)
+    # (a library cannot live on a target a mirror replicates into: the mirror would delete
+    # its files; so the library on the target comes from a deployment of its own)
+    on_target = build_settings(
+        {"sources": {}, "libraries": {"remote": {"path": "remote", "target": "nas"}},
+         "targets": {"nas": target}}, tmp_path / "mediacourier.toml", tmp_path)
     store = RedisStateStore.from_url(redis_url, key_prefix)
     key = f"{key_prefix}:bandwidth:nas"
     # When the mirror runs with the deployment's store
@@ -109,6 +113,7 @@ def test_mirror_and_ingest_backends_take_from_the_shared_bucket(sshd: SshServer,
     assert time.monotonic() - started >= 0.4
     assert store.client.hget(key, "stamp") is not None
     # And the ingest Context gives a library on that target the same shared bucket
-    backend = Context(settings=settings, store=store).backend_for(settings.libraries["remote"])
+    backend = Context(settings=on_target, store=store).backend_for(
+        on_target.libraries["remote"])
     bucket = backend.destination.bucket  # type: ignore[attr-defined]
     assert isinstance(bucket, RedisTokenBucket) and bucket.key == key

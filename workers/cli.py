@@ -18,6 +18,7 @@ from rich.console import Console
 from shared.config import Settings, broker_url, load_settings
 from shared.errors import ConfigError, MediacourierError
 from shared.ingest import Context
+from shared.remote import ssh_masters_cleaned_up
 from shared.state import EmbeddedRedis, RedisStateStore, find_redis_server
 from tasks.enqueue import CeleryEnqueuer
 from tasks.runtime import context_of
@@ -83,8 +84,10 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     store, server = open_store(settings)
     try:
         url = server.url if server else broker_url(settings)
-        return run_sync(Context(settings, store), url, args.source, args.dry_run, args.workers,
-                        console())
+        # rsync targets: the pool's ssh masters and their folders end with this command.
+        with ssh_masters_cleaned_up():
+            return run_sync(Context(settings, store), url, args.source, args.dry_run,
+                            args.workers, console())
     finally:
         if server:
             server.stop()

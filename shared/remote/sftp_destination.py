@@ -21,10 +21,8 @@ import logging
 import os
 import posixpath
 import re
-import shutil
 import stat
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,7 +39,8 @@ from shared.errors import (
 from shared.remote.bandwidth import UNLIMITED, Bandwidth, TokenBucket
 from shared.remote.bandwidth_redis import RedisTokenBucket
 from shared.remote.sftp_session import HealthHook, Progress, SessionPool, SftpSession, wire
-from shared.remote.ssh import ssh_argv, ssh_command_string
+from shared.remote.ssh import ssh_command_string
+from shared.remote.ssh_master import ControlMaster
 from shared.transfer import TMP_PREFIX, RemoteEntry, open_regular
 
 log = logging.getLogger(__name__)
@@ -239,34 +238,19 @@ class RsyncDestination(SftpDestination):
     name: a partial temp from a dropped connection is its basis, checked block by block by
     rsync's checksums); listing, verification and the rename go over SFTP as above."""
 
-    _control: tuple[int, str] | None = None
+    def __init__(self, target: TargetConfig, on_health: HealthHook | None = None,
+                 bucket: Bandwidth | None = None) -> None:
+        super().__init__(target, on_health, bucket)
+        self._master = ControlMaster(target)
 
     def _multiplexing(self) -> list[str]:
-        """One ssh connection shared by this process's rsync runs (a ControlMaster), instead
-        of a handshake per file. The master is started on its own with its output to
-        /dev/null (a master born inside rsync's ssh would hold rsync's pipes open); the
-        socket sits in a private folder of ours. No master: rsync's ssh connects directly."""
-        if self._control is None or self._control[0] != os.getpid():
-            self._control = (os.getpid(), tempfile.mkdtemp(prefix="mc-ssh-"))
-        socket_path = os.path.join(self._control[1], "master")
-        if not os.path.exists(socket_path):
-            target = self.target
-            subprocess.run([*ssh_argv(target), "-o", "ControlMaster=yes", "-o",
-                            f"ControlPath={socket_path}", "-o", "ControlPersist=60", "-f", "-N",
-                            f"{target.user}@{target.host}"], stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-                           timeout=target.timeout * 4)
-        return ["-o", "ControlMaster=no", "-o", f"ControlPath={socket_path}"]
+        """One ssh connection shared by this process's rsync runs (a ControlMaster, a child of
+        this process: see ssh_master), instead of a handshake per file."""
+        return self._master.options()
 
     def close(self) -> None:
         super().close()
-        if self._control is not None and self._control[0] == os.getpid():
-            control, self._control = self._control[1], None
-            target = self.target
-            subprocess.run([*ssh_argv(target), "-o", f"ControlPath={control}/master", "-O", "exit",
-                            f"{target.user}@{target.host}"], capture_output=True, check=False,
-                           stdin=subprocess.DEVNULL, timeout=30)
-            shutil.rmtree(control, ignore_errors=True)
+        self._master.stop()
 
     _fsync_ok: bool | None = None
 

@@ -1,4 +1,5 @@
-"""TargetConfigs that point at the test sshd, and an independent check of two trees."""
+"""TargetConfigs that point at the test sshd, an independent check of two trees, and the ssh
+processes that use a folder."""
 
 from __future__ import annotations
 
@@ -23,3 +24,19 @@ def rsync_differences(left: Path, right: Path, *extra: str) -> list[str]:
     done = subprocess.run(["rsync", "-rcn", "--out-format=%n", *extra, f"{left}/", f"{right}/"],
                           capture_output=True, text=True, check=True)
     return [line for line in done.stdout.splitlines() if line and not line.endswith("/")]
+
+
+def ssh_processes_under(folder: Path) -> list[str]:
+    """The living `ssh` processes whose command line names folder (a ControlPath inside it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        line = " ".join(part.decode(errors="replace") for part in argv)
+        if argv[0] == b"ssh" and str(folder) in line:
+            found.append(f"{entry.name}: {line}")
+    return found

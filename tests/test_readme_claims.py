@@ -76,7 +76,7 @@ def test_flower_beyond_loopback_needs_basic_auth(tmp_path: Path) -> None:
     settings = load_minimal(tmp_path, flower_address="0.0.0.0", flower_basic_auth="a:secret")
     supervisor = Supervisor(settings)
     assert supervisor.environment("redis://x")["FLOWER_BASIC_AUTH"] == "a:secret"
-    assert not any("secret" in arg for _, argv in supervisor.commands() for arg in argv)
+    assert not any("secret" in arg for child in supervisor.plan() for arg in child.argv)
     assert "`FLOWER_BASIC_AUTH` environment variable" in text
     assert "does not enforce" not in text and "does not refuse" not in (
         EXAMPLE_CONFIG.read_text(encoding="utf-8"))

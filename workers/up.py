@@ -1,39 +1,103 @@
-"""`mediacourier up`: Redis (embedded unless configured), a worker, beat, the watcher and Flower."""
+"""`mediacourier up`: Redis (embedded unless configured), a worker, beat, the watcher, metrics and
+Flower, as children that die with it (see supervisor.py).
+
+Stopping (SIGINT, SIGTERM, SIGHUP, or a needed child that exits) goes in order: the watcher and
+beat first (no new work), then the worker with a bounded warm shutdown, then Flower and metrics,
+then Redis last. Metrics and Flower are optional: a port of theirs that is taken is found before
+anything starts and they move to a free one, saying so in one line; one of them exiting later is
+reported in one line and the rest runs on. Output goes through `Output`: `up 2>&1 | tee log` and
+Ctrl-C kills `tee` too, and a print to the closed pipe must not abort the stop.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
-from shared.config import RUNTIME_URL_FILE, Settings
+from shared.config import RUNTIME_URL_FILE, Settings, parse_listen
 from shared.state import EmbeddedRedis
+from workers.ports import busy_port_line, free_port, port_is_free
+from workers.supervisor import Child, stop_phase
 
-STOP_GRACE_SECONDS = 20.0
+WORKER_GRACE = 30.0  # the warm shutdown's bound; an unfinished task is redelivered (acks late)
+SERVICE_GRACE = 10.0  # beat and the watcher: they finish a send or a tick
+OPTIONAL_GRACE = 3.0  # Flower and metrics hold nothing worth waiting for
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Output:
+    """print() that survives a reader that has gone away (EPIPE) or a closed terminal (EIO):
+    the stream is pointed at /dev/null and the supervisor carries on stopping its children."""
+
+    def say(self, text: str, stream: TextIO | None = None) -> None:
+        stream = stream or sys.stdout
+        try:
+            print(text, file=stream, flush=True)
+        except (OSError, ValueError):  # ValueError: the stream was closed
+            self._silence(stream)
+
+    @staticmethod
+    def _silence(stream: TextIO) -> None:
+        # The interpreter flushes the stream once more at exit; that must not fail either.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+
+
+def _listen_text(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass
 class Supervisor:
-    """Starts the processes in order and stops them in reverse, by PID, on Ctrl-C or SIGTERM."""
+    """Starts the processes in order and stops them in phases, by PID, on a stop signal."""
 
     settings: Settings
     concurrency: int = 2
     with_flower: bool = True
+    out: Output = field(default_factory=Output)
     redis: EmbeddedRedis | None = None
-    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
+    flower_port: int = 0
+    metrics_listen: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def check_ports(self) -> None:
+        """Before anything starts: an optional component whose port is taken moves to a free
+        port, and a line says who holds the configured one and where it runs instead."""
+        settings = self.settings
+        if self.with_flower:
+            self.flower_port = self._port_for("Flower", settings.flower_address,
+                                              settings.flower_port, "flower_port")
+        if settings.metrics_listen:
+            host, port = parse_listen(settings.metrics_listen)
+            port = self._port_for("metrics", host, port, "metrics_listen")
+            self.metrics_listen = _listen_text(host, port)
+
+    def _port_for(self, what: str, host: str, port: int, setting: str) -> int:
+        if port_is_free(host, port):
+            return port
+        other = free_port(host)
+        self.notes.append(f"{busy_port_line(port, setting)}; {what} runs on "
+                          f"{_listen_text(host, other)} meanwhile")
+        return other
 
     def redis_url(self) -> str:
         run_dir = Path(self.settings.data_dir) / "run"
         run_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file here too
         if self.settings.redis_url:
             return self.settings.redis_url
+        # Started from the main thread, which lives as long as `up`: it dies with us.
         self.redis = EmbeddedRedis(Path(self.settings.data_dir) / "redis",
                                    password=secrets.token_urlsafe(18))
         url = self.redis.start()
@@ -52,72 +116,90 @@ class Supervisor:
             env["MEDIACOURIER_CONFIG"] = str(Path(self.settings.config_path).absolute())
         return env
 
-    def commands(self) -> list[tuple[str, list[str]]]:
+    def plan(self) -> list[Child]:
+        """The children in start order."""
         celery = [sys.executable, "-m", "celery", "-A", "tasks"]
         schedule_file = str(Path(self.settings.data_dir) / "run" / "celerybeat-schedule")
-        commands = [
-            ("worker", [*celery, "worker", "-l", "INFO", "-E", "-c", str(self.concurrency),
-                        "--hostname", "mediacourier@%h"]),
-            ("beat", [*celery, "beat", "-l", "INFO", "-s", schedule_file]),
-            ("watcher", [sys.executable, "-m", "workers.cli", "watch"]),
+        children = [
+            Child("worker", [*celery, "worker", "-l", "INFO", "-E", "-c", str(self.concurrency),
+                             "--hostname", "mediacourier@%h"], grace=WORKER_GRACE),
+            Child("beat", [*celery, "beat", "-l", "INFO", "-s", schedule_file],
+                  grace=SERVICE_GRACE),
+            Child("watcher", [sys.executable, "-m", "workers.cli", "watch"], grace=SERVICE_GRACE),
         ]
-        if self.settings.metrics_listen:
-            commands.append(("metrics", [sys.executable, "-m", "workers.cli", "metrics"]))
+        if self.metrics_listen:
+            children.append(Child("metrics", [sys.executable, "-m", "workers.cli", "metrics",
+                                              "--listen", self.metrics_listen],
+                                  optional=True, grace=OPTIONAL_GRACE))
         if self.with_flower:
             flower = [*celery, "flower", f"--address={self.settings.flower_address}",
-                      f"--port={self.settings.flower_port}"]
-            commands.append(("flower", flower))
-        return commands
+                      f"--port={self.flower_port}"]
+            # SIGKILL when `up` dies: it has no state to save and was slow to stop on SIGTERM.
+            children.append(Child("flower", flower, optional=True,
+                                  death_signal=signal.SIGKILL, grace=OPTIONAL_GRACE))
+        return children
 
     def start(self) -> None:
+        self.check_ports()
         url = self.redis_url()
         env = self.environment(url)
-        cwd = Path(__file__).resolve().parents[1]
-        for name, argv in self.commands():
-            proc = subprocess.Popen(argv, env=env, cwd=cwd, start_new_session=True)
-            self.children.append((name, proc))
+        for child in self.plan():
+            if self.stopping.is_set():  # a signal while starting: start no more
+                return
+            child.start(env, REPO)
+            self.children.append(child)
         self.describe(url)
 
     def describe(self, url: str) -> None:
         shown = url.split("@")[-1] if "@" in url else url
-        print("mediacourier is up:")
-        print(f"  redis     {'embedded, ' if self.redis else ''}{shown} "
-              f"(data in {self.settings.data_dir})")
+        say = self.out.say
+        for note in self.notes:
+            say(note, sys.stderr)
+        say("mediacourier is up:")
+        say(f"  redis     {'embedded, ' if self.redis else ''}{shown} "
+            f"(data in {self.settings.data_dir})")
         for source in self.settings.sources.values():
             library = self.settings.library_of(source)
-            print(f"  source    {source.name}: {source.path} -> {library.path} ({source.mode})")
+            say(f"  source    {source.name}: {source.path} -> {library.path} ({source.mode})")
         if self.with_flower:
-            print(f"  flower    http://{self.settings.flower_address}:{self.settings.flower_port}/")
-        if self.settings.metrics_listen:
-            print(f"  metrics   http://{self.settings.metrics_listen}/metrics")
-        for name, proc in self.children:
-            print(f"  {name:<9} pid {proc.pid}")
-        print("Press Ctrl-C to stop.", flush=True)
+            flower = _listen_text(self.settings.flower_address, self.flower_port)
+            say(f"  flower    http://{flower}/")
+        if self.metrics_listen:
+            say(f"  metrics   http://{self.metrics_listen}/metrics")
+        for child in self.children:
+            say(f"  {child.name:<9} pid {child.pid}")
+        say("Press Ctrl-C to stop.")
 
     def wait(self) -> int:
-        """Block until a signal or until a child exits on its own (then stop everything)."""
+        """Block until a stop signal, or until a needed child exits (then stop everything); an
+        optional one that exits is reported once and left out."""
         while not self.stopping.is_set():
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    print(f"{name} exited with code {proc.returncode}; stopping", file=sys.stderr)
+            for child in self.children:
+                if child.running():
+                    continue
+                code = child.popen.returncode if child.popen else None
+                if not child.optional:
+                    self.out.say(f"{child.name} exited with code {code}; stopping", sys.stderr)
                     return 1
+                self.out.say(f"{child.name} exited with code {code}; the pipeline runs on "
+                             "without it", sys.stderr)
+                self.children.remove(child)
+                break
             self.stopping.wait(0.5)
         return 0
 
     def stop(self) -> None:
-        for _name, proc in reversed(self.children):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for _name, proc in reversed(self.children):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        """Watcher and beat, then the worker, then Flower and metrics, then Redis."""
+        phases = (("watcher", "beat"), ("worker",), ("flower", "metrics"))
+        for names in phases:
+            stop_phase([c for c in self.children if c.name in names], self._killed)
         if self.redis is not None:
             self.redis.stop()
             (Path(self.settings.data_dir) / RUNTIME_URL_FILE).unlink(missing_ok=True)
+
+    def _killed(self, child: Child) -> None:
+        self.out.say(f"{child.name} did not stop within {child.grace:.0f} s; killed",
+                     sys.stderr)
 
 
 def run_up(settings: Settings, concurrency: int, with_flower: bool) -> int:
@@ -126,13 +208,14 @@ def run_up(settings: Settings, concurrency: int, with_flower: bool) -> int:
     def on_signal(signum: int, _frame: object) -> None:
         supervisor.stopping.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    # Before anything starts: a signal from here on stops what was started, in order.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_signal)
     try:
         supervisor.start()
         code = supervisor.wait()
     finally:
-        print("stopping…", flush=True)
+        supervisor.out.say("stopping…")
         supervisor.stop()
-        print("stopped.", flush=True)
+        supervisor.out.say("stopped.")
     return code

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from shared.backoff import backoff_seconds
 from shared.config import Settings
-from shared.errors import RetryableError
+from shared.errors import ContentClaimed, RetryableError
 from shared.executors import LocalExecutor
 from shared.ingest import Context, chunks, fail_and_record, ingest_many, run_all, waves
 from shared.jobs import FileJob, Outcome
@@ -34,18 +34,26 @@ RETRIES = 4
 
 
 def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
-    """The whole chain for one file, retrying transient failures in place."""
+    """The whole chain for one file, retrying transient failures in place. A twin waiting for
+    identical content that another process is importing waits without using up a retry, for
+    as long as that claim's lease can last."""
     job = FileJob(source, entry.rel_path, entry.size, entry.mtime_ns)
-    for attempt in range(RETRIES + 1):
+    attempt = 0
+    waiting_until = time.monotonic() + 2 * ctx.settings.visibility_timeout
+    while True:
         try:
             return run_all(job, ctx)
+        except ContentClaimed as exc:
+            if time.monotonic() > waiting_until:
+                return fail_and_record(job, ctx, f"gave up waiting for its twin: {exc}")
+            time.sleep(min(exc.countdown, 2.0))
         except (RetryableError, redis.RedisError) as exc:
             if attempt == RETRIES:
                 return fail_and_record(job, ctx, f"gave up after {RETRIES} retries: {exc}")
             time.sleep(backoff_seconds(attempt, cap=8.0))
+            attempt += 1
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
             return fail_and_record(job, ctx, f"internal error: {exc!r}")
-    raise AssertionError("unreachable")
 
 
 def ingest_entries(ctx: Context, source: str, entries: list[Entry]) -> list[FileJob]:

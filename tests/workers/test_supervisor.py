@@ -38,7 +38,7 @@ def test_a_child_that_ignores_sigterm_is_killed_with_its_group(tmp_path: Path) -
 
 def test_what_a_child_leaves_in_its_group_is_killed(tmp_path: Path) -> None:
     # Given a child that exits on SIGTERM but leaves a background process in its group
-    script = "sleep 60 & trap 'exit 0' TERM; while :; do sleep 0.05; done"
+    script = "trap 'exit 0' TERM; sleep 60 & while :; do sleep 0.05; done"
     child = Child("leaves", ["sh", "-c", script], grace=10)
     child.start(dict(os.environ), tmp_path)
     assert child.pid is not None

@@ -38,7 +38,8 @@ from shared.errors import (
 )
 from shared.remote.bandwidth import UNLIMITED, Bandwidth, TokenBucket
 from shared.remote.bandwidth_redis import RedisTokenBucket
-from shared.remote.sftp_session import HealthHook, Progress, SessionPool, SftpSession, wire
+from shared.remote.session_pool import HealthHook, SessionPool
+from shared.remote.sftp_session import Progress, SftpSession, wire
 from shared.remote.ssh import ssh_command_string
 from shared.remote.ssh_master import ControlMaster
 from shared.transfer import TMP_PREFIX, RemoteEntry, open_regular

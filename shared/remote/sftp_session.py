@@ -1,4 +1,4 @@
-"""One SFTP connection to a target, and a small pool of them for parallel transfers.
+"""One SFTP connection to a target (session_pool.py keeps a few for parallel transfers).
 
 Every call maps failures onto the error tree: a dropped connection is TargetUnreachable (the
 pool then throws the session away), a full disk DestinationFull, anything else FileBusy.
@@ -13,9 +13,7 @@ import os
 import posixpath
 import shlex
 import stat
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import paramiko
 from paramiko.sftp import CMD_EXTENDED
@@ -25,7 +23,6 @@ from shared.errors import (
     DestinationFull,
     FileBusy,
     PermanentError,
-    TargetRefused,
     TargetUnreachable,
     WriteBackFailed,
 )
@@ -33,7 +30,6 @@ from shared.remote.bandwidth import UNLIMITED, Bandwidth
 from shared.remote.ssh import connect
 from shared.transfer import CHUNK
 
-HealthHook = Callable[[bool, str], None]
 Progress = Callable[[int], None] | None
 # One sha256sum per line read; "-" when it fails (a missing file, no sha256sum).
 HASH_LOOP = 'while IFS= read -r p; do sha256sum -- "$p" 2>/dev/null || echo -; done'
@@ -300,56 +296,3 @@ class SftpSession:
         if written is None or written[0] != size:
             missing = size - (written[0] if written else 0)
             raise self.fail(OSError(f"short write ({missing} bytes missing)"), path, need=missing)
-
-
-class SessionPool:
-    """Up to `size` sessions, made on demand and never shared across a fork."""
-
-    def __init__(self, target: TargetConfig, on_health: HealthHook | None = None) -> None:
-        self.target = target
-        self.on_health = on_health
-        self._idle: list[SftpSession] = []
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(target.parallel)
-        self._pid = os.getpid()
-        self._healthy: bool | None = None
-
-    def _report(self, healthy: bool, reason: str) -> None:
-        if self.on_health is not None and healthy != self._healthy:
-            with contextlib.suppress(Exception):  # health is advice; never fail a transfer
-                self.on_health(healthy, reason)
-        self._healthy = healthy
-
-    @contextmanager
-    def session(self) -> Iterator[SftpSession]:
-        with self._slots:
-            with self._lock:
-                if self._pid != os.getpid():  # a forked child: the parent's sockets are not ours
-                    self._idle, self._pid = [], os.getpid()
-                session = self._idle.pop() if self._idle else None
-                while session is not None and not session.alive:  # dropped while idle
-                    session.close()
-                    session = self._idle.pop() if self._idle else None
-            try:
-                if session is None:
-                    session = SftpSession(self.target)
-                yield session
-            except (TargetUnreachable, TargetRefused) as exc:
-                if session is not None:
-                    session.close()
-                self._report(False, str(exc))
-                raise
-            except BaseException:
-                if session is not None:
-                    with self._lock:
-                        self._idle.append(session)
-                raise
-            self._report(True, "")
-            with self._lock:
-                self._idle.append(session)
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for session in idle:
-            session.close()

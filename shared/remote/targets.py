@@ -9,8 +9,8 @@ from pathlib import Path
 from shared.config import Settings
 from shared.errors import ConfigError, TargetUnreachable
 from shared.remote.bandwidth_redis import bandwidth_for
+from shared.remote.session_pool import HealthHook
 from shared.remote.sftp_destination import KINDS, SftpDestination
-from shared.remote.sftp_session import HealthHook
 from shared.remote.transfer import RemoteTransfer
 from shared.state import RedisStateStore
 from shared.transfer import Destination, LocalDestination

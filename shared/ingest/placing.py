@@ -116,6 +116,8 @@ def place_without_overwrite(
         existing = backend.stat(root, rel)
         if existing is not None:
             if existing[0] == job.size and backend.digest(root, rel) == (job.size, job.sha256):
+                # Ours from an earlier run, maybe linked but never synced: durable first.
+                backend.make_durable(root, rel)
                 return Placement(rel, job.sha256, job.size, linked=False)
             continue
         placed = backend.place(src, root, rel, Expected(job.size, job.mtime_ns, job.sha256),

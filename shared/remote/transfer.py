@@ -52,6 +52,14 @@ class RemoteTransfer:
             return None
         return Placement(rel_path, done[0], done[1], linked=False)
 
+    def make_durable(self, root: Path, rel_path: str) -> None:
+        """fsync a file found already in place on the target, and its folder (as an upload
+        does; a target that offers no way to sync is trusted, as uploads to it are)."""
+        path = posixpath.join(str(root), rel_path)
+        with self.destination.pool.session() as session:
+            session.fsync(path)
+            session.fsync(posixpath.dirname(path))
+
     def remove(self, root: Path, rel_path: str) -> None:
         with self.destination.pool.session() as session:
             session.remove_quietly(posixpath.join(str(root), rel_path))

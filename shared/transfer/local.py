@@ -72,6 +72,10 @@ class TransferBackend(Protocol):
     def flush(self) -> None:
         """Make every placement since the last flush durable (batch mode; else nothing)."""
 
+    def make_durable(self, root: Path, rel_path: str) -> None:
+        """Make a file found already in place durable before it is trusted (a crash may have
+        left it linked but not yet synced); WriteBackFailed on a write-back error."""
+
 
 def syncfs(path: str) -> None:
     """Flush the whole filesystem holding path: one wait for a batch instead of one per file.
@@ -110,9 +114,17 @@ _libc = _load_libc()
 
 
 def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    """fsync a folder, so the names in it survive a power cut; a write-back error is
+    WriteBackFailed (retryable: what was placed is not trusted until a later try syncs it)."""
+    _fsync_path(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _fsync_path(path: str, flags: int) -> None:
+    fd = os.open(path, flags | os.O_CLOEXEC)
     try:
         os.fsync(fd)
+    except OSError as exc:
+        raise WriteBackFailed(f"{path}: write-back error: {exc.strerror}") from exc
     finally:
         os.close(fd)
 
@@ -164,6 +176,14 @@ class LocalTransfer:
             for final, inode in placed:
                 _unlink_if_inode(final, inode)
             raise
+
+    def make_durable(self, root: Path, rel_path: str) -> None:
+        final = os.path.join(root, rel_path)
+        if not self.fsync:  # batch mode: the batch's flush syncs the filesystem
+            self._unsynced.add(os.path.dirname(final))
+            return
+        _fsync_path(final, os.O_RDONLY | os.O_NOFOLLOW)
+        fsync_dir(os.path.dirname(final))
 
     def _unsynced_placement(self, final: str) -> None:
         self._unsynced.add(os.path.dirname(final))

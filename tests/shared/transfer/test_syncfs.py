@@ -109,3 +109,40 @@ def test_a_batch_whose_sync_fails_releases_no_source(
         record = rig.store.get_record("cam", rel)
         assert record is None or record.state not in ("verified", "ingested")
     assert not [e for e in rig.store.read_journal() if e["event"] == "ingested"]
+
+
+def test_a_copy_found_in_place_is_synced_before_it_is_trusted(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a crashed run that linked the photo into the library but never synced its folder
+    rig.put("IMG_0001.JPG", b"\xff\xd8 linked, not synced " * 100)
+    os.link(rig.src / "IMG_0001.JPG", rig.lib / "IMG_0001.JPG")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    # When the file is ingested again
+    job = rig.ingest("IMG_0001.JPG")
+    # Then the file found in place was taken as ours only after it and its folder were synced
+    assert job.outcome == "ingested" and job.dest_path == "IMG_0001.JPG"
+    assert str(rig.lib / "IMG_0001.JPG") in synced and str(rig.lib) in synced
+
+
+def test_a_folder_whose_sync_fails_keeps_the_source(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a library disk that refuses to write a folder back (fsync: EIO)
+    rig.put("IMG_0002.JPG", b"\xff\xd8 second " * 100)
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    # When the photo is ingested / Then it waits to be tried again, and the source stays
+    with pytest.raises(WriteBackFailed):
+        rig.ingest("IMG_0002.JPG")
+    assert (rig.src / "IMG_0002.JPG").exists()

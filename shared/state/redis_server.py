@@ -9,7 +9,6 @@ later `start()` on the same directory) brings every key back.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import os
 import shutil
@@ -27,10 +26,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from shared.errors import MediacourierError
+from shared.executors import die_with_parent
 
 PORT_ATTEMPTS = 5
 MAX_SOCKET_PATH = 100  # sockaddr_un.sun_path is 108 bytes on Linux; keep a margin
-_PR_SET_PDEATHSIG = 1
 
 
 class RedisServerError(MediacourierError):
@@ -65,16 +64,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-# Looked up in the parent: after fork, only async-signal-safe work may happen in the child.
-_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Ask Linux to SIGTERM the server when the thread that started it exits."""
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class EmbeddedRedis:
@@ -207,7 +196,8 @@ class EmbeddedRedis:
                 cwd=self.data_dir,
                 pass_fds=(self._lock_fd,) if self._lock_fd is not None else (),
                 start_new_session=True,  # Ctrl-C in a terminal must not stop it before workers
-                preexec_fn=_die_with_parent if self.die_with_parent else None,
+                # SIGTERM when the thread that started it exits (PR_SET_PDEATHSIG)
+                preexec_fn=die_with_parent(signal.SIGTERM) if self.die_with_parent else None,
             )
         # The config "file" `-` is stdin: it keeps the password out of the process list.
         with contextlib.suppress(BrokenPipeError), proc.stdin:

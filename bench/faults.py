@@ -1,0 +1,169 @@
+"""The soak's faults: a plan drawn from the seed, and each fault carried out on the live stack.
+
+Kinds (all SIGKILL, by PID, of a process found under `up` in /proc):
+  pool     one pool process of the worker (as the OOM killer would)
+  worker   the worker's main process
+  watcher  the watcher
+  beat     beat
+  redis    the embedded redis-server (it restarts from its append-only file)
+  up       `up` itself, then started again
+`up` stops everything when a needed child exits; the soak then starts it again at once, as a
+service manager would. When `up` neither restarts its Redis nor stops within REDIS_NOTICE
+seconds, the soak restarts `up` (SIGTERM, its ordered stop) and notes it: that restart is
+how the Redis comes back from its AOF.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench.stack import Proc, UpStack, kill, read_proc, same_process
+
+KINDS = ("pool", "worker", "watcher", "beat", "redis", "up")
+# Pool kills cost no restart; the others each take the stack down and up again.
+WEIGHTS = {"pool": 3, "worker": 2, "watcher": 1, "beat": 1, "redis": 2, "up": 2}
+READY_TIMEOUT = 120.0  # a restarted `up` that is not ready by then is a finding of its own
+EXIT_TIMEOUT = 60.0  # `up` stopping after a needed child died (its worker has 30 s to finish)
+REDIS_NOTICE = 5.0
+LEFTOVER_GRACE = 45.0  # children of a SIGKILLed `up` finishing their warm shutdown
+
+
+@dataclass(frozen=True)
+class Fault:
+    index: int
+    kind: str
+    threshold: float  # fire once this share of the files has left the source …
+    gap: float  # … and at least this long after the stack was ready again
+    pick: float  # which pool process (a fraction, so the plan does not know pids)
+
+
+def plan_faults(count: int, seed: int, kinds: tuple[str, ...] = KINDS) -> list[Fault]:
+    """Every kind at least once (when count allows), the rest weighted; thresholds spread over
+    the work so that faults keep coming while files are on their way, the last near its end."""
+    rng = random.Random(f"faults:{seed}")
+    drawn = list(kinds[:count]) + rng.choices(kinds, [WEIGHTS[k] for k in kinds],
+                                             k=max(0, count - len(kinds)))
+    rng.shuffle(drawn)
+    thresholds = sorted(rng.uniform(0.02, 0.97) for _ in range(count))
+    return [Fault(i, kind, round(thresholds[i], 4), round(rng.uniform(0.5, 3.0), 2),
+                  rng.random()) for i, kind in enumerate(drawn)]
+
+
+@dataclass
+class FaultLog:
+    """What happened: each fault's time, and the notes of what the stack did about it."""
+
+    fired: list[tuple[float, Fault]] = field(default_factory=list)
+    skipped: list[tuple[Fault, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+    restarts: int = 0
+    restart_seconds: list[float] = field(default_factory=list)
+
+    def counts(self) -> Counter[str]:
+        return Counter(fault.kind for _, fault in self.fired)
+
+    @property
+    def last_fault_at(self) -> float | None:
+        return self.fired[-1][0] if self.fired else None
+
+
+class Injector:
+    """Carries out faults on `stack` and brings it back; `say` prints one line."""
+
+    def __init__(self, stack: UpStack, log: FaultLog, say: Callable[[str], None]) -> None:
+        self.stack, self.log, self.say = stack, log, say
+
+    def ensure_up(self) -> bool:
+        """The service manager's part: `up` gone → leftovers ended, started again, ready."""
+        if not self.stack.running():
+            self.restart("it had exited")
+        if self.stack.wait_ready(READY_TIMEOUT):
+            return True
+        self.log.notes.append(f"up #{self.stack.starts} not ready after {READY_TIMEOUT:.0f} s")
+        self.restart("it was not ready")
+        return self.stack.wait_ready(READY_TIMEOUT)
+
+    def restart(self, why: str) -> None:
+        began = time.monotonic()
+        if self.stack.running():
+            left = self.stack.stop()
+        else:
+            left = self.stack.end_leftovers(LEFTOVER_GRACE)
+        for proc in left:
+            self.log.leftovers.append(f"after up #{self.stack.starts} ({why}): pid {proc.pid} "
+                                      f"{' '.join(proc.argv)[:100]}")
+        self.stack.start()
+        self.log.restarts += 1
+        self.say(f"up #{self.stack.starts} started (pid {self.stack.pid}): {why}")
+        if self.stack.wait_ready(READY_TIMEOUT):
+            self.log.restart_seconds.append(time.monotonic() - began)
+
+    def fire(self, fault: Fault) -> bool:
+        """SIGKILL the fault's process and bring the stack back; False if there was none."""
+        target = self._target(fault)
+        if target is None:
+            self.log.skipped.append((fault, "no such process in the stack"))
+            return False
+        if not kill(target, signal.SIGKILL):
+            self.log.skipped.append((fault, f"pid {target.pid} was already gone"))
+            return False
+        self.log.fired.append((time.time(), fault))
+        self.say(f"fault {fault.index + 1}: SIGKILL {fault.kind} (pid {target.pid})")
+        self._recover(fault, target)
+        return True
+
+    def _target(self, fault: Fault) -> Proc | None:
+        if fault.kind == "up":
+            pid = self.stack.pid
+            return None if pid is None else _proc_or_none(pid)
+        procs = self.stack.roles().get(fault.kind, [])
+        if not procs:
+            return None
+        return sorted(procs, key=lambda p: p.pid)[int(fault.pick * len(procs))]
+
+    def _recover(self, fault: Fault, target: Proc) -> None:
+        stack = self.stack
+        if fault.kind == "pool":
+            return  # the worker starts a new pool process; the message is re-queued
+        if fault.kind == "redis":
+            if self._redis_back_or_exit(target):
+                return
+            self.log.notes.append("redis killed: `up` neither restarted it nor stopped within "
+                                  f"{REDIS_NOTICE:.0f} s; the soak restarted `up`")
+            self.restart("its Redis was gone")
+            return
+        if fault.kind == "up":
+            stack.wait_exit(10)
+            self.restart("it was SIGKILLed")
+            return
+        if not stack.wait_exit(EXIT_TIMEOUT):
+            self.log.notes.append(f"{fault.kind} killed: `up` still running after "
+                                  f"{EXIT_TIMEOUT:.0f} s; the soak restarted it")
+        self.restart(f"its {fault.kind} was killed")
+
+    def _redis_back_or_exit(self, killed: Proc) -> bool:
+        deadline = time.monotonic() + REDIS_NOTICE
+        while time.monotonic() < deadline:
+            if not self.stack.running():
+                why = [line.strip() for line in self.stack.log_text().splitlines()
+                       if "; stopping" in line][-1:]
+                self.log.notes.append("redis killed: `up` stopped ("
+                                      f"{why[0] if why else 'no reason printed'})")
+                self.restart("it stopped after its Redis died")
+                return True
+            fresh = [p for p in self.stack.roles().get("redis", []) if p.pid != killed.pid]
+            if fresh:
+                return True
+            time.sleep(0.2)
+        return False
+
+
+def _proc_or_none(pid: int) -> Proc | None:
+    found = read_proc(pid)
+    return found if found is not None and same_process(found) else None

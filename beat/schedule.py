@@ -1,5 +1,5 @@
 """Beat entries from the configuration: one reconcile per scheduled source, one run per
-scheduled mirror."""
+scheduled mirror, and the in-flight sweeper."""
 
 from __future__ import annotations
 
@@ -54,7 +54,18 @@ def entry_for(schedule: Schedule) -> dict[str, Any]:
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return {**{f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()},
-            **mirror_entries(settings)}
+            **mirror_entries(settings), SWEEP_ENTRY: sweep_entry(settings)}
+
+
+SWEEP_ENTRY = "sweep-inflight"
+
+
+def sweep_entry(settings: Settings) -> dict[str, Any]:
+    """The in-flight sweeper, always: a lost message is sent again within minutes, not at the
+    next reconcile (see shared/source/sweep.py)."""
+    period = settings.sweep_seconds
+    return {"task": "mediacourier.sweep_inflight", "schedule": dt.timedelta(seconds=period),
+            "args": [], "options": {"expires": max(1.0, period * 0.9)}}
 
 
 def mirror_entries(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -24,6 +24,17 @@ class FileBusy(RetryableError):
     """Raised when a file is still changing or locked while a stage reads or writes it."""
 
 
+class LeaseHeld(FileBusy):
+    """Raised when another live worker holds the file's (or the job's) lease: the message is
+    a second delivery of work that is already under way, and ends quietly (no retry); if the
+    holder dies, the in-flight sweeper sends the file again."""
+
+
+class LeaseLost(FileBusy):
+    """Raised when a lease this worker held ran out or was taken over while it worked (its
+    heartbeat could not renew it in time): it stops before its next durable step."""
+
+
 class StoreUnavailable(RetryableError):
     """Raised when the Redis state store cannot be reached."""
 

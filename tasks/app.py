@@ -21,12 +21,22 @@ def soft_time_limit(hard: int) -> int:
     return max(1, hard - min(30, hard // 10 + 1))
 
 
+def restore_mutex_expire(restore_interval: int) -> int:
+    """Seconds kombu's restore mutex lasts when its holder dies mid-sweep."""
+    return restore_interval + 5
+
+
 def celery_config(settings: Settings, url: str) -> dict[str, Any]:
     transport = {
         "visibility_timeout": settings.visibility_timeout,
         # How often a worker sweeps for messages of dead workers older than the timeout.
         "unacked_restore_interval": settings.restore_interval,
         "unacked_restore_throttle": 1,
+        # Each sweep holds kombu's `unacked_mutex` (one for all workers) for its few ms. A
+        # worker killed inside a sweep leaves it held for its whole expiry, 300 s by default,
+        # and every other worker's sweep is skipped meanwhile: a dead worker's messages then
+        # waited five minutes more. A few seconds above the interval: the next sweep runs.
+        "unacked_mutex_expire": restore_mutex_expire(settings.restore_interval),
     }
     return {
         "broker_url": url,

@@ -1,16 +1,20 @@
-"""Putting work on the queue: single files as chains, bulk catch-up as batches."""
+"""Putting work on the queue: single files as chains, bulk catch-up as batches, and again
+what the in-flight sweeper finds lost."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from celery import Celery
 
+from shared.config import all_queues
 from shared.ingest import Context, chunks
 from shared.jobs import FileJob
-from shared.source import Entry, plan_source, vanished_library_files
-from shared.state import hold_for_source
+from shared.source import Entry, plan_source, plan_sweep, vanished_library_files
+from shared.state import files_in_messages, hold_for_source, inflight_field
 from tasks.chain import ingest_chain
 
 log = logging.getLogger(__name__)
@@ -44,14 +48,52 @@ class CeleryEnqueuer:
 
 def enqueue_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry]) -> int:
     """Mark each file version in flight and send them as `ingest_batch` tasks."""
-    settings, store = ctx.settings, ctx.store
+    store = ctx.store
     marked = (e for e in entries if store.mark_inflight(source, e.rel_path, e.size, e.mtime_ns))
+    return send_batches(app, ctx, source, marked)
+
+
+def send_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry]) -> int:
+    """Send file versions (already marked in flight) as `ingest_batch` tasks; how many."""
+    settings = ctx.settings
     queued = 0
-    for batch in chunks(marked, settings.batch_files, settings.batch_bytes):
+    for batch in chunks(entries, settings.batch_files, settings.batch_bytes):
         app.send_task("mediacourier.ingest_batch",
                       args=[source, [[e.rel_path, e.size, e.mtime_ns] for e in batch]])
         queued += len(batch)
     return queued
+
+
+def resend_abandoned(app: Celery, ctx: Context, now: float | None = None) -> dict[str, Any]:
+    """The in-flight sweeper (shared/source/sweep.py): send again every file whose marker is
+    older than `inflight_timeout` and whose file shows no sign of life; forget the markers of
+    versions that are gone. Each marker sent again counts as new from now."""
+    settings, store = ctx.settings, ctx.store
+    now = time.time() if now is None else now
+
+    def live_messages() -> set[tuple[str, str]] | None:
+        return files_in_messages(store.client, all_queues(settings), now,
+                                 grace=settings.inflight_timeout)
+
+    plan = plan_sweep(store, settings, now, live_messages)
+    for key, why in plan.dropped.items():
+        source, rel, *_ = key.split("\0") + ["", ""]
+        store.journal("inflight-dropped", source=source, path=rel, reason=why)
+    store.drop_inflight(plan.dropped)
+    for source, entries in plan.resend.items():
+        fields = [inflight_field(source, e.rel_path, e.size, e.mtime_ns) for e in entries]
+        store.touch_inflight(fields, now)
+        send_batches(app, ctx, source, entries)
+        for entry, key in zip(entries, fields, strict=True):
+            store.journal("inflight-resent", source=source, path=entry.rel_path,
+                          seconds=f"{plan.ages.get(key, 0.0):.1f}")
+    summary = {"markers": plan.markers, "resent": plan.resent, "dropped": len(plan.dropped),
+               "alive": plan.alive}
+    if plan.deferred:
+        summary["deferred"] = plan.deferred
+    if plan.resent or plan.dropped:
+        log.info("in-flight sweep: %s", summary)
+    return summary
 
 
 def reconcile_source(

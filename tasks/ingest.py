@@ -8,10 +8,16 @@ from typing import Any
 
 import redis
 from celery import Task, shared_task
-from celery.exceptions import Reject
+from celery.exceptions import Ignore, Reject
 
 from shared.backoff import backoff_seconds
-from shared.errors import ContentClaimed, DestinationFull, PathRefused, RetryableError
+from shared.errors import (
+    ContentClaimed,
+    DestinationFull,
+    LeaseHeld,
+    PathRefused,
+    RetryableError,
+)
 from shared.ingest import (
     STAGES,
     Context,
@@ -105,6 +111,13 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
         # Not the file's fault: hold the target and wait like paused work (no retry used up).
         wait_for_space(task, ctx.store, settings, full_target(settings, job.source), str(exc),
                        before=lambda: _forget_delivery(task, ctx))
+    except LeaseHeld as exc:
+        # A second delivery of a stage a live worker is running (a restore, the sweeper): that
+        # worker goes on with the chain. Ended quietly, no retry and no delivery counted; if
+        # the holder dies, the in-flight sweeper sends the file again.
+        log.info("%s: %s; this delivery ends here", name, exc)
+        hold_or_requeue(lambda: _forget_delivery(task, ctx))
+        raise Ignore() from exc
     except ContentClaimed as exc:
         # Not the file's fault either: wait for the holder's outcome like paused work.
         hold_or_requeue(lambda: _forget_delivery(task, ctx))
@@ -222,6 +235,10 @@ def _settle_batch_item(task: Task, ctx: Context, job: FileJob, result: Any) -> s
     if isinstance(result, redis.RedisError):
         # Redis is away: the whole batch comes back later; files done so far are skipped.
         raise Reject(f"Redis unavailable: {result}", requeue=True) from result
+    if isinstance(result, LeaseHeld):
+        # Under way in a live worker (this is a second delivery): left to it, like a chain's.
+        log.info("%s: %s; left to it", job.rel_path, result)
+        return "busy"
     log.info("%s: %s; continuing as its own chain", job.rel_path, result)
     try:
         ingest_chain(task.app, job).apply_async(countdown=backoff_seconds(0, 2.0))

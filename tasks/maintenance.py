@@ -1,4 +1,4 @@
-"""Scheduled and coalesced work: reconciliation and rescans."""
+"""Scheduled and coalesced work: reconciliation, the in-flight sweeper and rescans."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from shared.errors import FileBusy, RetryableError, UnknownSource
+from shared.errors import LeaseHeld, RetryableError, UnknownSource
 from shared.executors import CommandExecutor
 from shared.ingest import Context
 from shared.rescan import flush_rescans, make_executor
 from shared.source import journal_refusal
 from shared.state import hold_for, recheck_cap
-from tasks.enqueue import reconcile_source
+from tasks.enqueue import reconcile_source, resend_abandoned
 from tasks.gates import out_of_retries, pass_gates, retry_later
 from tasks.runtime import settings_of, task_context
 
@@ -30,10 +30,22 @@ def reconcile(self: Task, source: str, followup: bool = False) -> dict[str, Any]
         raise _refused(ctx, "mediacourier.reconcile", source, "mediacourier.reconcile takes "
                        f"(source: str, followup: bool), got followup={followup!r}")
     try:
-        with ctx.store.lock(f"reconcile:{source}", ttl=settings.task_time_limit):
+        with ctx.store.lock(f"reconcile:{source}", ttl=settings.lease_seconds):
             return reconcile_source(self.app, ctx, source, followup)
-    except FileBusy:
+    except LeaseHeld:
         return {"skipped": "a reconcile of this source is already running"}
+
+
+@shared_task(name="mediacourier.sweep_inflight", bind=True)
+def sweep_inflight(self: Task) -> dict[str, Any]:
+    """Send again the files whose message was lost (beat, every minute; see
+    shared/source/sweep.py), forget in-flight markers of versions that are gone."""
+    ctx = task_context(self)
+    try:
+        with ctx.store.lock("sweep-inflight", ttl=ctx.settings.lease_seconds):
+            return resend_abandoned(self.app, ctx)
+    except LeaseHeld:
+        return {"skipped": "a sweep is already running"}
 
 
 def _refused(ctx: Context, task: str, name: Any, message: str) -> UnknownSource:

@@ -54,7 +54,7 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
     host = socket.gethostname()
     summary = MirrorSummary()
     try:
-        with store.lock(f"mirror:{name}", ttl=settings.task_time_limit):
+        with store.lock(f"mirror:{name}", ttl=settings.lease_seconds):
             run_named_mirror(settings, name, bool(force), _reporter(self), summary=summary,
                              store=store)
     except FileBusy:

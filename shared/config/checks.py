@@ -32,6 +32,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def check_limits(settings: Settings, name: str) -> None:
+    for key in ("lease_seconds", "inflight_timeout"):
+        if getattr(settings, key) < 1:
+            raise ConfigError(f"{name}: {key} ({getattr(settings, key)}) must be at least 1 s")
     if settings.task_time_limit >= settings.visibility_timeout:
         raise ConfigError(
             f"{name}: task_time_limit ({settings.task_time_limit}) must be below "

@@ -128,6 +128,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         schedules=schedules,
         visibility_timeout=top.get("visibility_timeout", 3600, int),
         restore_interval=top.get("restore_interval", 60, int),
+        lease_seconds=top.get("lease_seconds", 30, int),
+        inflight_timeout=top.get("inflight_timeout", 60, int),
         task_time_limit=default_time_limit(top.get("task_time_limit", None, int),
                                     top.get("visibility_timeout", 3600, int)),
         max_retries=top.get("max_retries", 8, int),

@@ -32,6 +32,8 @@ class Settings:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     visibility_timeout: int = 3600
     restore_interval: int = 60
+    lease_seconds: int = 30
+    inflight_timeout: int = 60
     task_time_limit: int = 1800
     max_retries: int = 8
     retry_backoff_max: int = 600
@@ -59,6 +61,13 @@ class Settings:
     @property
     def embedded_redis(self) -> bool:
         return not self.redis_url
+
+    @property
+    def sweep_seconds(self) -> float:
+        """How often beat runs the in-flight sweeper: every minute, or every half
+        `inflight_timeout` when that is shorter (an abandoned file then waits at most 1.5
+        times it)."""
+        return max(1.0, min(60.0, self.inflight_timeout / 2))
 
     @property
     def countdown_limit(self) -> float:

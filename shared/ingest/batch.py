@@ -17,12 +17,13 @@ from typing import Any, Protocol, TypeVar
 
 import redis
 
-from shared.errors import FileBusy, RetryableError
+from shared.errors import LeaseHeld, RetryableError
 from shared.ingest.context import Context
+from shared.ingest.leases import file_lease_name
 from shared.ingest.pipeline import LOCKED_STAGES, STAGES, run_stage
 from shared.jobs import FileJob
 from shared.media import is_sidecar
-from shared.state import FileRecord, RedisStateStore
+from shared.state import FileRecord, Leases, RedisStateStore
 from shared.transfer import LocalTransfer
 
 log = logging.getLogger(__name__)
@@ -128,11 +129,11 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
     ctx = dataclasses.replace(
         ctx, store=PrefetchedRecords(store, jobs[0].source, [j.rel_path for j in jobs]))
     results: list[Result] = list(jobs)
-    tokens: dict[str, str] | None = None
+    leases: Leases | None = None
     try:
         for name, _ in STAGES:
-            if name in LOCKED_STAGES and tokens is None:
-                tokens = _lock_all(results, ctx)
+            if name in LOCKED_STAGES and leases is None:
+                leases = _lock_all(results, ctx)
             if name == FLUSH_BEFORE:
                 ctx.backend.flush()
             for index, job in enumerate(results):
@@ -143,17 +144,19 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
                 except (RetryableError, redis.RedisError) as exc:
                     results[index] = exc
     finally:
-        store.release_many(tokens or {})
+        if leases is not None:
+            store.release_many(leases)
     return results
 
 
-def _lock_all(results: list[Result], ctx: Context) -> dict[str, str]:
-    """The per-file locks of every job still under way, in one round trip; a file whose lock
-    is held elsewhere becomes FileBusy."""
-    wanted = {f"file:{job.source}:{job.rel_path}": index for index, job in enumerate(results)
+def _lock_all(results: list[Result], ctx: Context) -> Leases:
+    """The leases of every job still under way, in one round trip and renewed together by one
+    heartbeat while the batch works; a file whose lease a live worker holds is a second
+    delivery of work under way (LeaseHeld: it is left to that worker)."""
+    wanted = {file_lease_name(job): index for index, job in enumerate(results)
               if isinstance(job, FileJob) and not job.outcome.is_terminal}
-    tokens = ctx.store.acquire_many(list(wanted), ctx.settings.visibility_timeout)
+    leases = ctx.store.acquire_many(list(wanted), ctx.settings.lease_seconds)
     for name, index in wanted.items():
-        if name not in tokens:
-            results[index] = FileBusy(f"{name} is being handled by another worker")
-    return tokens
+        if name not in leases.tokens:
+            results[index] = LeaseHeld(f"{name} is being handled by another worker")
+    return leases

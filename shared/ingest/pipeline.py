@@ -18,12 +18,13 @@ from shared.errors import ContentClaimed, FileBusy, PermanentError, SourceVanish
 from shared.ingest.claims import claim_lease, stale_claim, wait_seconds
 from shared.ingest.context import Context
 from shared.ingest.duplicates import handle_duplicate
+from shared.ingest.leases import check_file_lease, file_lease
 from shared.ingest.placing import transfer_file, verify_copy
 from shared.ingest.recording import record_outcome, request_rescan
 from shared.ingest.releasing import drop_shared_link
 from shared.jobs import FileJob, Outcome
 from shared.media import MEDIA_EXTENSIONS, is_sidecar
-from shared.state import FileRecord
+from shared.state import FileRecord, Leases
 from shared.transfer import restore_interrupted_release, sha256_file
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,10 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("record_outcome", record_outcome),
 )
 STAGE_BY_NAME = dict(STAGES)
-LOCKED_STAGES = {"transfer_file", "verify_copy"}
+# Every stage runs under the file's lease: a second delivery of a message whose work is under
+# way (a visibility-timeout restore, the in-flight sweeper) finds it held and ends quietly
+# instead of hashing, copying or recording the file a second time beside the first.
+LOCKED_STAGES = frozenset(name for name, _ in STAGES)
 
 
 # The outcome each stage produces: a job that already has it (resumed from an earlier run)
@@ -162,11 +166,10 @@ def already_past(name: str, job: FileJob) -> bool:
     return produces is not None and PROGRESS.index(job.outcome) >= PROGRESS.index(produces)
 
 
-def file_lock(job: FileJob, ctx: Context) -> AbstractContextManager[None]:
-    """The per-file lock for stages that write; it lives as long as a message's visibility,
-    so a worker that dies holding it blocks the file no longer than its message stays hidden.
-    """
-    return ctx.store.lock(f"file:{job.source}:{job.rel_path}", ttl=ctx.settings.visibility_timeout)
+def file_lock(job: FileJob, ctx: Context) -> AbstractContextManager[Leases]:
+    """The file's lease (see leases.py): `lease_seconds` long, renewed by a heartbeat while the
+    stage works, so a worker that dies holding it blocks the file for one lease at most."""
+    return file_lease(job, ctx)
 
 
 def run_stage(name: str, job: FileJob, ctx: Context, lock: bool = True) -> FileJob:
@@ -186,6 +189,8 @@ def run_stage(name: str, job: FileJob, ctx: Context, lock: bool = True) -> FileJ
             with file_lock(job, ctx):
                 job = already_recorded(name, job, ctx) or stage(job, ctx)
         else:
+            if name in LOCKED_STAGES:
+                check_file_lease(job, ctx)  # a lease lost since the last stage: stop here
             job = already_recorded(name, job, ctx) or stage(job, ctx)
     except PermanentError as exc:
         log.warning("%s: %s", name, exc)
@@ -218,7 +223,7 @@ def already_recorded(name: str, job: FileJob, ctx: Context) -> FileJob | None:
 def run_all(job: FileJob, ctx: Context) -> FileJob:
     """The whole chain in this process: used by batches and the one-shot `sync`.
 
-    The writing stages run under one hold of the file's lock instead of one each.
+    The stages run under one hold of the file's lease instead of one each.
     """
     with ExitStack() as held:
         locked = False

@@ -10,6 +10,7 @@ from typing import TypeGuard
 from shared.crashpoints import crash_point
 from shared.errors import FileBusy, HashMismatch, PermanentError, SourceVanished
 from shared.ingest.context import Context
+from shared.ingest.leases import confirm_file_lease
 from shared.ingest.releasing import (
     discard_bad_copy,
     keep_apart,
@@ -205,7 +206,10 @@ def verify_copy(job: FileJob, ctx: Context) -> FileJob:
     if changed and not keep_apart(job, ctx):
         return _skip_changed(job, ctx, changed)
     # Recorded before the source goes, in one transaction: a crash between the two resumes
-    # here (see hash_file) instead of finding a vanished source.
+    # here (see hash_file) instead of finding a vanished source. Only while the file's lease is
+    # still ours: a holder that lost it may share the file with a new one, which could be
+    # discarding this very copy (the check renews it for a whole lease, enough for the release).
+    confirm_file_lease(job, ctx)
     ctx.store.settle_verified(job.source, job.rel_path, _verified_record(job, ctx),
                               None if is_sidecar(job.rel_path) else library.name)
     crash_point("verified-recorded")

@@ -12,7 +12,7 @@ from shared.errors import CommandFailed, MediacourierError, RescanRefused, Retry
 from shared.executors import CommandExecutor
 from shared.rescan.apps import scan_folder
 from shared.rescan.output import PERMANENT, RETRY
-from shared.state import RedisStateStore
+from shared.state import DEFAULT_LEASE_SECONDS, RedisStateStore
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ def flush_rescans(
     """
 
     started = time.perf_counter()
-    # The lock lasts for one folder's commands (files:scan + memories:index) and is renewed
-    # before each folder: a long flush keeps it, a dead worker's lock soon expires.
-    with store.lock(f"rescan:{target.name}", ttl=target.timeout_seconds * 2 + 60,
+    # A lease: renewed by its heartbeat while the flush runs (and checked before each folder),
+    # so a long flush keeps it and a dead worker's expires within DEFAULT_LEASE_SECONDS.
+    with store.lock(f"rescan:{target.name}", ttl=DEFAULT_LEASE_SECONDS,
                     wait=target.timeout_seconds * 2 + 5) as held:
         seen = store.dirty_folders(target.name)
         folders = minimal_folders(list(seen), target.max_folders, library_roots)

@@ -1,7 +1,8 @@
 """Sources: where files land. `walk` lists a source, `stability` decides when a file has
 settled, `fsdetect` tells whether events can be trusted or the folder must be polled,
 `reconcile` compares a source and its library with the records and plans what to ingest,
-`paths` checks the paths and jobs tasks receive against the roots."""
+`sweep` finds queued files whose message was lost, `paths` checks the paths and jobs tasks
+receive against the roots."""
 
 from shared.source.fsdetect import should_poll
 from shared.source.paths import (
@@ -15,11 +16,13 @@ from shared.source.paths import (
 )
 from shared.source.reconcile import plan_source, rules_for, vanished_library_files
 from shared.source.stability import StabilityTracker, backoff_delay
+from shared.source.sweep import SweepPlan, plan_sweep
 from shared.source.walk import Entry, walk_source
 
 __all__ = [
     "Entry",
     "StabilityTracker",
+    "SweepPlan",
     "backoff_delay",
     "checked_item",
     "checked_job",
@@ -28,6 +31,7 @@ __all__ = [
     "locate_file",
     "plain_rel_path",
     "plan_source",
+    "plan_sweep",
     "resolved_inside",
     "rules_for",
     "should_poll",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from shared.config import SourceConfig
 from shared.media import IgnoreRules
 from shared.source.walk import Entry, walk_source
-from shared.state import SEP, RedisStateStore
+from shared.state import SEP, RedisStateStore, file_lease_name
 from shared.transfer import TMP_PREFIX, remove_if_stale
 
 DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed", "empty"})
@@ -81,8 +81,12 @@ def plan_source(
 
 
 def _inflight_of(store: RedisStateStore, source: str, fresh_since: float) -> set[tuple]:
+    """The versions of `source` still in flight; an older marker is dropped (its file planned
+    again) unless the file's lease is held: a worker is at it, however long ago it was queued.
+    (The in-flight sweeper, sweep.py, finds lost messages within minutes; this is the backstop.)
+    """
     fresh: set[tuple] = set()
-    stale: list[str] = []
+    stale: dict[str, tuple[str, int, int]] = {}
     for key, queued_at in store.inflight().items():
         name, rel, size, mtime = key.split("\0")
         if name != source:
@@ -90,7 +94,12 @@ def _inflight_of(store: RedisStateStore, source: str, fresh_since: float) -> set
         if queued_at >= fresh_since:
             fresh.add((rel, int(size), int(mtime)))
         else:
-            stale.append(key)
+            stale[key] = (rel, int(size), int(mtime))
+    leased = store.leased([file_lease_name(source, rel) for rel, _, _ in stale.values()])
+    for key, version in list(stale.items()):
+        if file_lease_name(source, version[0]) in leased:
+            fresh.add(version)
+            del stale[key]
     store.drop_inflight(stale)
     return fresh
 

@@ -2,6 +2,7 @@
 the full-destination hold, metrics, and the embedded redis-server of `mediacourier up`."""
 
 from shared.state.claims import ContentEntry
+from shared.state.coordination import DEFAULT_LEASE_SECONDS, file_lease_name, inflight_field
 from shared.state.full_hold import (
     Gate,
     full_target,
@@ -11,6 +12,8 @@ from shared.state.full_hold import (
     source_gate,
     target_gate,
 )
+from shared.state.leases import Leases
+from shared.state.messages import files_in_messages
 from shared.state.metrics import observe_timings, serve_metrics
 from shared.state.pause import (
     Hold,
@@ -25,19 +28,24 @@ from shared.state.store import SEP, FileRecord, RedisStateStore
 
 __all__ = [
     "ContentEntry",
+    "DEFAULT_LEASE_SECONDS",
     "Gate",
     "EmbeddedRedis",
     "FileRecord",
     "Hold",
+    "Leases",
     "RedisStateStore",
     "SEP",
     "check_name",
+    "file_lease_name",
+    "files_in_messages",
     "find_redis_server",
     "full_target",
     "full_targets",
     "hold_after_full",
     "hold_for",
     "hold_for_source",
+    "inflight_field",
     "lift_target_full",
     "observe_timings",
     "recheck_cap",

@@ -1,18 +1,31 @@
-"""The store's coordination keys: locks, pause state and target health — who may work on
-what right now. Mixed into RedisStateStore (store.py beside it), which supplies `client`/`key`."""
+"""The store's coordination keys: locks (leases, see leases.py), pause state and target
+health — who may work on what right now. Mixed into RedisStateStore (store.py beside it),
+which supplies `client`/`key`."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
 
-from shared.errors import FileBusy, StoreUnavailable
+from shared.errors import LeaseHeld, StoreUnavailable
+from shared.state.leases import Leases, held
+
+DEFAULT_LEASE_SECONDS = 30.0
+RETRY_SLEEP = 0.1
+
+
+def file_lease_name(source: str, rel: str) -> str:
+    """The name of a file's lease (`P:lock:file:<source>:<rel>`)."""
+    return f"file:{source}:{rel}"
+
+
+def inflight_field(source: str, rel: str, size: int, mtime_ns: int) -> str:
+    """A field of `P:inflight` (the store's encoding, see store.py)."""
+    return "\0".join((source, rel, str(size), str(mtime_ns)))
 
 
 class CoordinationKeys:
@@ -21,43 +34,80 @@ class CoordinationKeys:
     def key(self, *parts: str) -> str:
         raise NotImplementedError
 
-    # locks -------------------------------------------------------------------------------
-    def acquire_many(self, names: list[str], ttl: float) -> dict[str, str]:
-        """Take many locks in one round trip; returns name -> token for those taken."""
-        tokens = {name: uuid.uuid4().hex for name in names}
-        pipe = self.client.pipeline(transaction=False)
-        for name, token in tokens.items():
-            pipe.set(self.key("lock", name), token, nx=True, px=max(1, int(ttl * 1000)))
-        taken = pipe.execute()
-        return {name: token for (name, token), ok in zip(tokens.items(), taken, strict=True)
-                if ok}
+    # locks: leases renewed by a heartbeat (leases.py) ----------------------------------
+    def lease_keys(self, names: list[str]) -> dict[str, str]:
+        return {name: self.key("lock", name) for name in names}
 
-    def release_many(self, tokens: dict[str, str]) -> None:
-        """Release locks taken by `acquire_many`, leaving any that expired and were re-taken."""
-        if not tokens:
-            return
-        keys = [self.key("lock", name) for name in tokens]
-        current = self.client.mget(keys)
-        ours = [k for k, value, token in zip(keys, current, tokens.values(), strict=True)
-                if value == token]
-        if ours:
-            self.client.delete(*ours)
+    def acquire_many(self, names: list[str], ttl: float) -> Leases:
+        """Take many leases in one round trip, renewed together until `release_many`; those
+        held elsewhere are left out (`Leases.tokens` names the ones taken)."""
+        leases = Leases(self.client, self.lease_keys(names), ttl)
+        leases.acquire()
+        return leases
+
+    def release_many(self, leases: Leases) -> None:
+        """Release leases taken by `acquire_many`, leaving any that expired and were re-taken."""
+        leases.release()
 
     @contextmanager
-    def lock(self, name: str, ttl: float, wait: float = 0.0) -> Iterator[redis.lock.Lock]:
-        """A Redis lock; FileBusy when another worker holds it past `wait` seconds.
+    def lock(self, name: str, ttl: float = DEFAULT_LEASE_SECONDS,
+             wait: float = 0.0) -> Iterator[Leases]:
+        """A lease on `name`, renewed every ttl/3 while the block runs: a holder that dies frees
+        it within `ttl`. LeaseHeld (a FileBusy) when another holder keeps it past `wait` s.
 
-        Yields the lock: a long holder calls `reacquire()` to give itself `ttl` again.
+        Yields the lease: `check`/`confirm` before a durable step, or `reacquire()`.
         """
-        lock = self.client.lock(self.key("lock", name), timeout=ttl, blocking_timeout=wait)
-        if not lock.acquire(blocking=wait > 0):
-            raise FileBusy(f"{name} is being handled by another worker")
+        leases = Leases(self.client, self.lease_keys([name]), ttl)
+        deadline = time.monotonic() + wait
+        while not leases.acquire():
+            # Like redis-py's lock: look every 0.1 s, give up when the next look would be late.
+            if time.monotonic() + RETRY_SLEEP > deadline:
+                raise LeaseHeld(f"{name} is being handled by another worker")
+            time.sleep(RETRY_SLEEP)
         try:
-            yield lock
+            yield leases
         finally:
-            # Expired while we worked: nothing left to release.
-            with contextlib.suppress(redis.exceptions.LockError):
-                lock.release()
+            leases.release()
+
+    def leased(self, names: list[str]) -> set[str]:
+        """The names among `names` whose lease someone holds now (one round trip, no Lua)."""
+        if not names:
+            return set()
+        values = self.client.mget([self.key("lock", name) for name in names])
+        return {name for name, value in zip(names, values, strict=True) if value is not None}
+
+    def confirm_lease(self, name: str) -> None:
+        """If this process holds the lease `name`: renew it now, LeaseLost when it is gone.
+        Work done without a lease (a caller that took none) passes."""
+        leases = held(self.key("lock", name))
+        if leases is not None and leases.holds(name):
+            leases.confirm(name)
+
+    def check_lease(self, name: str) -> None:
+        """Like `confirm_lease` without the round trip: what the heartbeat last found."""
+        leases = held(self.key("lock", name))
+        if leases is not None:
+            leases.check(name)
+
+    # in-flight liveness (the sweeper, shared/source/sweep.py) ----------------------------
+    def touch_inflight(self, fields: list[str], at: float) -> list[str]:
+        """Set the time of those in-flight markers among `fields` that still exist (a marker
+        cleared meanwhile is not brought back); the fields touched."""
+        key = self.key("inflight")
+        for _ in range(5):
+            with self.client.pipeline() as pipe:
+                try:
+                    pipe.watch(key)
+                    present = [f for f, v in zip(fields, pipe.hmget(key, fields) if fields
+                                                 else [], strict=True) if v is not None]
+                    pipe.multi()
+                    if present:
+                        pipe.hset(key, mapping=dict.fromkeys(present, at))
+                    pipe.execute()
+                    return present
+                except redis.WatchError:
+                    continue  # a marker was set or cleared meanwhile: read again
+        return []
 
     # pause / resume (see shared.state.pause) -------------------------------------------
     def set_paused(self, kind: str, name: str, paused: bool) -> bool:

@@ -77,10 +77,24 @@ def test_beat_schedule_has_one_entry_per_source_hourly_by_default(tmp_path: Path
         "schedules": {"a": {"every": "1h"}, "b": {"cron": "0 3 * * 1"}},
     }
     schedule = beat_schedule(build_settings(raw, None, tmp_path))
-    # Then every source has a reconcile: the configured ones, and hourly for the rest
-    assert set(schedule) == {"reconcile-a", "reconcile-b", "reconcile-c"}
+    # Then every source has a reconcile: the configured ones, and hourly for the rest (beside
+    # the in-flight sweeper, which is always there)
+    assert set(schedule) == {"reconcile-a", "reconcile-b", "reconcile-c", "sweep-inflight"}
     assert schedule["reconcile-c"]["schedule"] == dt.timedelta(hours=1)
     assert schedule["reconcile-a"]["schedule"] == dt.timedelta(hours=1)
     assert schedule["reconcile-a"]["args"] == ["a"]
     assert schedule["reconcile-b"]["schedule"].hour == {3}
     assert schedule["reconcile-b"]["args"] == ["b"]
+
+
+@pytest.mark.parametrize(("timeout", "period"), [(None, 30.0), (600, 60.0), (4, 2.0)])
+def test_the_in_flight_sweeper_is_always_scheduled(tmp_path: Path, timeout: int | None,
+                                                   period: float) -> None:
+    # Given a configuration with no source and no mirror (and an inflight_timeout, or not)
+    raw = {} if timeout is None else {"inflight_timeout": timeout}
+    schedule = beat_schedule(build_settings(raw, None, tmp_path))
+    # Then beat still runs the sweeper: every minute, or every half inflight_timeout if shorter
+    entry = schedule["sweep-inflight"]
+    assert entry["task"] == "mediacourier.sweep_inflight" and entry["args"] == []
+    assert entry["schedule"] == dt.timedelta(seconds=period)
+    assert 0 < entry["options"]["expires"] < period

@@ -16,6 +16,7 @@ from shared.executors.docker import ContainerRef, DockerExecutor
 from shared.rescan.apps import nextcloud_commands, scan_folder
 from shared.rescan.flush import flush_rescans
 from shared.rescan.output import OK, PERMANENT, RETRY, summary_table
+from shared.state import DEFAULT_LEASE_SECONDS
 from shared.state.store import RedisStateStore
 from tests.fixtures.dockerd import Dockerd
 
@@ -282,5 +283,5 @@ def test_the_scan_lock_is_renewed_before_each_folder(store: RedisStateStore,
         store.mark_dirty("slow", folder, 0.1)
     flush_rescans(target, store, SlowExecutor(), ["/lib"])  # type: ignore[arg-type]
     # Then each folder started with the lock's full time to live, not what was left of it
-    full = (target.timeout_seconds * 2 + 60) * 1000
+    full = int(DEFAULT_LEASE_SECONDS * 1000)  # a lease, renewed while the flush runs
     assert len(ttls) == 3 and all(full - 200 < ttl <= full for ttl in ttls), ttls

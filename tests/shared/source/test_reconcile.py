@@ -150,6 +150,20 @@ def test_stale_in_flight_file_is_planned_again_and_its_marker_dropped(
     assert list(store.inflight()) == ["phone\0x.jpg\x001\x001"]
 
 
+def test_an_old_marker_of_a_file_a_worker_holds_stays_in_flight(
+    store: RedisStateStore, source: SourceConfig
+) -> None:
+    # Given a file queued an hour ago that a worker still works on (it holds the lease)
+    info = _put(source, "big.mov")
+    store.client.hset(store.key("inflight"), f"cam\0big.mov\0{info.st_size}\0{info.st_mtime_ns}",
+                      time.time() - 3600)
+    with store.lock("file:cam:big.mov", ttl=30):
+        plan = plan_source(store, source, stale_after=600, now=_later())
+    # Then it is neither planned a second time nor is its marker dropped
+    assert _planned(plan) == [] and plan.in_flight == 1
+    assert len(store.inflight()) == 1
+
+
 def test_recently_modified_file_is_left_settling(store: RedisStateStore,
                                                  source: SourceConfig) -> None:
     # Given a file written just now, inside the source's 2 s stability window

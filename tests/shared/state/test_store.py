@@ -6,7 +6,6 @@ import threading
 import time
 import uuid
 
-import fakeredis
 import pytest
 import redis
 
@@ -246,7 +245,7 @@ def test_clear_dirty_keeps_folders_marked_again_after_the_read(store: RedisState
     assert list(store.dirty_folders("immich")) == ["/lib/a"]
 
 
-# --- locks (Lua scripts: real Redis; fakeredis needs lupa for them) -------------------------
+# --- locks (leases: tests/shared/state/test_leases.py) ---------------------------------------
 
 
 def test_lock_raises_file_busy_when_held(real_store: RedisStateStore) -> None:
@@ -275,21 +274,6 @@ def test_lock_that_expired_while_held_exits_quietly(real_store: RedisStateStore)
         time.sleep(0.15)
     with real_store.lock("slow", ttl=1):
         pass
-
-
-def test_lock_on_fakeredis_is_not_usable_without_lua(fake_redis: fakeredis.FakeRedis) -> None:
-    # Documents why the lock tests above only run against the real server: redis-py releases
-    # a lock with a Lua script, and fakeredis only runs Lua when `lupa` is installed.
-    try:
-        import lupa  # noqa: F401
-    except ImportError:
-        store = RedisStateStore(fake_redis, "mc-fake-lock")
-        with pytest.raises(redis.ResponseError), store.lock("x", ttl=5):
-            pass
-    else:
-        store = RedisStateStore(fake_redis, "mc-fake-lock")
-        with store.lock("x", ttl=5):
-            pass
 
 
 # --- availability and races ----------------------------------------------------------------

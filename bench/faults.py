@@ -78,19 +78,40 @@ class Injector:
 
     def __init__(self, stack: UpStack, log: FaultLog, say: Callable[[str], None]) -> None:
         self.stack, self.log, self.say = stack, log, say
+        self._timed = 0  # the start of `up` whose time to ready was noted
 
-    def ensure_up(self) -> bool:
-        """The service manager's part: `up` gone → leftovers ended, started again, ready."""
+    def ensure_running(self) -> None:
+        """The service manager's part: `up` gone → what it left ended, started again."""
         if not self.stack.running():
             self.restart("it had exited")
+
+    def ensure_up(self) -> bool:
+        """Running and ready (worker with its pool, watcher, beat, Redis)."""
+        self.ensure_running()
         if self.stack.wait_ready(READY_TIMEOUT):
+            self._note_ready()
             return True
-        self.log.notes.append(f"up #{self.stack.starts} not ready after {READY_TIMEOUT:.0f} s")
-        self.restart("it was not ready")
-        return self.stack.wait_ready(READY_TIMEOUT)
+        if self.stack.running():
+            self.log.notes.append(f"up #{self.stack.starts} not ready after "
+                                  f"{READY_TIMEOUT:.0f} s")
+            self.restart("it was not ready")
+        else:
+            self.log.notes.append(f"up #{self.stack.starts} exited while starting "
+                                  f"({self.stack.exit_reason()})")
+            self.restart("it exited while starting")
+        ready = self.stack.wait_ready(READY_TIMEOUT)
+        if ready:
+            self._note_ready()
+        return ready
+
+    def _note_ready(self) -> None:
+        if self._timed != self.stack.starts:  # once per start of `up`
+            self._timed = self.stack.starts
+            if self.stack.starts > 1:
+                self.log.restart_seconds.append(time.monotonic() - self.stack.started_at)
 
     def restart(self, why: str) -> None:
-        began = time.monotonic()
+        """Stop `up` if it runs, end what it left, start it again (without waiting)."""
         if self.stack.running():
             left = self.stack.stop()
         else:
@@ -101,12 +122,11 @@ class Injector:
         self.stack.start()
         self.log.restarts += 1
         self.say(f"up #{self.stack.starts} started (pid {self.stack.pid}): {why}")
-        if self.stack.wait_ready(READY_TIMEOUT):
-            self.log.restart_seconds.append(time.monotonic() - began)
 
-    def fire(self, fault: Fault) -> bool:
-        """SIGKILL the fault's process and bring the stack back; False if there was none."""
-        target = self._target(fault)
+    def fire(self, fault: Fault, wait: float = READY_TIMEOUT) -> bool:
+        """SIGKILL the fault's process (waiting up to `wait` for it to exist, as it does not
+        while `up` starts) and bring the stack back; False if there was none."""
+        target = self._wait_for_target(fault, wait)
         if target is None:
             self.log.skipped.append((fault, "no such process in the stack"))
             return False
@@ -117,6 +137,15 @@ class Injector:
         self.say(f"fault {fault.index + 1}: SIGKILL {fault.kind} (pid {target.pid})")
         self._recover(fault, target)
         return True
+
+    def _wait_for_target(self, fault: Fault, wait: float) -> Proc | None:
+        deadline = time.monotonic() + wait
+        while self.stack.running():
+            target = self._target(fault)
+            if target is not None or time.monotonic() > deadline:
+                return target
+            time.sleep(0.1)
+        return None
 
     def _target(self, fault: Fault) -> Proc | None:
         if fault.kind == "up":
@@ -151,10 +180,7 @@ class Injector:
         deadline = time.monotonic() + REDIS_NOTICE
         while time.monotonic() < deadline:
             if not self.stack.running():
-                why = [line.strip() for line in self.stack.log_text().splitlines()
-                       if "; stopping" in line][-1:]
-                self.log.notes.append("redis killed: `up` stopped ("
-                                      f"{why[0] if why else 'no reason printed'})")
+                self.log.notes.append(f"redis killed: `up` stopped ({self.stack.exit_reason()})")
                 self.restart("it stopped after its Redis died")
                 return True
             fresh = [p for p in self.stack.roles().get("redis", []) if p.pid != killed.pid]

@@ -80,7 +80,7 @@ class Soak:
         self.log = FaultLog()
         self.injector = Injector(self.stack, self.log, self.say)
         self.stop = threading.Event()
-        self.started = time.monotonic()
+        self.started, self.wall_started = time.monotonic(), time.time()
 
     def say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.started:6.1f}s] {text}", flush=True)
@@ -126,26 +126,31 @@ class Soak:
         self.injector.ensure_up()
 
     def _fault_turn(self, fault: Fault) -> bool:
-        """Wait for the fault's moment and fire it; False when it could not be fired."""
-        if not self.injector.ensure_up():
-            self.log.notes.append(f"up #{self.stack.starts} never got ready")
-        # At least `gap` of work after the stack came back, then until the work got to the
-        # fault's share of the files, for at most stall_cap more: stuck work still gets hit.
-        self.stop.wait(fault.gap)
-        deadline = time.monotonic() + self.options.stall_cap
-        while (self.sampler.progress < fault.threshold and time.monotonic() < deadline
-               and self.stack.running()):
-            self.stop.wait(0.2)
+        """Wait for the fault's moment and fire it; False when it could not be fired.
+
+        On time (the work has not reached the fault's share of the files yet): once the stack
+        is ready, at least `gap` of work, then until the work gets there, for at most
+        stall_cap (stuck work still gets hit). Late (the work got there first, as it does while
+        restarts are slower than the work): hit the stack as it is, starting or not."""
+        if self.sampler.progress >= fault.threshold:
+            self.injector.ensure_running()
+            self.stop.wait(fault.gap / 3)
+        else:
+            if not self.injector.ensure_up():
+                self.log.notes.append(f"up #{self.stack.starts} never got ready")
+            self.stop.wait(fault.gap)
+            deadline = time.monotonic() + self.options.stall_cap
+            while (self.sampler.progress < fault.threshold and time.monotonic() < deadline
+                   and self.stack.running()):
+                self.stop.wait(0.2)
         if not self.stack.running():
             self._unplanned_exit()
             return False
         return self.injector.fire(fault)
 
     def _unplanned_exit(self) -> None:
-        code = self.stack.popen.returncode if self.stack.popen else None
-        tail = self.stack.log_text().strip().splitlines()[-3:]
-        self.log.notes.append(f"up #{self.stack.starts} exited by itself (code {code}): "
-                              + " | ".join(tail))
+        self.log.notes.append(f"up #{self.stack.starts} exited by itself "
+                              f"({self.stack.exit_reason()})")
         self.injector.ensure_up()
 
     def status(self, why: str) -> None:
@@ -203,6 +208,10 @@ class Soak:
         report.skipped_faults = len(self.log.skipped)
         report.restarts, report.restart_seconds = self.log.restarts, self.log.restart_seconds
         report.leftovers, report.notes = self.log.leftovers, self.log.notes
+        stall, since = self.sampler.longest_stall
+        report.longest_stall = stall
+        report.stall_began = since - self.wall_started if since else 0.0
+        report.slowest = [f"{rel} {wait:.0f} s" for wait, rel in self.sampler.slowest()]
         # Negative: every file was verified before the last fault (that fault hit an idle stack).
         if last is not None and self.sampler.complete_at is not None:
             report.observed_recovery = self.sampler.complete_at - last

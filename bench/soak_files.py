@@ -88,6 +88,7 @@ class Arrivals:
         self.planned, self.source, self.staging, self.seed = planned, source, staging, seed
         self.arrived: dict[str, str] = {}  # rel -> sha256, once it is in the source
         self.digests: dict[str, str] = {}  # every planned rel -> sha256 (known once written)
+        self.arrived_at: dict[str, float] = {}  # rel -> time.time() it appeared in the source
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.opened_at = 0.0
@@ -115,6 +116,7 @@ class Arrivals:
         os.rename(staged, final)
         with self.lock:
             self.arrived[planned.rel] = digest
+            self.arrived_at[planned.rel] = time.time()
             self.digests[planned.rel] = digest
 
     def snapshot(self) -> dict[str, str]:

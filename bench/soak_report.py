@@ -32,6 +32,9 @@ class Report:
     recovery: float | None = None  # last fault -> last ingested/duplicate journal entry
     observed_recovery: float | None = None  # last fault -> source empty, library complete
     inflight_recovery: float | None = None  # last fault -> that and nothing in flight
+    longest_stall: float = 0.0  # files waiting in the source, none leaving it
+    stall_began: float = 0.0  # seconds after the soak began
+    slowest: list[str] = field(default_factory=list)  # arrival -> source gone
     reconciled: bool = False
     leftovers: list[str] = field(default_factory=list)
     left_at_end: list[str] = field(default_factory=list)
@@ -106,7 +109,9 @@ class Report:
             f"{self.inflight}, temp files {len(self.temps)}, quarantined {len(self.quarantined)}",
             "recovery (last fault -> last file verified): "
             f"journal {_seconds(self.recovery)}, observed {_seconds(self.observed_recovery)}, "
-            f"nothing in flight {_seconds(self.inflight_recovery)}",
+            f"nothing in flight {_seconds(self.inflight_recovery)}; longest stall with files "
+            f"waiting {self.longest_stall:.1f} s (from {self.stall_began:.0f} s); slowest: "
+            + ", ".join(self.slowest),
         ]
         out += [f"  {what}: {'ok' if ok else 'FAILED'} ({detail})"
                 for what, ok, detail in self.checks()]

@@ -32,6 +32,9 @@ class Sampler:
         self.complete_at: float | None = None
         self.quiet_at: float | None = None  # complete and nothing in flight
         self.inflight: int | None = None
+        # The longest time files waited in the source while none left it: (seconds, since).
+        self.longest_stall: tuple[float, float] = (0.0, 0.0)
+        self._progress_at = 0.0
         self._url, self._store = "", None
 
     @property
@@ -57,12 +60,15 @@ class Sampler:
         present = source_present(self.work / self.source)
         contents, _, _ = self.library.scan()  # after the listing: a copy made before it counts
         now = time.time()
+        before = len(self.gone)
         for rel, sha in arrived.items():
             if rel not in present and rel not in self.gone:
                 self.gone[rel] = now
                 if contents[sha] == 0:
                     self.early.append(f"{rel}: gone from the source at {now:.1f}, its content "
                                       "not in the library")
+        self._note_stall(now, progressed=len(self.gone) > before,
+                         pending=len(arrived) > len(self.gone))
         self.inflight = self._count_inflight()
         done = (self.arrivals.done.is_set() and len(arrived) == self.total
                 and len(self.gone) == self.total and all(contents[s] for s in arrived.values()))
@@ -70,6 +76,20 @@ class Sampler:
             self.complete_at = now
         if done and self.inflight == 0 and self.quiet_at is None:
             self.quiet_at = now
+
+    def _note_stall(self, now: float, progressed: bool, pending: bool) -> None:
+        if progressed or not pending or not self._progress_at:
+            self._progress_at = now
+            return
+        stalled = now - self._progress_at
+        if stalled > self.longest_stall[0]:
+            self.longest_stall = (stalled, self._progress_at)
+
+    def slowest(self, count: int = 3) -> list[tuple[float, str]]:
+        """The files that took longest from arriving to leaving the source (seconds, rel)."""
+        arrived_at = self.arrivals.arrived_at
+        waits = [(gone - arrived_at[rel], rel) for rel, gone in self.gone.items()]
+        return sorted(waits, reverse=True)[:count]
 
     def _count_inflight(self) -> int | None:
         store = self.store()

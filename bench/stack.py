@@ -136,6 +136,7 @@ class UpStack:
         self.concurrency, self.flower = concurrency, flower
         self.popen: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.started_at = 0.0
         self.log_path = logs / "up-000.log"
         logs.mkdir(parents=True, exist_ok=True)
 
@@ -145,6 +146,7 @@ class UpStack:
         """Start `up`; call it from the main thread: `up` gets SIGTERM (its ordered stop) when
         the soak dies, however it dies."""
         self.starts += 1
+        self.started_at = time.monotonic()
         self.log_path = self.logs / f"up-{self.starts:03d}.log"
         argv = [sys.executable, "-m", "workers.cli", "--config", str(self.config), "up",
                 "--concurrency", str(self.concurrency)]
@@ -167,6 +169,12 @@ class UpStack:
         with contextlib.suppress(OSError):
             return self.log_path.read_text(errors="replace")
         return ""
+
+    def exit_reason(self) -> str:
+        """Why `up` stopped, as it said it ('worker exited with code 1; stopping')."""
+        said = [line.strip() for line in self.log_text().splitlines() if "; stopping" in line]
+        code = self.popen.poll() if self.popen is not None else None
+        return f"{said[-1] if said else 'no reason printed'}, exit code {code}"
 
     def roles(self) -> dict[str, list[Proc]]:
         """The living processes of the current `up`: its children by role, and 'pool'."""

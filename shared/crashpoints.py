@@ -4,7 +4,9 @@ In the style of SQLite's and restic's fault injection: a test arms one point by 
 the environment (`MEDIACOURIER_CRASH_AT=<name>`, optionally `<name>:<n>` for the n-th time
 the point is reached in the process), and the process dies right there with `os._exit`, as a
 SIGKILL or a power cut would: no `finally`, no flush, no atexit. With nothing armed a point
-costs one dictionary look-up.
+costs one dictionary look-up. `MEDIACOURIER_CRASH_FILE=<file name>` narrows the points that
+name the file they work on to that file (a poison file among good ones); `:<n>` then counts
+the times the point is reached for that file.
 
 The points of the ingest path, in order (see POINTS): a copy's temp file written and fsynced,
 linked to its final name, the folder fsynced, the verified record written, the source renamed
@@ -17,6 +19,7 @@ import os
 import sys
 
 ENV = "MEDIACOURIER_CRASH_AT"
+FILE_ENV = "MEDIACOURIER_CRASH_FILE"
 EXIT_CODE = 86  # what a crashed process exits with, so a test can tell it from a failure
 
 POINTS = (
@@ -42,10 +45,14 @@ def _armed() -> tuple[str, int] | None:
     return name, int(nth) if nth.isdigit() else 1
 
 
-def crash_point(name: str) -> None:
-    """Die here if the environment arms this point (for the n-th time it is reached)."""
+def crash_point(name: str, subject: str = "") -> None:
+    """Die here if the environment arms this point (for the n-th time it is reached), and
+    `subject`, the path the point works on, is the armed file (when one is armed)."""
     armed = _armed()
     if armed is None or armed[0] != name:
+        return
+    only = os.environ.get(FILE_ENV, "")
+    if only and os.path.basename(subject) != only:
         return
     _reached[name] = _reached.get(name, 0) + 1
     if _reached[name] == armed[1]:

@@ -12,13 +12,8 @@ from celery import Celery
 
 from beat.schedule import beat_schedule
 from shared.config import Settings, broker_url, check_flower_command, load_settings, signing_config
+from shared.ingest import soft_time_limit
 from tasks.routing import routing_config
-
-
-def soft_time_limit(hard: int) -> int:
-    """A little before the hard limit (30 s, or a tenth of a short one), so a task can fail
-    cleanly with a reason before it is killed."""
-    return max(1, hard - min(30, hard // 10 + 1))
 
 
 def restore_mutex_expire(restore_interval: int) -> int:
@@ -61,6 +56,8 @@ def celery_config(settings: Settings, url: str) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
+        # The limits of a task with no file to move; the ingest tasks get theirs from the size
+        # of their files when they are sent (tasks/chain.py, tasks/enqueue.py).
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": soft_time_limit(settings.task_time_limit),
         # One queue per deployment: two deployments sharing a Redis never take each other's work.

@@ -22,6 +22,7 @@ from shared.delivery import (
 )
 from shared.errors import PathRefused
 from shared.source import checked_job, journal_refusal
+from tasks.deliveries import counted, refuse_poison
 from tasks.runtime import task_context
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,10 @@ def confirm_delivery(self: Task, job: dict[str, Any], first_at: float = 0.0) -> 
     wait = slice_of(config.timeout_seconds)
     try:
         client = SyncthingClient(config.url, config.api_key())
-        report = wait_for_delivery(client, config, names, timeout=max(0.0, min(remaining, wait)),
-                                   scan=not first_at)
+        with counted(self, ctx) as delivery:
+            refuse_poison(self, delivery)
+            report = wait_for_delivery(client, config, names,
+                                       timeout=max(0.0, min(remaining, wait)), scan=not first_at)
     except SyncthingUnreachable as exc:
         if remaining > wait:
             return _again(self, job, first, config.poll_seconds, str(exc))

@@ -11,7 +11,7 @@ from typing import Any
 from celery import Celery
 
 from shared.config import all_queues
-from shared.ingest import Context, chunks
+from shared.ingest import Context, batch_time_limits, chunks
 from shared.jobs import FileJob
 from shared.source import Entry, plan_source, plan_sweep, vanished_library_files
 from shared.state import files_in_messages, hold_for_source, inflight_field
@@ -59,7 +59,8 @@ def send_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry
     queued = 0
     for batch in chunks(entries, settings.batch_files, settings.batch_bytes):
         app.send_task("mediacourier.ingest_batch",
-                      args=[source, [[e.rel_path, e.size, e.mtime_ns] for e in batch]])
+                      args=[source, [[e.rel_path, e.size, e.mtime_ns] for e in batch]],
+                      **batch_time_limits(settings, (e.size for e in batch)))
         queued += len(batch)
     return queued
 

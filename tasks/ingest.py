@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from typing import Any
 
 import redis
 from celery import Task, shared_task
-from celery.exceptions import Ignore, Reject
+from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
 
 from shared.backoff import backoff_seconds
 from shared.errors import (
@@ -27,6 +28,7 @@ from shared.ingest import (
     renew_claim,
     run_all,
     run_stage,
+    wait_for_free_lease,
 )
 from shared.jobs import FileJob
 from shared.source import (
@@ -46,6 +48,7 @@ from shared.state import (
     source_gate,
 )
 from tasks.chain import ingest_chain, send_delivery_check
+from tasks.deliveries import MAX_DELIVERIES, Delivery, counted, stage_unit
 from tasks.gates import (
     hold_or_requeue,
     out_of_retries,
@@ -58,20 +61,7 @@ from tasks.runtime import context_of, task_context
 
 log = logging.getLogger(__name__)
 RETRYABLE = (RetryableError, redis.RedisError)
-ATTEMPT_KEY_TTL = 86400
 FULL_GATED_STAGE = "transfer_file"  # the stage that needs room on the target
-MAX_DELIVERIES = 5  # of one attempt: a message that keeps killing its worker is poison
-
-
-def _too_many_deliveries(task: Task, ctx: Context) -> bool:
-    """A file that kills its worker (OOM, segfault) is redelivered forever unless counted."""
-    attempt = f"{task.request.id}:{task.request.retries}"
-    return ctx.store.count_delivery(attempt, ATTEMPT_KEY_TTL) > MAX_DELIVERIES
-
-
-def _forget_delivery(task: Task, ctx: Context) -> None:
-    """A run that ends waiting for space is not a delivery that might have crashed a worker."""
-    ctx.store.forget_delivery(f"{task.request.id}:{task.request.retries}")
 
 
 def checked_job_argument(ctx: Context, task: str, data: Any) -> FileJob:
@@ -87,8 +77,9 @@ def checked_job_argument(ctx: Context, task: str, data: Any) -> FileJob:
 
 def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any]:
     """One stage of one file, behind the gates: a paused source or target waits (neither fails
-    nor retries), a full target waits or is tried once per window, a message delivered too often
-    fails the file, a twin of content another job is importing waits for that job's outcome
+    nor retries), a full target waits or is tried once per window, a stage whose deliveries
+    keep dying (or hitting their time limit) fails the file, a copy of a stage a live worker
+    runs ends quietly, a twin of content another job is importing waits for that job's outcome
     (no retry used up either), a retryable error retries with backoff until the retries run out.
     """
     ctx = task_context(task)
@@ -99,29 +90,38 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
     full = (lambda: source_gate(ctx.store, settings, job.source, job.size)) \
         if name == FULL_GATED_STAGE else None
     trial = pass_gates(task, paused, full)
-    if _too_many_deliveries(task, ctx):
-        reason = f"{name}: delivered too many times; it may crash workers"
-        return give_up(job, ctx, reason).to_dict()
+    with counted(task, ctx, stage_unit(name, data)) as delivery:
+        return _run_delivery(task, name, job, ctx, trial, delivery)
+
+
+def _run_delivery(task: Task, name: str, job: FileJob, ctx: Context, trial: str,
+                  delivery: Delivery) -> dict[str, Any]:
+    settings = ctx.settings
+    reason = delivery.poison_reason()
+    if reason is not None:  # the earlier deliveries died; this one would too
+        if not wait_for_free_lease(job, ctx, lease_wait(ctx)):
+            raise Ignore()  # unless one of them is still at work: it goes on with the chain
+        fail = fail_and_record if name == "record_outcome" else give_up  # else the chain records
+        return fail(job, ctx, f"{name}: {reason}").to_dict()
     try:
         renew_claim(job, ctx)  # the owner of a content claim is at work: its lease runs on
-        job = run_stage(name, job, ctx)
+        job = _stage(name, job, ctx, delivery)
         if trial:
             lift_target_full(ctx.store, trial)
     except DestinationFull as exc:
         # Not the file's fault: hold the target and wait like paused work (no retry used up).
-        wait_for_space(task, ctx.store, settings, full_target(settings, job.source), str(exc),
-                       before=lambda: _forget_delivery(task, ctx))
+        wait_for_space(task, ctx.store, settings, full_target(settings, job.source), str(exc))
     except LeaseHeld as exc:
         # A second delivery of a stage a live worker is running (a restore, the sweeper): that
         # worker goes on with the chain. Ended quietly, no retry and no delivery counted; if
         # the holder dies, the in-flight sweeper sends the file again.
         log.info("%s: %s; this delivery ends here", name, exc)
-        hold_or_requeue(lambda: _forget_delivery(task, ctx))
         raise Ignore() from exc
     except ContentClaimed as exc:
         # Not the file's fault either: wait for the holder's outcome like paused work.
-        hold_or_requeue(lambda: _forget_delivery(task, ctx))
         wait_while_paused(task, Hold(str(exc), exc.countdown))
+    except SoftTimeLimitExceeded:
+        job = _timed_out(name, job, ctx, delivery)
     except RETRYABLE as exc:
         if out_of_retries(task, settings):
             job = give_up(job, ctx, f"gave up after {settings.max_retries} retries: {exc}")
@@ -131,6 +131,31 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
         log.exception("%s failed unexpectedly for %s", name, job.rel_path)
         job = give_up(job, ctx, f"internal error in {name}: {exc!r}")
     return job.to_dict()
+
+
+def _stage(name: str, job: FileJob, ctx: Context, delivery: Delivery) -> FileJob:
+    """Run the stage. The lease an earlier delivery that never ended left, if it died where
+    nobody sees it is gone, runs out within a lease: wait for that once. One at work past the
+    visibility timeout (Redis hands its message out again) renews it: this copy ends."""
+    try:
+        return run_stage(name, job, ctx)
+    except LeaseHeld:
+        if not delivery.earlier or not wait_for_free_lease(job, ctx, lease_wait(ctx)):
+            raise
+    return run_stage(name, job, ctx)
+
+
+def lease_wait(ctx: Context) -> float:
+    return ctx.settings.lease_seconds + 1
+
+
+def _timed_out(name: str, job: FileJob, ctx: Context, delivery: Delivery) -> FileJob:
+    """Slower than `floor_rate` (plus the base) allows: a stalled share, a hanging disk. The
+    message goes back at once, until it timed out MAX_DELIVERIES times; then the file fails."""
+    if delivery.timed_out() < MAX_DELIVERIES:
+        log.warning("%s of %s exceeded its time limit; delivered again", name, job.rel_path)
+        raise Reject(f"{name} of {job.rel_path}: time limit exceeded", requeue=True)
+    return give_up(job, ctx, f"{name}: {delivery.poison_reason()}")
 
 
 def _define_stage(name: str) -> Task:
@@ -158,8 +183,16 @@ def ingest(self: Task, path: str) -> dict[str, Any]:
         journal_refusal(ctx.store, exc, "mediacourier.ingest", path=path)
         raise
     job = FileJob(source.name, rel)
-    result = ingest_chain(self.app, job).apply_async()
+    size = _size_of(os.path.join(source.path, rel))  # for the chain's time limits
+    result = ingest_chain(self.app, job, size=size).apply_async()
     return {"source": source.name, "rel_path": rel, "chain": result.id}
+
+
+def _size_of(path: str) -> int:
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return 0  # gone already: hash_file says so, in the journal
 
 
 @shared_task(name="mediacourier.ingest_batch", bind=True)
@@ -180,11 +213,42 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
 
     def settle(job: FileJob, result: Any) -> None:
         counts[_settle_batch_item(self, ctx, job, result)] += 1
+        settled.add(job.rel_path)
         self.update_state(state="PROGRESS", meta={"done": sum(counts.values()),
                                                   "total": len(items)})
 
-    ingest_many(jobs, ctx, settle, after_wave)
+    settled: set[str] = set()
+    with counted(self, ctx) as delivery:
+        if delivery.earlier:
+            # A delivery died (a file crashes workers, its hard time limit) or is at work past
+            # the visibility timeout: not run again as a whole, each file goes on alone.
+            why = "its time limit" if delivery.timeouts else "a worker that died"
+            counts["split"] += _split(self, ctx, jobs, why)
+            return dict(counts)
+        try:
+            ingest_many(jobs, ctx, settle, after_wave)
+        except SoftTimeLimitExceeded:
+            delivery.timed_out()
+            rest = [job for job in jobs if job.rel_path not in settled]
+            counts["split"] += _split(self, ctx, rest, "its soft time limit")
     return dict(counts)
+
+
+def _split(task: Task, ctx: Context, jobs: list[FileJob], why: str) -> int:
+    """Each file as a chain of its own (whose stages count deliveries per file: the one file
+    that kills workers fails alone), once the leases a dead delivery left have run out; a live
+    delivery keeps its leases, and its files are not taken twice."""
+    countdown = min(lease_wait(ctx), ctx.settings.countdown_limit)
+    for job in jobs:
+        try:
+            ingest_chain(task.app, job).apply_async(countdown=countdown)
+        except Exception as send_error:
+            raise Reject(f"cannot split the batch: {send_error}", requeue=True) from send_error
+    if jobs:
+        ctx.store.journal("batch-split", source=jobs[0].source, files=len(jobs),
+                          reason=f"after {why}", task_id=task.request.id)
+    log.info("batch %s split into %d chains after %s", task.request.id, len(jobs), why)
+    return len(jobs)
 
 
 def _checked_items(ctx: Context, source: Any, items: Any,

@@ -12,6 +12,7 @@ from shared.ingest import Context
 from shared.rescan import flush_rescans, make_executor
 from shared.source import journal_refusal
 from shared.state import hold_for, recheck_cap
+from tasks.deliveries import counted, refuse_poison
 from tasks.enqueue import reconcile_source, resend_abandoned
 from tasks.gates import out_of_retries, pass_gates, retry_later
 from tasks.runtime import settings_of, task_context
@@ -30,7 +31,9 @@ def reconcile(self: Task, source: str, followup: bool = False) -> dict[str, Any]
         raise _refused(ctx, "mediacourier.reconcile", source, "mediacourier.reconcile takes "
                        f"(source: str, followup: bool), got followup={followup!r}")
     try:
-        with ctx.store.lock(f"reconcile:{source}", ttl=settings.lease_seconds):
+        with counted(self, ctx) as delivery, \
+                ctx.store.lock(f"reconcile:{source}", ttl=settings.lease_seconds):
+            refuse_poison(self, delivery)  # a walk that kills its worker again and again
             return reconcile_source(self.app, ctx, source, followup)
     except LeaseHeld:
         return {"skipped": "a reconcile of this source is already running"}
@@ -77,12 +80,14 @@ def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
                        f"{', '.join(settings.rescan_targets) or 'none'}")
     pass_gates(self, lambda: hold_for(ctx.store, targets=[target], cap=recheck_cap(settings)))
     roots = [str(lib.path) for lib in settings.libraries.values()]
-    try:
-        report = flush_rescans(settings.rescan_targets[target], ctx.store,
-                               executor_for(settings, target), roots, _CLIENTS)
-    except RetryableError as exc:
-        if out_of_retries(self, settings):
-            raise
-        retry_later(self, settings, exc)
+    with counted(self, ctx) as delivery:
+        refuse_poison(self, delivery)
+        try:
+            report = flush_rescans(settings.rescan_targets[target], ctx.store,
+                                   executor_for(settings, target), roots, _CLIENTS)
+        except RetryableError as exc:
+            if out_of_retries(self, settings):
+                raise
+            retry_later(self, settings, exc)
     return {"target": report.target, "folders": list(report.folders),
             "seconds": round(report.seconds, 3), "counts": report.counts}

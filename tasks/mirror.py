@@ -23,6 +23,7 @@ from shared.mirror import (
 )
 from shared.remote import open_destination
 from shared.state import hold_for, lift_target_full, recheck_cap, target_gate
+from tasks.deliveries import counted, refuse_poison
 from tasks.gates import out_of_retries, pass_gates, retry_later, wait_for_space
 from tasks.runtime import context_of, settings_of
 
@@ -54,7 +55,9 @@ def mirror(self: Task, name: str, dry_run: bool = False, force: bool = False) ->
     host = socket.gethostname()
     summary = MirrorSummary()
     try:
-        with store.lock(f"mirror:{name}", ttl=settings.lease_seconds):
+        with counted(self, context_of(self.app)) as delivery, \
+                store.lock(f"mirror:{name}", ttl=settings.lease_seconds):
+            refuse_poison(self, delivery)  # a run that kills its worker again and again
             run_named_mirror(settings, name, bool(force), _reporter(self), summary=summary,
                              store=store)
     except FileBusy:

@@ -35,6 +35,9 @@ def check_limits(settings: Settings, name: str) -> None:
     for key in ("lease_seconds", "inflight_timeout"):
         if getattr(settings, key) < 1:
             raise ConfigError(f"{name}: {key} ({getattr(settings, key)}) must be at least 1 s")
+    if settings.floor_rate < 1:
+        raise ConfigError(f"{name}: floor_rate must be above 0 (bytes per second, e.g. '10MB/s'): "
+                          "every task's time limit grows by the size of its file over it")
     if settings.task_time_limit >= settings.visibility_timeout:
         raise ConfigError(
             f"{name}: task_time_limit ({settings.task_time_limit}) must be below "

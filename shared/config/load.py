@@ -36,7 +36,7 @@ from shared.config.security import parse_security
 from shared.config.settings import DEFAULT_DATA_DIR, ENV_PREFIX, Settings
 from shared.config.syncthing import check_library_syncthing, parse_syncthing
 from shared.config.tables import Table as _Table
-from shared.config.targets import parse_targets
+from shared.config.targets import parse_rate, parse_targets
 from shared.errors import ConfigError
 
 
@@ -132,6 +132,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         inflight_timeout=top.get("inflight_timeout", 60, int),
         task_time_limit=default_time_limit(top.get("task_time_limit", None, int),
                                     top.get("visibility_timeout", 3600, int)),
+        floor_rate=parse_rate(top.get("floor_rate", "10MB/s", (int, str)), f"{name}: floor_rate"),
         max_retries=top.get("max_retries", 8, int),
         retry_backoff_max=top.get("retry_backoff_max", 600, int),
         verify_attempts=top.get("verify_attempts", 3, int),

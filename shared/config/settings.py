@@ -35,6 +35,7 @@ class Settings:
     lease_seconds: int = 30
     inflight_timeout: int = 60
     task_time_limit: int = 1800
+    floor_rate: int = 10_000_000  # bytes/s: a task moving a file gets size / floor_rate more
     max_retries: int = 8
     retry_backoff_max: int = 600
     verify_attempts: int = 3

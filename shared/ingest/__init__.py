@@ -7,11 +7,18 @@ one at a time by the chain's tasks or many at once by a batch, on a `Context` pa
 from shared.ingest.batch import chunks, ingest_many, run_batch, waves
 from shared.ingest.claims import renew_claim
 from shared.ingest.context import Context
+from shared.ingest.deadlines import (
+    batch_time_limits,
+    soft_time_limit,
+    time_limits,
+    wait_for_free_lease,
+)
 from shared.ingest.pipeline import STAGES, fail_and_record, give_up, run_all, run_stage
 
 __all__ = [
     "STAGES",
     "Context",
+    "batch_time_limits",
     "chunks",
     "fail_and_record",
     "give_up",
@@ -20,5 +27,8 @@ __all__ = [
     "run_all",
     "run_batch",
     "run_stage",
+    "soft_time_limit",
+    "time_limits",
+    "wait_for_free_lease",
     "waves",
 ]

@@ -47,16 +47,29 @@ class HoldKeys:
                                     px=max(1, int(ttl * 1000))))
 
     # poison messages ---------------------------------------------------------------------
-    def count_delivery(self, attempt: str, ttl: int) -> int:
-        """How often this attempt of a task was delivered (a crash redelivers it)."""
-        key = self.key(DELIVERIES_KEY, attempt)
+    def count_delivery(self, unit: str, ttl: int) -> tuple[int, int]:
+        """Count a delivery of `unit` starting: (the deliveries not finished, this one included;
+        how often the unit hit its time limit). A delivery that ends forgets itself, so what
+        stays counted are the ones whose worker died (a crash, OOM, a hard time limit)."""
+        key = self.key(DELIVERIES_KEY, unit)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, ttl)
+        pipe.get(f"{key}:timeouts")
+        started, _, timeouts = pipe.execute()
+        return int(started), int(timeouts or 0)
+
+    def forget_delivery(self, unit: str) -> None:
+        """A delivery of `unit` ended (done, waiting, retrying or failed, but not dead)."""
+        self.client.decr(self.key(DELIVERIES_KEY, unit))
+
+    def count_timeout(self, unit: str, ttl: int) -> int:
+        """`unit` hit its time limit once more; how often it has."""
+        key = self.key(DELIVERIES_KEY, unit, "timeouts")
         pipe = self.client.pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, ttl)
         return int(pipe.execute()[0])
-
-    def forget_delivery(self, attempt: str) -> None:
-        self.client.decr(self.key(DELIVERIES_KEY, attempt))
 
     # stage timings -----------------------------------------------------------------------
     def add_histogram(self, fields: Mapping[str, int | float]) -> None:

@@ -18,7 +18,9 @@ Keys (P = prefix):
                               mirror:<name>, rescan:<target>, beat (coordination.py, holds.py)
   P:full                hash  library/target name -> JSON {since, reason}: held full
   P:full-trial:<name>   string the one run per recheck window that tries a full target
-  P:deliveries:<id>:<n> int   deliveries of one task attempt (poison messages), a day's TTL
+  P:deliveries:<unit>   int   deliveries of one piece of work that did not finish (died
+                              or still running: poison messages), a day's TTL
+  P:deliveries:<unit>:timeouts int  how often that work hit its time limit, a day's TTL
   P:metrics:stage_seconds hash "<stage>\t<bucket|sum|count>..." -> stage-time histogram
 Celery's own keys (queues named after the prefix, results, kombu's unacked sets) are Celery's.
 """

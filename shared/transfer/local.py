@@ -279,7 +279,7 @@ class LocalTransfer:
             with open(out, "wb", buffering=CHUNK) as sink:
                 check, size = hash_fd(fd_in, sink.write, copy_check, info.st_size)
                 sink.flush()
-                crash_point("temp-written")
+                crash_point("temp-written", src)
                 if self.fsync:
                     os.fsync(out)
                 # Batch mode syncs at flush(); the point marks the same step of the copy.

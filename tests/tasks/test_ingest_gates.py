@@ -67,7 +67,8 @@ def run(stage: Any, name: str, job: FileJob, retries: int = 0, task_id: str = "t
         stage.pop_request()
 
 
-def stub_stage(monkeypatch: pytest.MonkeyPatch, sent: Sent, error: Exception | None = None) -> None:
+def stub_stage(monkeypatch: pytest.MonkeyPatch, sent: Sent,
+               error: BaseException | None = None) -> None:
     def fake_run_stage(name: str, job: FileJob, ctx: Context) -> FileJob:
         sent.stages.append(name)
         if error is not None:
@@ -134,11 +135,14 @@ def test_the_transfer_that_wins_the_trial_lifts_the_hold(rig, monkeypatch) -> No
 
 def test_a_message_delivered_too_often_fails_the_file(rig, monkeypatch) -> None:
     stage, ctx, sent = rig
-    stub_stage(monkeypatch, sent)
-    # Given the same attempt was delivered MAX_DELIVERIES times (each crashed its worker)
+    # Given the same attempt was delivered MAX_DELIVERIES times and each crashed its worker
+    # (SystemExit: the process going away mid-task, which Celery re-queues as a lost worker)
+    stub_stage(monkeypatch, sent, SystemExit(1))
     for _ in range(MAX_DELIVERIES):
-        run(stage, "hash_file", JOB, task_id="poison")
+        with pytest.raises(SystemExit):
+            run(stage, "hash_file", JOB, task_id="poison")
     # When it is delivered once more
+    stub_stage(monkeypatch, sent)
     result = run(stage, "hash_file", JOB, task_id="poison")
     # Then the file fails with the reason instead of running again
     assert result["outcome"] == Outcome.FAILED.value

@@ -13,7 +13,6 @@ the last fault to the last file verified. Exit 0 only when every check passes
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import shutil
 import sys
@@ -21,51 +20,18 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
 from bench.faults import READY_TIMEOUT, Fault, FaultLog, Injector, plan_faults
 from bench.soak_files import Arrivals, plan_files, source_present
+from bench.soak_options import LIBRARY, PREFIX, SOURCE, Options, parse_args, write_config
 from bench.soak_report import Report, compare
 from bench.soak_sampler import Sampler
 from bench.stack import UpStack, become_subreaper
 from shared.config import load_settings
 from workers.app import celery_app
-from workers.ports import free_port
-
-SOURCE, LIBRARY, PREFIX = "inbox", "library", "mediacourier"
-
-
-@dataclass
-class Options:
-    files: int = 1000
-    faults: int = 100
-    seconds: float = 60.0
-    seed: int = 11
-    drain: float = 120.0  # the longest wait for the last files after the last fault
-    stall_cap: float = 8.0  # a fault waits no longer than this for the work to progress
-    workdir: Path | None = None
-    keep: bool = False
-    flower: bool = False
-    settings: list[str] = field(default_factory=list)  # extra top-level TOML lines
-    report: Path | None = None
-
-
-def write_config(work: Path, options: Options) -> Path:
-    config = work / "mediacourier.toml"
-    # Free ports picked now: another stack (or engineer) may hold 5555 and 9808.
-    lines = [f'data_dir = "{work / "data"}"',
-             f'metrics_listen = "127.0.0.1:{free_port("127.0.0.1")}"',
-             f"flower_port = {free_port('127.0.0.1')}", *options.settings,
-             f"[sources.{SOURCE}]", f'path = "{work / SOURCE}"', f'library = "{LIBRARY}"',
-             'mode = "move"', 'stability = "1s"',
-             f"[libraries.{LIBRARY}]", f'path = "{work / LIBRARY}"', 'duplicates = "delete"']
-    (work / SOURCE).mkdir(parents=True, exist_ok=True)
-    (work / LIBRARY).mkdir(parents=True, exist_ok=True)
-    config.write_text("\n".join(lines) + "\n")
-    return config
 
 
 class Soak:
@@ -95,8 +61,10 @@ class Soak:
                  f"{self.options.seconds:.0f} s, {len(self.faults)} faults; work dir {self.work}")
         self.stack.start()
         if not self.stack.wait_ready(READY_TIMEOUT):
-            raise SoakError(f"`mediacourier up` not ready after {READY_TIMEOUT:.0f} s; see "
-                            f"{self.stack.log_path}:\n{self.stack.log_text()[-2000:]}")
+            said = self.stack.log_text().strip().splitlines()[-1:] or ["nothing"]
+            self.stack.stop()
+            raise SoakError(f"`mediacourier up` did not get ready ({said[0]}); see "
+                            f"{self.stack.log_path}")
         threads = [threading.Thread(target=self.arrivals.run, args=(self.stop,), daemon=True),
                    threading.Thread(target=self.sampler.run, args=(self.stop,), daemon=True)]
         for thread in threads:
@@ -245,32 +213,8 @@ class SoakError(Exception):
     """The soak could not run (the stack did not start): no figures."""
 
 
-def parse_args(argv: list[str] | None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--faults", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=60.0, help="arrival window")
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--drain", type=float, default=120.0,
-                        help="longest wait for the last files after the last fault")
-    parser.add_argument("--stall-cap", type=float, default=8.0,
-                        help="longest a fault waits for the work to progress")
-    parser.add_argument("--workdir", type=Path, help="default: a new folder under /tmp")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir after a pass")
-    parser.add_argument("--flower", action="store_true", help="run Flower too")
-    parser.add_argument("--set", dest="settings", action="append", default=[],
-                        metavar="KEY=VALUE", help="a top-level setting (TOML), e.g. "
-                        "visibility_timeout=60; repeatable")
-    parser.add_argument("--report", type=Path, help="write the report as JSON here too")
-    args = parser.parse_args(argv)
-    if args.files < 10 or args.faults < 0 or args.seconds <= 0:
-        parser.error("--files must be at least 10, --faults not negative, --seconds positive")
-    return Options(**vars(args))
-
-
 def main(argv: list[str] | None = None) -> int:
-    options = parse_args(argv)
+    options = parse_args(argv, __doc__ or "")
     if not become_subreaper():
         print("soak: cannot become a child subreaper; orphans of killed processes would be "
               "invisible", file=sys.stderr)
@@ -282,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     except SoakError as exc:
         print(f"soak: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the stack was stopped on the way out (Soak.run)
+        print(f"soak: interrupted; the stack is stopped, its files are in {work}",
+              file=sys.stderr)
+        return 130
     for line in report.lines():
         print(line, flush=True)
     if options.report:

@@ -171,8 +171,10 @@ class UpStack:
         return ""
 
     def exit_reason(self) -> str:
-        """Why `up` stopped, as it said it ('worker exited with code 1; stopping')."""
-        said = [line.strip() for line in self.log_text().splitlines() if "; stopping" in line]
+        """Why `up` stopped, as it said it ('worker exited with code 1; stopping', or its own
+        one-line error 'mediacourier: …')."""
+        said = [line.strip() for line in self.log_text().splitlines()
+                if "; stopping" in line or line.startswith("mediacourier: ")]
         code = self.popen.poll() if self.popen is not None else None
         return f"{said[-1] if said else 'no reason printed'}, exit code {code}"
 

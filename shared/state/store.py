@@ -5,7 +5,8 @@ Keys (P = prefix):
   P:content             hash  sha256 -> a claim with its lease ("claim\\t<claimed_at>\\t
                               <lease_until>\\t<owner>") or "<library>\\t<rel_path>" (claims.py)
   P:libfiles:<library>  hash  rel_path -> sha256 (what the library holds, for reconcile)
-  P:inflight            hash  "<source>\\0<rel>\\0<size>\\0<mtime_ns>" -> enqueue time
+  P:inflight            hash  "<source>\\0<rel>\\0<size>\\0<mtime_ns>" -> when it was sent (again:
+                              shared/source/sweep.py, once its file showed no sign of life)
   P:failed              hash  "<source>\\0<rel>" -> JSON {reason, at, ...}
   P:journal             stream, capped: one entry per operation
   P:counters            hash  name -> integer
@@ -14,15 +15,19 @@ Keys (P = prefix):
   P:targets             hash  target name -> JSON {healthy, reason, at}
   P:bandwidth:<target>  hash  {tokens, stamp}: the target's shared bandwidth limit
                               (shared/remote/bandwidth_redis.py)
-  P:lock:<name>         string lock token with a TTL: file:<source>:<rel>, reconcile:<source>,
-                              mirror:<name>, rescan:<target>, beat (coordination.py, holds.py)
+  P:lock:<name>         string a lease: its holder's token ("<host>|<pid ns>|<pid>|<random>",
+                              holders.py) with a TTL its heartbeat renews (leases.py):
+                              file:<source>:<rel>, reconcile:<source>, mirror:<name>,
+                              rescan:<target>, sweep-inflight; beat's (holds.py) is renewed by
+                              its ticks
   P:full                hash  library/target name -> JSON {since, reason}: held full
   P:full-trial:<name>   string the one run per recheck window that tries a full target
   P:deliveries:<unit>   int   deliveries of one piece of work that did not finish (died
                               or still running: poison messages), a day's TTL
   P:deliveries:<unit>:timeouts int  how often that work hit its time limit, a day's TTL
   P:metrics:stage_seconds hash "<stage>\t<bucket|sum|count>..." -> stage-time histogram
-Celery's own keys (queues named after the prefix, results, kombu's unacked sets) are Celery's.
+Celery's own keys (queues named after the prefix, results, kombu's unacked sets) are Celery's;
+the in-flight sweeper only reads them (messages.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Fault tests with real processes: killed workers, a restarted Redis, growing files."""
+"""Fault tests with real processes: killed workers, a restarted Redis, growing files.
+Whatever dies, every file gets there exactly once, soon after the fault."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from shared.state.store import FileRecord
 from tests.e2e.corpus import library_contents, sha256
@@ -16,10 +18,12 @@ FILES = 80
 SIZE = 3 * 1024 * 1024
 
 
-def _configure(deployment: Deployment, mode: str = "copy") -> tuple[Path, Path]:
+def _configure(deployment: Deployment, mode: str = "copy", **top: Any) -> tuple[Path, Path]:
     source, library = deployment.folder("uploads"), deployment.folder("library")
+    # Short leases, and an in-flight sweeper (when beat runs) that looks every 2 s for files
+    # whose message was lost 4 s ago: the defaults' figures (30 s, 60 s), scaled for a test.
     deployment.top = {"visibility_timeout": 6, "restore_interval": 1, "retry_backoff_max": 2,
-                      "batch_files": 8}
+                      "batch_files": 8, "lease_seconds": 3, "inflight_timeout": 4, **top}
     deployment.tables = {**deployment.tables,
         "sources.up": {"path": str(source), "library": "lib", "mode": mode, "stability": "0.3s"},
         "libraries.lib": {"path": str(library)},
@@ -50,27 +54,82 @@ def _assert_exactly_once(deployment: Deployment, library: Path, made: dict[str, 
     assert not deployment.store().inflight()
 
 
+def _last_ingested_after(deployment: Deployment, moment: float) -> float:
+    """Seconds from `moment` (wall clock) to the last file recorded ingested."""
+    return max(float(e["at"]) for e in deployment.events("ingested")) - moment
+
+
 def test_sigkill_of_the_whole_worker_mid_ingest_loses_and_doubles_nothing(
     deployment: Deployment,
 ) -> None:
-    # Given 80 files of 3 MB waiting, and a worker taking them in batches
+    # Given 80 files of 3 MB waiting, a worker taking them in batches, and beat (with the
+    # in-flight sweeper) as `mediacourier up` runs it
     source, library = _configure(deployment)
     made = _make_files(source, FILES, "a")
     worker = deployment.start_worker("w1")
+    deployment.start_beat()
     deployment.start_watcher()
 
     # When the whole worker is SIGKILLed while files are on their way
     wait_for(lambda: len(list(library.glob("*.jpg"))) >= 10, 60, "ingest under way")
     deployment.kill(worker, signal.SIGKILL)
+    killed_at = time.time()
     assert len(deployment.events("ingested")) < FILES, "killed before the end"
 
-    # Then a new worker finishes the job after the visibility timeout
+    # Then a new worker finishes the job: the dead worker's messages come back after the
+    # visibility timeout, its leases are taken over, anything lost is sent again
     deployment.start_worker("w2")
     wait_for(lambda: len(library_contents(library)) == FILES
              and not deployment.store().inflight(), 120, "all files ingested")
     _assert_exactly_once(deployment, library, made)
     assert not list(library.glob(".mediacourier-*")), "no partial file left"
     assert sorted(p.name for p in source.iterdir()) == sorted(made), "copy mode keeps sources"
+    print(f"last file verified {_last_ingested_after(deployment, killed_at):.1f} s after the kill")
+
+
+def _sweeping_now(deployment: Deployment) -> bool:
+    return bool(deployment.store().client.exists("unacked_mutex"))
+
+
+def test_a_worker_killed_inside_its_restore_sweep_does_not_hold_up_the_others(
+    deployment: Deployment,
+) -> None:
+    # Given a worker ingesting in batches, its pool children frozen mid-ingest so that the
+    # messages they hold stay unacknowledged while the worker's own loop goes on
+    source, library = _configure(deployment)
+    made = _make_files(source, FILES, "k")
+    worker = deployment.start_worker("w1")
+    deployment.start_watcher()
+    wait_for(lambda: len(list(library.glob("*.jpg"))) >= 5, 60, "ingest under way")
+    children = [int(c) for c in Path(f"/proc/{worker.popen.pid}/task/{worker.popen.pid}/"
+                                       "children").read_text().split()]
+    for child in children:
+        os.kill(child, signal.SIGSTOP)
+    client = deployment.store().client
+    held = wait_for(lambda: client.zrange("unacked_index", 0, -1), 30, "delivered messages")
+
+    # When the worker is killed while it holds kombu's restore mutex (inside one of its
+    # sweeps, caught by freezing it whenever the mutex shows, until it is frozen holding it)
+    deadline = time.monotonic() + 60
+    while True:
+        assert time.monotonic() < deadline, "never caught the worker inside a restore sweep"
+        if _sweeping_now(deployment):
+            os.kill(worker.popen.pid, signal.SIGSTOP)
+            if _sweeping_now(deployment):
+                break
+            os.kill(worker.popen.pid, signal.SIGCONT)
+    deployment.kill(worker, signal.SIGKILL)
+    assert client.pttl("unacked_mutex") > 0, "the dead worker left the mutex held"
+
+    # Then another worker restores the dead one's messages within the visibility timeout and
+    # a sweep or two (kombu's default mutex, 300 s, blocked every restore for five minutes)
+    deployment.start_worker("w2")
+    wait_for(lambda: not set(held) & set(client.zrange("unacked_index", 0, -1)), 20,
+             "the dead worker's messages restored")
+    # … and every file arrives exactly once
+    wait_for(lambda: len(library_contents(library)) == FILES
+             and not deployment.store().inflight(), 90, "all files ingested")
+    _assert_exactly_once(deployment, library, made)
 
 
 def test_sigkill_of_a_pool_child_is_redelivered(deployment: Deployment) -> None:
@@ -100,26 +159,36 @@ def test_sigkill_of_a_pool_child_is_redelivered(deployment: Deployment) -> None:
 
 
 def test_redis_restart_mid_ingest(deployment: Deployment) -> None:
-    # Given files being ingested by a worker, with beat reconciling every 3 s (a message that
-    # kombu drops while the broker is away is found again by the reconcile once its in-flight
-    # marker is older than two visibility timeouts)
-    deployment.tables = {"schedules.up": {"every": "3s"}}
-    source, library = _configure(deployment, mode="move")
+    # Given files being ingested by a worker, beat with the in-flight sweeper looking every 2 s
+    # and the reconcile only hourly, and a visibility timeout far beyond the test (neither the
+    # reconcile nor kombu's restore can be what brings a lost message back)
+    deployment.tables = {"schedules.up": {"every": "1h"}}
+    source, library = _configure(deployment, mode="move", visibility_timeout=600)
     made = _make_files(source, FILES, "c")
     deployment.start_worker("w1")
     deployment.start_beat()
     deployment.start_watcher()
     wait_for(lambda: len(list(library.glob("*.jpg"))) >= 5, 60, "ingest under way")
+    assert len(deployment.events("reconciled")) == 1  # the watcher's catch-up scan
 
-    # When Redis restarts (with its append-only file)
+    # When Redis restarts (with its append-only file) and the messages that were waiting are
+    # lost, as those in the last second of an `everysec` append-only file would be
     assert deployment.redis is not None
     deployment.redis.restart()
+    restarted_at = time.time()
+    dropped = deployment.store().client.delete(deployment.prefix)
+    assert dropped, "messages were waiting when Redis went away"
 
-    # Then every file still arrives exactly once and every source is released after its copy
+    # Then every file still arrives exactly once within a minute, every source released after
+    # its copy; the sweeper sent the lost ones again, and no reconcile ran
     wait_for(lambda: len(library_contents(library)) == FILES and not any(source.iterdir()),
-             180, "all files moved")
+             60, "all files moved")
     assert library_contents(library) == made
     wait_for(lambda: not deployment.store().inflight(), 30, "in-flight markers cleared")
+    assert deployment.events("inflight-resent")
+    assert len(deployment.events("reconciled")) == 1
+    print(f"last file verified {_last_ingested_after(deployment, restarted_at):.1f} s after "
+          "the restart")
 
 
 def test_a_growing_file_is_not_taken_early(deployment: Deployment) -> None:

@@ -141,3 +141,19 @@ def test_dev_packages_named_in_the_readme() -> None:
             assert f"`{package}`" in text, package
     if "rsync" not in packages("APT_TEST_PACKAGES"):
         assert "`./dev test` does not\n   need `rsync`" in text
+
+
+def test_every_guarantee_names_a_test_that_exists() -> None:
+    # Given the README's Guarantees section
+    text = readme()
+    section = text[text.index("## Guarantees"):text.index("## Manual triggers")]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", section)
+    # Then it names tests, and each one is a test function in that file
+    assert len(named) >= 20, named
+    for path, name in named:
+        source = (REPO / path).read_text(encoding="utf-8")
+        assert re.search(rf"^def {name}\(", source, re.M), f"README names {path}::{name}"
+    # And every paragraph of it names at least one test
+    bullets = [b for b in section.split("\n- ")[1:]]
+    for bullet in bullets:
+        assert "`tests/" in bullet, f"a guarantee without its test: {bullet[:80]!r}"

@@ -169,7 +169,7 @@ def test_redis_restart_mid_ingest(deployment: Deployment) -> None:
     deployment.start_beat()
     deployment.start_watcher()
     wait_for(lambda: len(list(library.glob("*.jpg"))) >= 5, 60, "ingest under way")
-    assert len(deployment.events("reconciled")) == 1  # the watcher's catch-up scan
+    wait_for(lambda: deployment.events("reconciled"), 30, "the watcher's catch-up scan")
 
     # When Redis restarts (with its append-only file) and the messages that were waiting are
     # lost, as those in the last second of an `everysec` append-only file would be

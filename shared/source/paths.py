@@ -48,9 +48,14 @@ def plain_rel_path(value: object, what: str) -> str:
 
 
 def resolved_inside(root: str | os.PathLike[str], rel: str, what: str) -> str:
-    """The realpath of root/rel, which must lie strictly inside the realpath of root."""
+    """root/rel with its folders resolved, which must lie strictly inside the realpath of root.
+
+    The folders are resolved (a symlinked folder leading out is refused); the last component is
+    not: a file that is itself a symlink is no path out, since no stage follows it (each opens
+    with O_NOFOLLOW) and it fails as "a symbolic link", listed for `status`."""
     real_root = os.path.realpath(root)
-    real = os.path.realpath(os.path.join(real_root, rel))
+    folder, name = os.path.split(os.path.join(real_root, rel))
+    real = os.path.join(os.path.realpath(folder), name)
     if not real.startswith(real_root.rstrip("/") + "/"):
         raise PathRefused(f"{what} {rel!r}: resolves to {real}, outside {real_root}")
     return real

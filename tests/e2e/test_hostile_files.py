@@ -33,13 +33,15 @@ def test_hostile_names_and_odd_files_each_get_a_clear_outcome(deployment: Deploy
     # When everything has been through the pipeline
     expected = len(NAMES) + 4
     wait_for(lambda: len(deployment.events("ingested")) + len(deployment.events("failed"))
-             >= expected, 60, "an outcome for every file")
+             + len(deployment.events("empty")) >= expected, 60, "an outcome for every file")
 
     # Then good files arrived byte-identical under their own names, sources released
     for name, data in payloads.items():
         assert (library / name).read_bytes() == data, repr(name)
         assert not (source / name).exists()
-    assert (library / "empty.jpg").read_bytes() == b""
+    # … an empty photo is held as empty: left in place, not carried into the library
+    assert [e["path"] for e in deployment.events("empty")] == ["empty.jpg"]
+    assert (source / "empty.jpg").read_bytes() == b"" and not (library / "empty.jpg").exists()
     # … and each odd file failed with a reason naming it, left where it was
     failed = {e["path"]: e["reason"] for e in deployment.events("failed")}
     assert "secret.jpg" in failed["secret.jpg"] and "Permission denied" in failed["secret.jpg"]

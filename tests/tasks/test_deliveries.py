@@ -24,6 +24,7 @@ from shared.jobs import FileJob, Outcome
 from shared.state import RedisStateStore
 from tasks import ingest, maintenance, runtime
 from tasks.deliveries import MAX_DELIVERIES
+from tests.tasks.task_calls import drain
 
 QUEUE = "q"
 
@@ -40,15 +41,7 @@ class Rig:
 
     def queued(self) -> list[Any]:
         """The messages sent, taken off the in-memory queue."""
-        out = []
-        with self.app.connection_for_read() as conn, conn.SimpleQueue(QUEUE) as queue:
-            while True:
-                try:
-                    message = queue.get(timeout=0.05)
-                except queue.Empty:
-                    return out
-                message.ack()
-                out.append(message)
+        return drain(self.app, QUEUE)
 
     def journal(self, event: str) -> list[dict[str, str]]:
         return [e for e in self.ctx.store.read_journal(1000) if e["event"] == event]

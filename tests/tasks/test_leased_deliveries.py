@@ -20,6 +20,7 @@ from shared.ingest import Context
 from shared.jobs import FileJob
 from shared.state import RedisStateStore
 from tasks import runtime
+from tests.tasks.task_calls import call_task
 
 pytestmark = pytest.mark.filterwarnings("ignore:Task name 'mediacourier.test_stage'")
 HOLDER = "other-host|1|77|0123456789abcdef"  # a live worker on another machine
@@ -32,13 +33,7 @@ class Rig:
         self.chains: list[FileJob] = []
 
     def call(self, name: str, *args: Any) -> Any:
-        task = self.app.tasks[name]
-        task.push_request(id="t-1", retries=0, args=list(args), kwargs={}, called_directly=False,
-                          delivery_info={"routing_key": "q", "exchange": ""})
-        try:
-            return task.run(*args)
-        finally:
-            task.pop_request()
+        return call_task(self.app, name, *args)
 
     def hold(self, rel: str) -> str:
         """Another live worker holds `rel`'s lease; its Redis key."""

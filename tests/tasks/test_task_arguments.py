@@ -24,6 +24,7 @@ from shared.ingest import STAGES, Context
 from shared.jobs import FileJob
 from shared.state import RedisStateStore
 from tasks import runtime
+from tests.tasks.task_calls import call_task
 
 # Finalizing the app registers every shared task, including another test module's stand-in.
 pytestmark = pytest.mark.filterwarnings("ignore:Task name 'mediacourier.test_stage'")
@@ -37,13 +38,7 @@ class Rig:
         self.outside = root / "outside" / "secret.jpg"
 
     def call(self, name: str, *args: Any) -> Any:
-        task = self.app.tasks[name]
-        task.push_request(id="t-1", retries=0, args=list(args), kwargs={}, called_directly=False,
-                          delivery_info={"routing_key": "q", "exchange": ""})
-        try:
-            return task.run(*args)
-        finally:
-            task.pop_request()
+        return call_task(self.app, name, *args)
 
     def refusals(self) -> list[dict[str, str]]:
         return [e for e in self.ctx.store.read_journal(1000) if e["event"] == "refused"]

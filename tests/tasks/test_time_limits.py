@@ -20,6 +20,7 @@ from tasks import runtime
 from tasks.chain import ingest_chain
 from tasks.enqueue import enqueue_batches
 from tasks.ingest import ingest as ingest_task
+from tests.tasks.task_calls import drain
 
 QUEUE = "limits"
 GB = 1000**3
@@ -45,15 +46,7 @@ def app(tmp_path: Path) -> Iterator[Celery]:
 
 
 def sent(app: Celery) -> list[Any]:
-    out = []
-    with app.connection_for_read() as conn, conn.SimpleQueue(QUEUE) as queue:
-        while True:
-            try:
-                message = queue.get(timeout=0.05)
-            except queue.Empty:
-                return out
-            message.ack()
-            out.append(message)
+    return drain(app, QUEUE)
 
 
 def test_a_40_gb_video_gets_the_time_its_bytes_need_in_every_stage(app: Celery) -> None:

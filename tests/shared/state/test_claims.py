@@ -5,7 +5,6 @@ redis-server (like test_store.py)."""
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 import redis
@@ -13,15 +12,6 @@ import redis
 from shared.state.store import ContentEntry, RedisStateStore
 
 SHA = "c" * 64
-
-
-@pytest.fixture(params=["fakeredis", pytest.param("redis-server", marks=pytest.mark.e2e)])
-def store(request: pytest.FixtureRequest) -> RedisStateStore:
-    if request.param == "fakeredis":
-        client: redis.Redis = request.getfixturevalue("fake_redis")
-        return RedisStateStore(client, f"mc-fake-{uuid.uuid4().hex[:6]}")
-    client = request.getfixturevalue("redis_client")
-    return RedisStateStore(client, request.getfixturevalue("key_prefix"))
 
 
 def test_a_claim_carries_its_owner_and_a_lease_on_the_server_clock(

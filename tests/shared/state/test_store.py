@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
 import redis
@@ -15,16 +14,6 @@ from shared.state.store import ContentEntry, FileRecord, RedisStateStore
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
-
-
-@pytest.fixture(params=["fakeredis", pytest.param("redis-server", marks=pytest.mark.e2e)])
-def store(request: pytest.FixtureRequest) -> RedisStateStore:
-    """The same store API over fakeredis and over the real server (isolated by key prefix)."""
-    if request.param == "fakeredis":
-        client: redis.Redis = request.getfixturevalue("fake_redis")
-        return RedisStateStore(client, f"mc-fake-{uuid.uuid4().hex[:6]}")
-    client = request.getfixturevalue("redis_client")
-    return RedisStateStore(client, request.getfixturevalue("key_prefix"))
 
 
 @pytest.fixture

@@ -4,6 +4,11 @@
 every placement is an upload to a temp name, checked (size and the target's own sha256), made
 durable there (fsync) and renamed into place without overwriting; verify_copy then reads the
 target's sha256 again.
+
+The copy check of a placement here is the sha256 of the bytes sent (a local copy's is the hash
+of the bytes written): it marks the placement as a copy (the journal's `copied`), and checking
+it asks the target to hash the file it holds, which reads the target's disk, instead of
+reading the whole file back over the network.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 
 from shared.errors import FileBusy
 from shared.remote.sftp_destination import SftpDestination
-from shared.transfer import Expected, Placement, copy_check
+from shared.transfer import Expected, Placement
 
 
 class RemoteTransfer:
@@ -30,6 +35,7 @@ class RemoteTransfer:
         return None if found is None else found[0]
 
     def digest(self, root: Path, rel_path: str, check: bool = False) -> tuple[int, str] | None:
+        """(size, sha256) of the file on the target, by the target (see the module's note)."""
         path = posixpath.join(str(root), rel_path)
         with self.destination.pool.session() as session:
             found = session.stat(path)
@@ -37,8 +43,8 @@ class RemoteTransfer:
                 return None
             if found[0] < 0:
                 return -1, ""  # a folder or link holds the name: never ours
-            digest = (session.read_back(path, hasher=copy_check) if check
-                      else session.sha256(path))
+            # check or not, the target's own sha256: the copy check of an upload is a sha256
+            digest = session.sha256(path)
         return (found[0], digest) if digest is not None else None
 
     def place(self, src: str, root: Path, rel_path: str, expected: Expected,
@@ -50,7 +56,7 @@ class RemoteTransfer:
                                        expected.mtime_ns, False, expected.sha256, None)
         if done is None:
             return None
-        return Placement(rel_path, done[0], done[1], linked=False)
+        return Placement(rel_path, done[0], done[1], linked=False, check=done[0])
 
     def make_durable(self, root: Path, rel_path: str) -> None:
         """fsync a file found already in place on the target, and its folder (as an upload

@@ -64,6 +64,21 @@ def test_ingest_places_verifies_and_releases(sshd: SshServer, tmp_path: Path,
     assert ctx.store.target_health()["nas"][0] is True
 
 
+def test_journal_counts_an_upload_as_copied(sshd: SshServer, tmp_path: Path,
+                                            redis_client: redis.Redis, key_prefix: str) -> None:
+    # Given a source and a library on the SSH target
+    ctx = remote_context(tmp_path, sshd, redis_client, key_prefix, tmp_path / "nas")
+    data = os.urandom(150_000)
+    put(ctx, "c.jpg", data)
+    # When the file goes through every stage (its bytes uploaded over SFTP)
+    job = run_all(FileJob("cam", "c.jpg"), ctx)
+    # Then the journal says it was copied, with its size, like a local copy
+    assert job.outcome == Outcome.INGESTED, job
+    assert (tmp_path / "nas/photos/c.jpg").read_bytes() == data
+    entry = next(e for e in ctx.store.read_journal() if e.get("path") == "c.jpg")
+    assert entry["copied"] == "1" and entry["bytes"] == str(len(data))
+
+
 def test_unknown_host_key_fails_the_file_and_keeps_the_source(
         sshd: SshServer, tmp_path: Path, redis_client: redis.Redis, key_prefix: str) -> None:
     empty = tmp_path / "empty_known_hosts"

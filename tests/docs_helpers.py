@@ -8,8 +8,10 @@ the containers do.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from shared.config import build_settings
+from shared.config import build_settings, tables
 from workers.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,6 +31,7 @@ ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
 DOCKERFILE = COMPOSE_DIR / "Dockerfile"
 EXAMPLE_CONFIG = REPO / "mediacourier.example.toml"
 README = REPO / "README.md"
+DOCS = REPO / "docs"
 CONFIG_CONTAINER_PATH = "/config/mediacourier.toml"
 CELERY_SUBCOMMANDS = {"worker", "beat", "flower"}
 SECTIONS = ("sources", "libraries", "rescan", "schedules", "hosts", "targets")
@@ -40,6 +43,17 @@ CELERY_SIDE_PREFIX = "mc-docs"  # MEDIACOURIER_KEY_PREFIX of the `celery_side` p
 
 def readme() -> str:
     return README.read_text(encoding="utf-8")
+
+
+def doc(page: str) -> str:
+    """One page of the docs site, e.g. doc("configuration")."""
+    return (DOCS / f"{page}.md").read_text(encoding="utf-8")
+
+
+def site_text() -> str:
+    """The README and every page of the docs site: what a user can read."""
+    pages = sorted(DOCS.glob("*.md"))
+    return "\n\n".join([readme(), *(p.read_text(encoding="utf-8") for p in pages)])
 
 
 def mediacourier_subcommands() -> set[str]:
@@ -118,3 +132,94 @@ def celery_side(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, f"`tasks` does not load:\n{done.stderr[-3000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the configuration schema: every key the loader reads, per table --------------------------
+
+SCHEMA_TABLES = ("top", "security", *SECTIONS, "syncthing", "mirrors")
+
+
+def _probe_config(root: Path) -> dict[str, Any]:
+    """One configuration with a table of every section, kind and executor (names `probe_*`),
+    so that loading it asks for every key the loader knows."""
+    for folder in ("in", "lib", "mirror-src", "backup", "backup2", "certs"):
+        (root / folder).mkdir(exist_ok=True)
+    for file in ("id_probe", "known_hosts", "worker.key", "worker.pem"):
+        (root / file).write_text("probe\n", encoding="utf-8")
+    ssh = {"host": "nas.invalid", "user": "photos", "key_file": str(root / "id_probe"),
+           "known_hosts": str(root / "known_hosts"), "root": "/volume1/photo"}
+    return {
+        "security": {"signing_key_file": str(root / "worker.key"),
+                     "signing_cert_file": str(root / "worker.pem"),
+                     "cert_store": str(root / "certs")},
+        "sources": {"probe_src": {"path": str(root / "in"), "library": "probe_lib"}},
+        "libraries": {"probe_lib": {"path": str(root / "lib"), "syncthing": "probe_st"},
+                      "probe_remote": {"path": "photos", "target": "probe_sftp"}},
+        "schedules": {"probe_src": {"every": "1h"}},
+        "syncthing": {"probe_st": {
+            "folder_id": "photos", "folder_path": str(root / "lib"), "api_key_env": "KEY",
+            "devices": ["P56IOI7-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2"]}},
+        "rescan": {
+            "probe_cmd": {"command": ["index", "{folder}"]},
+            "probe_nc": {"kind": "nextcloud", "executor": "docker", "container": "nextcloud",
+                         "nextcloud_user": "alice"},
+            "probe_pp": {"kind": "photoprism", "executor": "ssh", "ssh_target": "probe_sftp",
+                         "service": "photos_photoprism"},
+            "probe_ppapi": {"kind": "photoprism", "mode": "api", "url": "http://pp:2342",
+                            "token_env": "TOKEN"},
+            "probe_im": {"kind": "immich", "url": "http://immich:2283", "api_key_env": "KEY",
+                         "library_id": "0f5c6bd3"},
+        },
+        "targets": {"probe_local": {"kind": "local", "root": str(root / "backup")},
+                    "probe_local2": {"kind": "local", "root": str(root / "backup2")},
+                    "probe_sftp": {"kind": "sftp", **ssh},
+                    "probe_rsync": {"kind": "rsync", **ssh, "root": "/volume2/backup"}},
+        "mirrors": {"probe_mir": {"library": "probe_lib", "target": "probe_local"},
+                    "probe_mirsrc": {"source_path": str(root / "mirror-src"),
+                                     "target": "probe_local2", "schedule": "0 3 * * *"}},
+        "hosts": {"probe_host": {"sources": ["probe_src"], "libraries": ["probe_lib"],
+                                 "targets": ["probe_sftp", "probe_local", "probe_local2"],
+                                 "rescan": ["probe_cmd", "probe_nc", "probe_pp", "probe_ppapi",
+                                            "probe_im"]}},
+    }
+
+
+def _robocopy_keys() -> set[str]:
+    """A robocopy target's keys: it is read by shared/robocopy/target.py's own `_KEYS` check."""
+    tree = ast.parse((REPO / "shared" / "robocopy" / "target.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_KEYS"
+                                                for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("shared/robocopy/target.py has no _KEYS")
+
+
+def config_schema(root: Path) -> dict[str, set[str]]:
+    """{table: keys} of every key the loader reads, recorded from `Table.get` (through which
+    every typed read, choice, list and range goes, and whose `used` keys are the known ones)
+    while it loads the probe configuration."""
+    root.mkdir(parents=True, exist_ok=True)
+    read: list[tuple[str, str]] = []
+    original = tables.Table.get
+
+    def recording(self: tables.Table, key: str, *args: Any, **kwargs: Any) -> Any:
+        read.append((self.where, key))
+        return original(self, key, *args, **kwargs)
+
+    tables.Table.get = recording  # type: ignore[method-assign]
+    try:
+        build_settings(_probe_config(root), root / "mediacourier.toml", root)
+    finally:
+        tables.Table.get = original  # type: ignore[method-assign]
+    schema: dict[str, set[str]] = {name: set() for name in SCHEMA_TABLES}
+    for where, key in read:
+        section = re.search(r"(\w+)\.probe_\w+", where)
+        if section:
+            schema[section.group(1)].add(key)
+        elif re.search(r"\bsecurity\b", where):
+            schema["security"].add(key)
+        elif not key.startswith("probe_"):  # the [syncthing] table's keys are its names
+            schema["top"].add(key)
+    schema["top"] -= set(SCHEMA_TABLES) | {"security"}
+    schema["targets"] |= _robocopy_keys()
+    return schema

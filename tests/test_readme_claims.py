@@ -1,5 +1,7 @@
-"""What the README says about behaviour, checked against the code: queue names, time limits,
-Flower authentication, rescan commands, default schedules, `sync` options, dev packages."""
+"""What the README and the docs site say about behaviour, checked against the code: queue names,
+time limits, Flower authentication, rescan commands, default schedules, `sync` options, dev
+packages, and the README's guarantees. Phrases are compared with whitespace folded, so that
+rewrapping a paragraph does not matter."""
 
 from __future__ import annotations
 
@@ -14,10 +16,18 @@ import pytest
 from shared.config import Settings, build_settings
 from shared.config.checks import LOOPBACK
 from shared.errors import ConfigError
-from tests.docs_helpers import CELERY_SIDE_PREFIX, EXAMPLE_CONFIG, REPO, readme
+from tests.docs_helpers import CELERY_SIDE_PREFIX, EXAMPLE_CONFIG, REPO, doc, readme, site_text
 from workers.cli import build_parser
 
-# -- README statements checked against the code ----------------------------------------------
+# -- statements of the docs checked against the code ------------------------------------------
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def says(text: str, phrase: str) -> bool:
+    return flat(phrase) in flat(text)
 
 
 def minimal_config(root: Path, **top: Any) -> dict[str, Any]:
@@ -33,21 +43,22 @@ def load_minimal(root: Path, **top: Any) -> Settings:
 
 def test_the_queue_is_named_after_key_prefix(celery_side: dict[str, Any]) -> None:
     assert celery_side["queue"] == CELERY_SIDE_PREFIX
-    text = readme() + EXAMPLE_CONFIG.read_text(encoding="utf-8")
-    assert "queue named <key_prefix>" in readme() and "queue <key_prefix>" in readme()
+    text = site_text() + EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    assert says(doc("index"), "queue named <key_prefix>")
+    assert says(doc("several-machines"), "one queue, `<key_prefix>`")
     for stale in ("always `mediacourier`", 'always named "mediacourier"', "queue is always",
                   "different Redis databases, not"):
-        assert stale not in text, f"stale advice about the queue name: {stale!r}"
+        assert not says(text, stale), f"stale advice about the queue name: {stale!r}"
 
 
 def test_time_limit_figures_match_the_code(tmp_path: Path, celery_side: dict[str, Any]) -> None:
-    text = readme()
+    text = flat(site_text())
     assert celery_side["time_limit"] == Settings(data_dir=tmp_path).task_time_limit == 1800
     assert load_minimal(tmp_path).task_time_limit == 1800 and "1,800 s" in text
     # Three quarters of a shorter visibility timeout; equal or above it is refused.
     assert load_minimal(tmp_path, visibility_timeout=2000).task_time_limit == 1500
     assert load_minimal(tmp_path, visibility_timeout=2400).task_time_limit == 1800
-    assert "three\nquarters of `visibility_timeout` when that is shorter than 2,400 s" in text
+    assert "three quarters of `visibility_timeout` when that is shorter than 2,400 s" in text
     for limit in (3600, 4000):
         with pytest.raises(ConfigError, match="task_time_limit"):
             load_minimal(tmp_path, task_time_limit=limit, visibility_timeout=3600)
@@ -64,7 +75,7 @@ def test_time_limit_figures_match_the_code(tmp_path: Path, celery_side: dict[str
 
 
 def test_flower_beyond_loopback_needs_basic_auth(tmp_path: Path) -> None:
-    text = readme()
+    text = flat(doc("monitoring"))
     for address in LOOPBACK:
         assert f"`{address}`" in text, address
         assert load_minimal(tmp_path, flower_address=address).flower_basic_auth == ""
@@ -89,7 +100,7 @@ def test_string_rescan_commands_get_the_folder_as_arguments(tmp_path: Path) -> N
     argv = settings.rescan_targets["app"].command
     assert argv == ("sh", "-c", 'index "$1" "$2"', "mediacourier-rescan", "{folder}",
                     "{rel_folder}")
-    text = readme()
+    text = flat(doc("rescans"))
     assert "`sh -c SCRIPT mediacourier-rescan FOLDER REL_FOLDER`" in text
     assert "`{folder}` replaced by `\"$1\"`" in text and "`{rel_folder}` by `\"$2\"`" in text
     for document in (text, EXAMPLE_CONFIG.read_text(encoding="utf-8")):
@@ -100,24 +111,25 @@ def test_string_rescan_commands_get_the_folder_as_arguments(tmp_path: Path) -> N
 def test_every_source_is_reconciled_hourly_by_default(tmp_path: Path) -> None:
     settings = load_minimal(tmp_path)
     assert settings.schedules["in"].every_seconds == 3600
-    assert "**Every source is reconciled every hour by default.**" in readme()
-    assert "has no schedules unless" not in readme()
+    text = flat(doc("configuration"))
+    assert "**Every source is reconciled every hour by default.**" in text
+    assert "has no schedules unless" not in flat(site_text())
     raw = minimal_config(tmp_path)
     raw["schedules"] = {"in": {"cron": "0 30 3 * * *"}}
     with pytest.raises(ConfigError, match="five-field"):
         build_settings(raw, tmp_path / "mediacourier.toml", tmp_path)
-    assert "exactly five fields" in readme()
+    assert "exactly five fields" in text
 
 
 def test_sync_options_and_exit_codes_are_documented() -> None:
-    text = readme()
+    text = flat(doc("operations"))
     sync = next(a for a in build_parser()._actions
                 if isinstance(a, argparse._SubParsersAction)).choices["sync"]
     workers = next(a for a in sync._actions if "--workers" in a.option_strings)
     assert workers.default == 2 * (os.cpu_count() or 1)
     assert "`mediacourier sync SOURCE [--dry-run] [--workers N]`" in text
     assert "(default: two per CPU" in text
-    assert "1 if any file failed, 2 on a\n  configuration or Redis error" in text
+    assert "1 if any file failed, 2 on a configuration or Redis error" in text
     for argv in (["sync", "x", "--workers"], ["history", "--limit"], ["up", "--concurrency"],
                  ["worker", "--concurrency"]):
         assert f"`{argv[-1]}`" in text, argv
@@ -128,7 +140,7 @@ def test_sync_options_and_exit_codes_are_documented() -> None:
 
 def test_dev_packages_named_in_the_readme() -> None:
     dev = (REPO / "dev").read_text(encoding="utf-8")
-    text = readme()
+    text = flat(doc("setup"))
 
     def packages(variable: str) -> list[str]:
         match = re.search(rf'^{variable}="([^"]*)"', dev, re.M)
@@ -140,13 +152,13 @@ def test_dev_packages_named_in_the_readme() -> None:
         for package in packages(variable):
             assert f"`{package}`" in text, package
     if "rsync" not in packages("APT_TEST_PACKAGES"):
-        assert "`./dev test` does not\n   need `rsync`" in text
+        assert "`./dev test` does not need `rsync`" in text
 
 
 def test_every_guarantee_names_a_test_that_exists() -> None:
     # Given the README's Guarantees section
     text = readme()
-    section = text[text.index("## Guarantees"):text.index("## Manual triggers")]
+    section = text[text.index("## Guarantees"):text.index("## Documentation")]
     named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", section)
     # Then it names tests, and each one is a test function in that file
     assert len(named) >= 20, named

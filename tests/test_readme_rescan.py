@@ -1,33 +1,23 @@
-"""The README's rescan-kind section documents every key shared/config/rescan.py reads."""
+"""The configuration reference's `[rescan.NAME]` section documents every key the loader reads
+for a rescan target, and the rescans page every kind and executor."""
 
 from __future__ import annotations
 
-import ast
+from pathlib import Path
 
 from shared.config.rescan import EXECUTORS, KINDS
-from tests.docs_helpers import REPO, readme
+from tests.docs_helpers import config_schema, doc
 
 
-def rescan_keys() -> set[str]:
-    tree = ast.parse((REPO / "shared" / "config" / "rescan.py").read_text(encoding="utf-8"))
-    keys = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        args = [a for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-        named = getattr(node.func, "attr", getattr(node.func, "id", ""))
-        if named in ("get", "choice") and args and node.args[0] is args[0]:
-            keys.add(args[0].value)
-        elif named == "_argv" and len(node.args) > 1 and node.args[1] in args:
-            keys.add(node.args[1].value)  # type: ignore[attr-defined]
-    return keys
-
-
-def test_every_rescan_key_kind_and_executor_is_in_the_readme() -> None:
-    text = readme()
-    keys = rescan_keys()
+def test_every_rescan_key_kind_and_executor_is_documented(tmp_path: Path) -> None:
+    # Given the keys the loader reads for the rescan targets of every kind and executor
+    keys = config_schema(tmp_path)["rescan"]
     assert {"kind", "executor", "nextcloud_user", "library_id", "docker_command"} <= keys
+    # Then each is a row of the [rescan.NAME] section of the configuration reference
+    text = doc("configuration")
+    section = text[text.index("## `[rescan.NAME]`"):text.index("## `[syncthing.NAME]`")]
     for key in sorted(keys):
-        assert f"| `{key}` |" in text, f"rescan key {key} is not in the README's table"
+        assert f"| `{key}` |" in section, f"rescan key {key} is not in the reference's table"
+    # And the rescans page names every kind and executor
     for name in KINDS + EXECUTORS:
-        assert f"`{name}`" in text, name
+        assert f"`{name}`" in doc("rescans"), name

@@ -15,7 +15,7 @@ from shared.ingest import Context, batch_time_limits, chunks
 from shared.jobs import FileJob
 from shared.source import Entry, plan_source, plan_sweep, vanished_library_files
 from shared.state import files_in_messages, hold_for_source, inflight_field
-from tasks.chain import ingest_chain
+from tasks.chain import file_label, ingest_chain, named_after
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,16 @@ def send_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry
     for batch in chunks(entries, settings.batch_files, settings.batch_bytes):
         app.send_task("mediacourier.ingest_batch",
                       args=[source, [[e.rel_path, e.size, e.mtime_ns] for e in batch]],
-                      **batch_time_limits(settings, (e.size for e in batch)))
+                      **batch_time_limits(settings, (e.size for e in batch)),
+                      **named_after("mediacourier.ingest_batch", batch_label(source, batch)))
         queued += len(batch)
     return queued
+
+
+def batch_label(source: str, batch: list[Entry]) -> str:
+    """`inbox:2024/IMG_1.jpg +39 files`: a batch in Flower, by its first file."""
+    first = file_label(source, batch[0].rel_path) if batch else f"{source}:"
+    return f"{first} +{len(batch) - 1} files" if len(batch) > 1 else first
 
 
 def resend_abandoned(app: Celery, ctx: Context, now: float | None = None) -> dict[str, Any]:

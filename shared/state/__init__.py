@@ -12,6 +12,7 @@ from shared.state.full_hold import (
     source_gate,
     target_gate,
 )
+from shared.state.journal import escape_text, iso_time, typed_entry
 from shared.state.leases import Leases
 from shared.state.messages import files_in_messages
 from shared.state.metrics import observe_timings, serve_metrics
@@ -37,6 +38,7 @@ __all__ = [
     "RedisStateStore",
     "SEP",
     "check_name",
+    "escape_text",
     "file_lease_name",
     "files_in_messages",
     "find_redis_server",
@@ -46,6 +48,7 @@ __all__ = [
     "hold_for",
     "hold_for_source",
     "inflight_field",
+    "iso_time",
     "lift_target_full",
     "observe_timings",
     "recheck_cap",
@@ -53,4 +56,5 @@ __all__ = [
     "source_gate",
     "sources_to_catch_up",
     "target_gate",
+    "typed_entry",
 ]

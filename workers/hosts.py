@@ -16,6 +16,7 @@ from shared.config import (
     all_queues,
     host_for,
     host_queue,
+    reaches_library,
     routing_rows,
     worker_queues,
 )
@@ -58,15 +59,23 @@ def watched_settings(settings: Settings) -> Settings:
 
 
 def doctor_settings(settings: Settings) -> Settings:
-    """What `doctor` checks on a named host: only the folders and rescan programs it lists."""
+    """What `doctor` checks on a named host: everything it reaches and nothing else: its
+    sources, its libraries (listed, or on a target it lists: an SSH library is checked over
+    SSH from the host that writes to it), its mirrors and rescan targets, and the Syncthing
+    tables of those libraries."""
     local = settings.hosts.local
     if not settings.hosts or not local:
         return settings
     here = settings.hosts[local]
+    libraries = {k: v for k, v in settings.libraries.items()
+                 if reaches_library(settings, local, k)}
+    used = {library.syncthing for library in libraries.values()}
     return dataclasses.replace(
         settings,
         sources={k: v for k, v in settings.sources.items() if here.reaches("sources", k)},
-        libraries={k: v for k, v in settings.libraries.items() if here.reaches("libraries", k)},
+        libraries=libraries,
+        mirrors={k: v for k, v in settings.mirrors.items() if here.reaches("mirrors", k)},
+        syncthing={k: v for k, v in settings.syncthing.items() if k in used},
         rescan_targets={k: v for k, v in settings.rescan_targets.items()
                         if here.reaches("rescan", k)})
 

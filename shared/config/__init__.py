@@ -4,6 +4,7 @@ as a whole; the section types it holds; and the queue routing that follows from 
 `load.py` reads and checks (`checks.py` holds the checks across sections), `settings.py` holds
 the `Settings` type, one module per section parses its table."""
 
+from shared.config.backups import RcloneTarget, ResticTarget
 from shared.config.flower import check_flower_command
 from shared.config.listen import parse_listen
 from shared.config.load import build_settings, load_settings
@@ -18,6 +19,7 @@ from shared.config.queues import (
     shared_queue,
     worker_queues,
 )
+from shared.config.reach import reached_targets, reaches_library
 from shared.config.rescan import AppConfig, ExecutorConfig, RescanTarget, app_path
 from shared.config.sections import DUPLICATE_POLICIES, LibraryConfig, Schedule, SourceConfig
 from shared.config.security import SecurityConfig, redacted_url, signing_config
@@ -34,7 +36,9 @@ __all__ = [
     "ExecutorConfig",
     "LibraryConfig",
     "MirrorConfig",
+    "RcloneTarget",
     "RescanTarget",
+    "ResticTarget",
     "Schedule",
     "SecurityConfig",
     "Settings",
@@ -52,6 +56,8 @@ __all__ = [
     "parse_duration",
     "parse_listen",
     "queue_for",
+    "reached_targets",
+    "reaches_library",
     "redacted_url",
     "routing_rows",
     "shared_queue",

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.config.tables import Table
+from shared.config.tables import Table, table_at
 from shared.errors import ConfigError
 
 HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -83,7 +83,7 @@ def parse_hosts(data: Any, local: str, name: str) -> HostsConfig:
 
 
 def _host(key: str, data: Any, name: str) -> HostConfig:
-    where = f"{name}: hosts.{key}"
+    where = table_at(name, f"hosts.{key}")
     if not HOST_NAME.fullmatch(key):
         raise ConfigError(f"{where}: a host name may use letters, digits, '-' and '_' only "
                           "(it becomes part of queue and worker names)")

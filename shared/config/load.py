@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from shared.config.advice import ineffective_settings
 from shared.config.checks import (
     check_hosts,
     check_library_targets,
@@ -23,6 +26,7 @@ from shared.config.hosts import parse_hosts
 from shared.config.listen import parse_listen
 from shared.config.mirrors import parse_mirrors
 from shared.config.overlaps import check_overlaps
+from shared.config.reach import check_reached_files
 from shared.config.rescan import parse_rescan_target
 from shared.config.sections import (
     folder,
@@ -39,6 +43,7 @@ from shared.config.tables import Table as _Table
 from shared.config.targets import parse_rate, parse_targets
 from shared.errors import ConfigError
 
+log = logging.getLogger("mediacourier.config")
 
 def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged = dict(raw)
@@ -48,9 +53,9 @@ def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[
         if value is None:
             continue
         if key == "visibility_timeout":
-            if not value.isdigit():
+            if not value.isdigit() or int(value) < 1:
                 raise ConfigError(f"{ENV_PREFIX}VISIBILITY_TIMEOUT: {value!r} is not a number "
-                                  "of seconds")
+                                  "of seconds (at least 1)")
             merged[key] = int(value)
         else:
             merged[key] = value
@@ -101,18 +106,23 @@ def load_settings(
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
-    return build_settings(_environment_overrides(raw, env), path, cwd)
+    settings = build_settings(_environment_overrides(raw, env), path, cwd)
+    for warning in settings.warnings:
+        log.warning("%s", warning)
+    return settings
 
 
 def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Settings:
     name = str(path) if path else "default configuration"
     base = path.parent.absolute() if path else cwd
     top = _Table(raw, name)
-    data_dir = folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, name, must_exist=False)
+    data_dir = folder(top.get("data_dir", DEFAULT_DATA_DIR, str), base, top.at("data_dir"),
+                      must_exist=False)
     hosts = parse_hosts(top.get("hosts", {}, dict), top.get("host", "", str), name)
     remote = parse_targets(top.get("targets", {}, dict), base, name)
     libraries = {k: parse_library(k, v, base, name, hosts.must_exist_here("libraries", k), remote)
                  for k, v in top.get("libraries", {}, dict).items()}
+    visibility = top.get("visibility_timeout", 3600, int, low=1)
     targets = {k: parse_rescan_target(k, v, name, parse_command_target)
                for k, v in top.get("rescan", {}, dict).items()}
     sources = {k: parse_source(k, v, base, name, hosts.must_exist_here("sources", k))
@@ -126,23 +136,23 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         libraries=libraries,
         rescan_targets=targets,
         schedules=schedules,
-        visibility_timeout=top.get("visibility_timeout", 3600, int),
-        restore_interval=top.get("restore_interval", 60, int),
-        lease_seconds=top.get("lease_seconds", 30, int),
-        inflight_timeout=top.get("inflight_timeout", 60, int),
-        task_time_limit=default_time_limit(top.get("task_time_limit", None, int),
-                                    top.get("visibility_timeout", 3600, int)),
-        floor_rate=parse_rate(top.get("floor_rate", "10MB/s", (int, str)), f"{name}: floor_rate"),
-        max_retries=top.get("max_retries", 8, int),
-        retry_backoff_max=top.get("retry_backoff_max", 600, int),
-        verify_attempts=top.get("verify_attempts", 3, int),
-        batch_files=top.get("batch_files", 64, int),
-        batch_bytes=top.get("batch_bytes", 256 * 1024 * 1024, int),
+        visibility_timeout=visibility,
+        restore_interval=top.get("restore_interval", 60, int, low=1),
+        lease_seconds=top.get("lease_seconds", 30, int, low=1),
+        inflight_timeout=top.get("inflight_timeout", 60, int, low=1),
+        task_time_limit=default_time_limit(top.get("task_time_limit", None, int, low=1),
+                                           visibility),
+        floor_rate=parse_rate(top.get("floor_rate", "10MB/s", (int, str)), top.at("floor_rate")),
+        max_retries=top.get("max_retries", 8, int, low=0),
+        retry_backoff_max=top.get("retry_backoff_max", 600, int, low=1),
+        verify_attempts=top.get("verify_attempts", 3, int, low=1),
+        batch_files=top.get("batch_files", 64, int, low=1),
+        batch_bytes=top.get("batch_bytes", 256 * 1024 * 1024, int, low=1),
         flower_address=top.get("flower_address", "127.0.0.1", str),
-        flower_port=top.get("flower_port", 5555, int),
+        flower_port=top.get("flower_port", 5555, int, 1, 65535),
         flower_basic_auth=top.get("flower_basic_auth", "", str),
         config_path=path,
-        mirrors=parse_mirrors(top, name, base),
+        mirrors=parse_mirrors(top, name, base, hosts),
         syncthing=parse_syncthing(top.get("syncthing", None, dict), base, name),
         hosts=hosts,
         metrics_listen=top.get("metrics_listen", "127.0.0.1:9808", str),
@@ -153,12 +163,14 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     check_mirrors(settings, name)
     check_library_syncthing(settings.libraries, settings.syncthing, name)
     if settings.metrics_listen:
-        parse_listen(settings.metrics_listen, f"{name}: metrics_listen")
+        parse_listen(settings.metrics_listen, top.at("metrics_listen"))
     check_references(settings, name)
     check_ssh_targets(settings, name)
+    check_reached_files(settings, name)
     check_hosts(settings, name)
     check_library_targets(settings, name)
     check_overlaps(settings, name)
     check_limits(settings, name)
     settings = bounded_countdowns(settings, name)
+    settings = dataclasses.replace(settings, warnings=ineffective_settings(settings, name))
     return with_default_schedules(settings)

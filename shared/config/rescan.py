@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.config.tables import Table, parse_duration
+from shared.config.tables import Table, parse_duration, table_at
 from shared.errors import ConfigError
 
 KINDS = ("command", "nextcloud", "photoprism", "immich")
@@ -78,7 +78,7 @@ def parse_rescan_target(key: str, data: Any, name: str,
                         command_target: Callable[[str, Any, str], RescanTarget]) -> RescanTarget:
     """One `[rescan.<key>]` table; `command_target` parses the generic command kind."""
 
-    where = f"{name}: rescan.{key}"
+    where = table_at(name, f"rescan.{key}")
     table = Table(data, where)
     kind = table.choice("kind", "command", KINDS)
     executor = _executor(table, where, kind)
@@ -89,9 +89,10 @@ def parse_rescan_target(key: str, data: Any, name: str,
     target = RescanTarget(
         name=key,
         command=(),
-        debounce_seconds=parse_duration(table.get("debounce", 10), f"{where}.debounce"),
-        timeout_seconds=parse_duration(table.get("timeout", 600), f"{where}.timeout"),
-        max_folders=table.get("max_folders", 50, int),
+        debounce_seconds=parse_duration(table.get("debounce", 10), table.at("debounce")),
+        timeout_seconds=parse_duration(table.get("timeout", 600), table.at("timeout"),
+                                       positive=True),
+        max_folders=table.get("max_folders", 50, int, low=1),
         kind=kind,
         executor=executor,
         app=app,
@@ -116,14 +117,14 @@ def _executor(table: Table, where: str, kind: str) -> ExecutorConfig:
         raise ConfigError(f"{where}: executor = {via!r} needs exactly one of 'container', "
                           "'container_label' or 'service'")
     if via == "local" and given:
-        raise ConfigError(f"{where}.{given[0]}: needs executor = 'docker' or 'ssh'")
+        raise ConfigError(f"{table.at(given[0])}: needs executor = 'docker' or 'ssh'")
     if via == "ssh" and not config.ssh_target:
         raise ConfigError(f"{where}: executor = 'ssh' needs 'ssh_target' (a [targets.X] name)")
     if config.container_label.startswith("=") or "=" in config.service:
         raise ConfigError(f"{where}: a label is 'key' or 'key=value', a service a plain name")
     if config.container and not CONTAINER_NAME.fullmatch(config.container):
         # Docker's own rule; it also keeps a name like '--privileged' from being an option.
-        raise ConfigError(f"{where}.container: {config.container!r} is not a container name "
+        raise ConfigError(f"{table.at('container')}: {config.container!r} is not a container name "
                           "(letters, digits, '_', '.', '-'; not starting with '-')")
     return config
 
@@ -131,7 +132,7 @@ def _executor(table: Table, where: str, kind: str) -> ExecutorConfig:
 def _app(table: Table, where: str, kind: str) -> AppConfig:
     prefix = table.get("files_prefix", "", str).strip("/")
     if ".." in prefix.split("/"):
-        raise ConfigError(f"{where}.files_prefix: {prefix!r} must stay inside the app's root")
+        raise ConfigError(f"{table.at('files_prefix')}: {prefix!r} must stay inside the app's root")
     if kind == "nextcloud":
         user = table.get("nextcloud_user", None, str)
         if not user or "/" in user or user.startswith("-"):
@@ -164,7 +165,7 @@ def _argv(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
     if value is None:
         return default
     if not value or not all(isinstance(part, str) and part for part in value):
-        raise ConfigError(f"{table.where}.{key}: expected a non-empty list of strings")
+        raise ConfigError(f"{table.at(key)}: expected a non-empty list of strings")
     return tuple(value)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.config.rescan import RescanTarget
 from shared.config.tables import Table as _Table
-from shared.config.tables import parse_duration
+from shared.config.tables import key_at, parse_duration, table_at, toml_text
 from shared.config.targets import TargetConfig, library_path_on_target
 from shared.errors import ConfigError
 from shared.media import validate_layout
@@ -55,14 +55,23 @@ class Schedule:
 def folder(value: str, base: Path, where: str, must_exist: bool) -> Path:
     path = Path(os.path.expanduser(value))
     path = Path(os.path.abspath(base / path))
-    if must_exist and not path.is_dir():
-        raise ConfigError(f"{where}: folder {str(path)!r} does not exist")
+    if must_exist:
+        check_folder(path, where)
     return path
+
+
+def check_folder(path: Path, where: str) -> None:
+    """ConfigError unless `path` is a folder: a file there is named as such, not as missing."""
+    if path.is_dir():
+        return
+    if path.exists():
+        raise ConfigError(f"{where}: {str(path)!r} is a file, not a folder")
+    raise ConfigError(f"{where}: folder {str(path)!r} does not exist")
 
 
 def parse_source(key: str, data: Any, base: Path, name: str,
                  must_exist: bool = True) -> SourceConfig:
-    where = f"{name}: sources.{key}"
+    where = table_at(name, f"sources.{key}")
     table = _Table(data, where)
     path = table.get("path", None, str)
     library = table.get("library", None, str)
@@ -70,12 +79,12 @@ def parse_source(key: str, data: Any, base: Path, name: str,
         raise ConfigError(f"{where}: 'path' and 'library' are required")
     source = SourceConfig(
         name=key,
-        path=folder(path, base, f"{where}.path", must_exist=must_exist),
+        path=folder(path, base, key_at(where, "path"), must_exist=must_exist),
         library=library,
         mode=table.choice("mode", "move", MODES),
         include=table.strings("include"),
         exclude=table.strings("exclude"),
-        stability_seconds=parse_duration(table.get("stability", 2.0), f"{where}.stability"),
+        stability_seconds=parse_duration(table.get("stability", 2.0), table.at("stability")),
         polling=table.choice("polling", "auto", POLLING),
     )
     table.finish()
@@ -84,7 +93,7 @@ def parse_source(key: str, data: Any, base: Path, name: str,
 
 def parse_library(key: str, data: Any, base: Path, name: str, must_exist: bool = True,
              remote: Mapping[str, TargetConfig] | None = None) -> LibraryConfig:
-    where = f"{name}: libraries.{key}"
+    where = table_at(name, f"libraries.{key}")
     table = _Table(data, where)
     path = table.get("path", None, str)
     if not path:
@@ -92,27 +101,28 @@ def parse_library(key: str, data: Any, base: Path, name: str, must_exist: bool =
     target = table.get("target", "", str)
     on_target = (remote or {}).get(target)
     archive = table.get("archive_path", None, str)
+    archive_path = folder(archive, base, table.at("archive_path"), False) if archive else None
     library = LibraryConfig(
         name=key,
         path=library_path_on_target(on_target, path) if on_target
-        else folder(path, base, f"{where}.path", must_exist=must_exist),
+        else folder(path, base, key_at(where, "path"), must_exist=must_exist),
         layout=table.get("layout", "keep", str),
         duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
-        archive_path=folder(archive, base, where, must_exist=False) if archive else None,
+        archive_path=archive_path,
         rescan=table.strings("rescan"),
         syncthing=table.get("syncthing", "", str),
         target=target,
     )
     table.finish()
     if library.duplicates == "archive" and library.archive_path is None:
-        raise ConfigError(f"{where}: duplicates = 'archive' needs 'archive_path'")
+        raise ConfigError(f"{where}: duplicates = \"archive\" needs 'archive_path'")
 
-    validate_layout(library.layout, f"{where}.layout")
+    validate_layout(library.layout, key_at(where, "layout"))
     return library
 
 
 def parse_command_target(key: str, data: Any, name: str) -> RescanTarget:
-    where = f"{name}: rescan.{key}"
+    where = table_at(name, f"rescan.{key}")
     table = _Table(data, where)
     command = table.get("command", None, (list, str))
     if not command:
@@ -127,20 +137,22 @@ def parse_command_target(key: str, data: Any, name: str) -> RescanTarget:
         argv = tuple(command)
     if not any("{folder}" in part or "{rel_folder}" in part for part in
                (command if isinstance(command, list) else [command])):
-        raise ConfigError(f"{where}.command: needs a '{{folder}}' or '{{rel_folder}}' placeholder")
+        raise ConfigError(f"{table.at('command')}: needs a '{{folder}}' or '{{rel_folder}}' "
+                          "placeholder")
     target = RescanTarget(
         name=key,
         command=argv,
-        debounce_seconds=parse_duration(table.get("debounce", 10), f"{where}.debounce"),
-        timeout_seconds=parse_duration(table.get("timeout", 600), f"{where}.timeout"),
-        max_folders=table.get("max_folders", 50, int),
+        debounce_seconds=parse_duration(table.get("debounce", 10), table.at("debounce")),
+        timeout_seconds=parse_duration(table.get("timeout", 600), table.at("timeout"),
+                                       positive=True),
+        max_folders=table.get("max_folders", 50, int, low=1),
     )
     table.finish()
     return target
 
 
 def parse_schedule(key: str, data: Any, name: str) -> Schedule:
-    where = f"{name}: schedules.{key}"
+    where = table_at(name, f"schedules.{key}")
     table = _Table(data, where)
     every, cron = table.get("every"), table.get("cron", None, str)
     table.finish()
@@ -150,6 +162,7 @@ def parse_schedule(key: str, data: Any, name: str) -> Schedule:
         from croniter import croniter
 
         if len(cron.split()) != 5 or not croniter.is_valid(cron):
-            raise ConfigError(f"{where}.cron: {cron!r} is not a valid five-field cron expression")
-    seconds = parse_duration(every, f"{where}.every") if every is not None else None
+            raise ConfigError(f"{table.at('cron')}: {toml_text(cron)} is not a valid five-field "
+                              "cron expression")
+    seconds = None if every is None else parse_duration(every, table.at("every"), positive=True)
     return Schedule(source=key, every_seconds=seconds, cron=cron)

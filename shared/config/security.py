@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.config.tables import Table
+from shared.config.sections import check_folder
+from shared.config.tables import Table, table_at
+from shared.config.targets import check_file
 from shared.errors import ConfigError
 
 SECTION = "security"
@@ -33,7 +35,7 @@ class SecurityConfig:
 
 
 def parse_security(data: Any, base: Path, name: str) -> SecurityConfig:
-    where = f"{name}: {SECTION}"
+    where = table_at(name, SECTION)
     table = Table(data, where)
     values = {key: table.get(key, None, str) for key in KEYS}
     table.finish()
@@ -42,14 +44,12 @@ def parse_security(data: Any, base: Path, name: str) -> SecurityConfig:
         return SecurityConfig()
     if len(given) != len(KEYS):
         missing = next(key for key in KEYS if key not in given)
-        raise ConfigError(f"{where}.{missing}: message signing needs all of {', '.join(KEYS)}")
+        raise ConfigError(f"{table.at(missing)}: message signing needs all of {', '.join(KEYS)}")
     paths = {key: Path(os.path.abspath(base / os.path.expanduser(value)))
              for key, value in values.items() if value}
     for key in ("signing_key_file", "signing_cert_file"):
-        if not paths[key].is_file():
-            raise ConfigError(f"{where}.{key}: file {str(paths[key])!r} does not exist")
-    if not paths["cert_store"].is_dir():
-        raise ConfigError(f"{where}.cert_store: folder {str(paths['cert_store'])!r} does not exist")
+        check_file(paths[key], table.at(key))
+    check_folder(paths["cert_store"], table.at("cert_store"))
     return SecurityConfig(**paths)
 
 

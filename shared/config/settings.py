@@ -50,6 +50,9 @@ class Settings:
     hosts: HostsConfig = field(default_factory=HostsConfig)
     metrics_listen: str = "127.0.0.1:9808"
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    # Settings that are valid but can never take effect (shared/config/advice.py): printed
+    # when the configuration loads, never fatal.
+    warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks: never with the Redis or Flower password.

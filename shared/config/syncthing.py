@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.config.tables import Table, parse_duration
+from shared.config.tables import Table, parse_duration, table_at
 from shared.errors import ConfigError
 from shared.secrets import read_secret
 
@@ -54,26 +54,26 @@ def parse_syncthing(raw: Any, base: Path, name: str) -> dict[str, SyncthingConfi
     """All `[syncthing.X]` tables of the file `name` (relative paths are relative to `base`)."""
     if raw is None:
         return {}
-    top = Table(raw, f"{name}: syncthing")
+    top = Table(raw, table_at(name, "syncthing"))
     return {key: _one(key, top.get(key, None, dict), base, name) for key in raw}
 
 
 def _one(key: str, data: Any, base: Path, name: str) -> SyncthingConfig:
-    where = f"{name}: syncthing.{key}"
+    where = table_at(name, f"syncthing.{key}")
     table = Table(data, where)
     url = table.get("url", "http://127.0.0.1:8384", str)
     if not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigError(f"{where}.url: {url!r} is not an http(s) URL")
+        raise ConfigError(f"{table.at('url')}: {url!r} is not an http(s) URL")
     folder_id = table.get("folder_id", None, str)
     folder_path = table.get("folder_path", None, str)
     if not folder_id or not folder_path:
         raise ConfigError(f"{where}: 'folder_id' and 'folder_path' are required")
     devices = table.strings("devices")
     if not devices:
-        raise ConfigError(f"{where}.devices: list at least one device ID")
+        raise ConfigError(f"{table.at('devices')}: list at least one device ID")
     for device in devices:
         if not DEVICE_ID.match(device):
-            raise ConfigError(f"{where}.devices: {device!r} is not a Syncthing device ID "
+            raise ConfigError(f"{table.at('devices')}: {device!r} is not a Syncthing device ID "
                               "(Actions > Show ID)")
     key_file = table.get("api_key_file", "", str)
     key_env = table.get("api_key_env", "", str)
@@ -89,8 +89,9 @@ def _one(key: str, data: Any, base: Path, name: str) -> SyncthingConfig:
         devices=tuple(devices),
         api_key_file=key_file,
         api_key_env=key_env,
-        timeout_seconds=parse_duration(table.get("timeout", 600), f"{where}.timeout"),
-        poll_seconds=parse_duration(table.get("poll", 2), f"{where}.poll"),
+        timeout_seconds=parse_duration(table.get("timeout", 600), table.at("timeout"),
+                                       positive=True),
+        poll_seconds=parse_duration(table.get("poll", 2), table.at("poll"), positive=True),
     )
     table.finish()
     return config
@@ -104,9 +105,10 @@ def check_library_syncthing(libraries: Mapping[str, Any], syncthing: Mapping[str
         if not ref:
             continue
         if ref not in syncthing:
-            raise ConfigError(f"{name}: libraries.{library.name}.syncthing: no [syncthing."
-                              f"{ref}] table")
+            raise ConfigError(f"{name}: [libraries.{library.name}] syncthing: no "
+                              f"[syncthing.{ref}] table")
         folder = syncthing[ref].folder_path
         if library.path != folder and folder not in library.path.parents:
-            raise ConfigError(f"{name}: libraries.{library.name}: path {str(library.path)!r} "
-                              f"is not inside syncthing.{ref}.folder_path {str(folder)!r}")
+            raise ConfigError(f"{name}: [libraries.{library.name}] path: "
+                              f"{str(library.path)!r} is not inside [syncthing.{ref}] "
+                              f"folder_path {str(folder)!r}")

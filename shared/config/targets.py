@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.config.tables import Table
+from shared.config.backups import BACKUP_KINDS, backup_root, parse_backup
+from shared.config.tables import Table, key_at, table_at, toml_text
 from shared.errors import ConfigError
 from shared.robocopy import parse_robocopy_target
 
-KINDS = ("local", "sftp", "rsync", "robocopy")
+KINDS = ("local", "sftp", "rsync", "robocopy", *BACKUP_KINDS)
 SSH_KINDS = ("sftp", "rsync")
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
           "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
@@ -50,6 +51,7 @@ class TargetConfig:
     bandwidth_limit: int = 0  # bytes per second; 0: unlimited
     timeout: float = 15.0
     robocopy: Any = None  # kind "robocopy": its RobocopyTarget (shared/robocopy/target.py)
+    backup: Any = None  # kind "restic" / "rclone": its settings (shared/config/backups.py)
 
     @property
     def over_ssh(self) -> bool:
@@ -70,21 +72,38 @@ def parse_rate(value: Any, where: str) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*(?:/s)?\s*", str(value))
     unit = match.group(2).lower() if match else ""
     if not match or unit not in _UNITS:
-        raise ConfigError(f"{where}: {value!r} is not a rate (e.g. '20MB/s', '500KiB/s', 0)")
+        raise ConfigError(f"{where}: {toml_text(value)} is not a rate "
+                          '(use e.g. "20MB/s", "500KiB/s", or 0)')
     return int(float(match.group(1)) * _UNITS[unit])
 
 
-def _file(value: str | None, base: Path, where: str) -> Path | None:
+def _file(value: str | None, base: Path) -> Path | None:
     if not value:
         return None
-    path = Path(os.path.abspath(base / os.path.expanduser(value)))
-    if not path.is_file():
-        raise ConfigError(f"{where}: file {str(path)!r} does not exist")
-    return path
+    return Path(os.path.abspath(base / os.path.expanduser(value)))
+
+
+def check_file(path: Path, where: str) -> None:
+    """ConfigError unless `path` is a file: a folder there is named as such, not as missing."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise ConfigError(f"{where}: {str(path)!r} is a folder, not a file")
+    raise ConfigError(f"{where}: file {str(path)!r} does not exist")
+
+
+def check_target_files(target: TargetConfig, name: str) -> None:
+    """The SSH key and known_hosts of a target exist: checked only on a machine that uses
+    the target (a NAS worker needs no key for the NAS itself)."""
+    where = table_at(name, f"targets.{target.name}")
+    for key in ("key_file", "known_hosts"):
+        path = getattr(target, key)
+        if path is not None:
+            check_file(path, key_at(where, key))
 
 
 def parse_target(key: str, data: Any, base: Path, name: str) -> TargetConfig:
-    where = f"{name}: targets.{key}"
+    where = table_at(name, f"targets.{key}")
     table = Table(data, where)
     kind = table.get("kind", None, str)
     if kind is None:
@@ -95,21 +114,29 @@ def parse_target(key: str, data: Any, base: Path, name: str) -> TargetConfig:
         robocopy = parse_robocopy_target(key, data, name)
         return TargetConfig(name=key, kind=kind, root=robocopy.root, parallel=1,
                             robocopy=robocopy)
+    if kind in BACKUP_KINDS:  # a backup repository: its own keys, written to by restic/rclone
+        backup = parse_backup(key, kind, data, where, base)
+        return TargetConfig(name=key, kind=kind, root=backup_root(backup), parallel=1,
+                            backup=backup)
     root = table.get("root", None, str)
     if not root:
         raise ConfigError(f"{where}: 'root' is required")
     host = table.get("host", "", str)
-    port = table.get("port", 22, int)
+    port = table.get("port", 22, int, 1, 65535)
+    timeout = table.get("timeout", 15, (int, float))
+    if timeout <= 0:
+        raise ConfigError(f"{table.at('timeout')}: {toml_text(timeout)} must be above 0 "
+                          "(seconds)")
     target = TargetConfig(
         name=key, kind=kind, host=host, port=port, user=table.get("user", "", str),
-        key_file=_file(table.get("key_file", None, str), base, f"{where}.key_file"),
+        key_file=_file(table.get("key_file", None, str), base),
         known_hosts=_file(table.get("known_hosts", "~/.ssh/known_hosts" if host else None,
-                                    str), base, f"{where}.known_hosts"),
+                                    str), base),
         root=root if host or kind == "robocopy" else os.path.abspath(base / root),
-        parallel=table.get("parallel", 4, int),
+        parallel=table.get("parallel", 4, int, 1, 64),
         bandwidth_limit=parse_rate(table.get("bandwidth_limit", 0, (int, str)),
-                                   f"{where}.bandwidth_limit"),
-        timeout=float(table.get("timeout", 15, (int, float))),
+                                   table.at("bandwidth_limit")),
+        timeout=float(timeout),
     )
     table.finish()
     _check(target, where)
@@ -117,12 +144,6 @@ def parse_target(key: str, data: Any, base: Path, name: str) -> TargetConfig:
 
 
 def _check(target: TargetConfig, where: str) -> None:
-    if not 0 < target.port < 65536:
-        raise ConfigError(f"{where}.port: {target.port} is not a TCP port")
-    if not 1 <= target.parallel <= 64:
-        raise ConfigError(f"{where}.parallel: {target.parallel} is not between 1 and 64")
-    if target.timeout <= 0:
-        raise ConfigError(f"{where}.timeout: must be above 0")
     if target.kind == "sftp" and not target.host:
         raise ConfigError(f"{where}: kind 'sftp' needs 'host'")
     if target.over_ssh:
@@ -132,11 +153,12 @@ def _check(target: TargetConfig, where: str) -> None:
             raise ConfigError(f"{where}: 'key_file' is required for kind {target.kind!r} "
                               "(the private key; passwords are not supported)")
         if not posixpath.isabs(target.root):
-            raise ConfigError(f"{where}.root: {target.root!r} must be an absolute path")
+            raise ConfigError(f"{key_at(where, 'root')}: {target.root!r} must be an absolute "
+                              "path")
     elif target.kind in ("local", "rsync"):
         for key in ("user", "key_file"):
             if getattr(target, key):
-                raise ConfigError(f"{where}.{key}: only for targets with a 'host'")
+                raise ConfigError(f"{key_at(where, key)}: only for targets with a 'host'")
 
 
 def parse_targets(raw: Mapping[str, Any], base: Path, name: str) -> dict[str, TargetConfig]:

@@ -74,7 +74,7 @@ def test_doctor_on_a_named_host_checks_only_its_own_folders(config: Path) -> Non
     assert not any("scans" in n or "rescan app" in n for n in names), done.stdout
     # … while as no host in particular the configuration itself is refused for the missing folder
     done = cli(env, "doctor")
-    assert done.returncode == 2 and "sources.scans.path" in done.stderr, done.stderr
+    assert done.returncode == 2 and "[sources.scans] path" in done.stderr, done.stderr
 
 
 class _Inspect:

@@ -114,19 +114,19 @@ def test_the_first_host_reaching_source_and_library_gets_the_work(tmp_path: Path
 
 @pytest.mark.parametrize(("hosts", "message"), [
     ({"upload": {"sources": ["inbox"], "libraries": ["lib"], "rescan": ["app"]}},
-     r"sources\.scans: no \[hosts\.\*\] table lists it in 'sources'"),
+     r"\[sources\.scans\]: no \[hosts\.\*\] table lists it in 'sources'"),
     ({"upload": {"sources": ["inbox", "scans"], "rescan": ["app"]}},
-     r"sources\.inbox: no \[hosts\.\*\] table lists both it and its library 'lib'"),
+     r"\[sources\.inbox\]: no \[hosts\.\*\] table lists both it and its library 'lib'"),
     ({"upload": {"sources": ["inbox", "scans"], "libraries": ["lib"]}},
-     r"rescan\.app: no \[hosts\.\*\] table lists it in 'rescan'"),
+     r"\[rescan\.app\]: no \[hosts\.\*\] table lists it in 'rescan'"),
     ({"upload": {"sources": ["inbox", "scans"], "libraries": ["lib"], "rescan": ["app"],
                  "shared": False}}, r"at least one must take the tasks that can run anywhere"),
     ({"upload": {"sources": ["inbox", "scans", "phone"], "libraries": ["lib"]}},
-     r"hosts\.upload\.sources: no sources entry named 'phone'"),
+     r'\[hosts\.upload\] sources: no \[sources\.\*\] entry named "phone"'),
     ({"upload": {"sources": ["inbox"], "librarys": ["lib"]}},
-     r"hosts\.upload: unknown key 'librarys'"),
-    ({"up.load": {"sources": ["inbox"]}}, r"hosts\.up\.load: a host name may use letters"),
-    ({"upload": {"sources": "inbox"}}, r"hosts\.upload\.sources: expected list"),
+     r"\[hosts\.upload\] librarys: unknown key; did you mean 'libraries'\?"),
+    ({"up.load": {"sources": ["inbox"]}}, r"\[hosts\.up\.load\]: a host name may use letters"),
+    ({"upload": {"sources": "inbox"}}, r'\[hosts\.upload\] sources: expected a list, got "inbox"'),
 ])
 def test_bad_hosts_are_one_line_errors_naming_file_and_key(
     tmp_path: Path, hosts: dict[str, Any], message: str
@@ -155,7 +155,7 @@ def test_a_named_host_need_not_have_the_other_hosts_folders(tmp_path: Path) -> N
     assert settings.hosts.local == "upload"
     # … but as the NAS, or as no host in particular, it is
     for env in ({"MEDIACOURIER_HOST": "nas"}, {}):
-        with pytest.raises(ConfigError, match=r"sources\.scans\.path: folder .* does not exist"):
+        with pytest.raises(ConfigError, match=r"\[sources\.scans\] path: folder .* does not exist"):
             load_settings(str(raw_path), env=env, cwd=tmp_path)
     with pytest.raises(ConfigError, match=r"host: no \[hosts\.pc\] table"):
         load_settings(str(raw_path), env={"MEDIACOURIER_HOST": "pc"}, cwd=tmp_path)

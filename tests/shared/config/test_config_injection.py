@@ -24,19 +24,19 @@ def _refused(tmp_path: Path, raw: dict[str, Any]) -> str:
 def test_a_container_named_like_an_option_is_refused(tmp_path: Path) -> None:
     raw = minimal_config(tmp_path, rescan={"app": {
         "command": ["index", "{folder}"], "executor": "docker", "container": "--privileged"}})
-    assert "rescan.app.container: '--privileged' is not a container name" in \
+    assert "[rescan.app] container: '--privileged' is not a container name" in \
         _refused(tmp_path, raw)
 
 
 def test_a_nextcloud_user_named_like_an_option_is_refused(tmp_path: Path) -> None:
     raw = minimal_config(tmp_path, rescan={"nc": {"kind": "nextcloud",
                                                   "nextcloud_user": "--all"}})
-    assert "rescan.nc: 'nextcloud_user'" in _refused(tmp_path, raw)
+    assert "[rescan.nc]: 'nextcloud_user'" in _refused(tmp_path, raw)
 
 
 def test_a_robocopy_mirror_exclude_that_is_a_switch_is_refused(tmp_path: Path) -> None:
     raw = minimal_config(tmp_path, targets={"win": {"kind": "robocopy", "root": "Z:\\photos"}},
                          mirrors={"m": {"library": "main", "target": "win",
                                         "exclude": ["*.tmp", "/PURGE/"]}})
-    assert "mirrors.m.exclude: '/PURGE/' starts with '/': robocopy would read it as an option" \
+    assert "[mirrors.m] exclude: '/PURGE/' starts with '/': robocopy would read it as an option" \
         in _refused(tmp_path, raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,22 +64,22 @@ def test_photoprism_and_immich_and_a_command_in_a_container(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(("table", "message"), [
-    ({"kind": "plex"}, "rescan.t.kind: 'plex' is not one of"),
+    ({"kind": "plex"}, '[rescan.t] kind: "plex" is not one of'),
     ({"kind": "nextcloud"}, "'nextcloud_user'"),
     ({"kind": "nextcloud", "nextcloud_user": "a", "executor": "docker"}, "exactly one of"),
-    ({"kind": "nextcloud", "nextcloud_user": "a", "container": "x"}, "rescan.t.container: needs"),
+    ({"kind": "nextcloud", "nextcloud_user": "a", "container": "x"}, "[rescan.t] container: needs"),
     ({"kind": "nextcloud", "nextcloud_user": "a", "executor": "ssh", "container": "x"},
      "'ssh_target'"),
     ({"kind": "nextcloud", "nextcloud_user": "a", "files_prefix": "../etc"}, "files_prefix"),
     ({"kind": "photoprism", "mode": "api"}, "'url' and 'token_file'"),
     ({"kind": "immich", "url": "http://x"}, "'library_id'"),
     ({"kind": "immich", "url": "u", "api_key_file": "k", "library_id": "l", "token": "x"},
-     "unknown key 'token'"),
+     "[rescan.t] token: unknown key"),
     ({"command": ["x", "{folder}"], "executor": "docker"}, "exactly one of"),
 ])
 def test_bad_tables_are_refused_naming_the_key(tmp_path: Path, table: dict[str, Any],
                                                message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as caught:
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
         settings_with(tmp_path, t=table)
     assert "mediacourier.toml" in str(caught.value) and "\n" not in str(caught.value)
 
@@ -96,7 +97,8 @@ def test_ssh_target_must_name_a_configured_target(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="target 'nas' has no SSH host"):
         check_ssh_targets(SimpleNamespace(targets={"nas": SimpleNamespace(host="")},
                                           rescan_targets=settings.rescan_targets), "f.toml")
-    with pytest.raises(ConfigError, match="f.toml: rescan.pp.ssh_target: no target named 'nas'"):
+    with pytest.raises(ConfigError, match=r'f.toml: \[rescan.pp\] ssh_target: '
+                                          r'no target named "nas"'):
         check_ssh_targets(SimpleNamespace(targets={}, rescan_targets=settings.rescan_targets),
                           "f.toml")
 

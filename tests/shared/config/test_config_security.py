@@ -41,16 +41,17 @@ def test_signing_needs_all_three_and_existing_files(tmp_path: Path) -> None:
     path = tmp_path / "mediacourier.toml"
     settings = build_settings(raw_config(tmp_path), path, tmp_path)
     assert not settings.security.signing and signing_config(settings.security) == {}
-    with pytest.raises(ConfigError, match=r"security\.signing_cert_file: message signing needs"):
+    with pytest.raises(ConfigError, match=r"\[security\] signing_cert_file: message signing needs"):
         build_settings(raw_config(tmp_path, security={"signing_key_file": "k.pem"}), path,
                        tmp_path)
     files = {"signing_key_file": "k.pem", "signing_cert_file": "c.pem", "cert_store": "certs"}
-    with pytest.raises(ConfigError, match=r"security\.signing_key_file: file .*k\.pem"):
+    with pytest.raises(ConfigError, match=r"\[security\] signing_key_file: file .*k\.pem"):
         build_settings(raw_config(tmp_path, security=files), path, tmp_path)
     (tmp_path / "k.pem").write_text("key")
     (tmp_path / "c.pem").write_text("cert")
     (tmp_path / "certs").mkdir()
-    with pytest.raises(ConfigError, match=r"security: unknown key 'signing_kye'"):
+    with pytest.raises(ConfigError, match=r"\[security\] signing_kye: unknown key; "
+                                          r"did you mean 'signing_key_file'\?"):
         build_settings(raw_config(tmp_path, security={**files, "signing_kye": "x"}), path,
                        tmp_path)
     settings = build_settings(raw_config(tmp_path, security=files), path, tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +46,16 @@ def test_the_key_can_come_from_the_environment(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"devices": []}, "syncthing.phone.devices: list at least one device ID"),
+    ({"devices": []}, "[syncthing.phone] devices: list at least one device ID"),
     ({"devices": ["phone"]}, "'phone' is not a Syncthing device ID"),
     ({"folder_id": None}, "'folder_id' and 'folder_path' are required"),
     ({"api_key_env": "X"}, "give exactly one of 'api_key_file' or 'api_key_env'"),
     ({"url": "localhost:8384"}, "is not an http(s) URL"),
-    ({"folder_path": "elsewhere"}, "is not inside syncthing.phone.folder_path"),
-    ({"colour": "red"}, "unknown key 'colour'"),
+    ({"folder_path": "elsewhere"}, "is not inside [syncthing.phone] folder_path"),
+    ({"colour": "red"}, "[syncthing.phone] colour: unknown key"),
 ])
 def test_bad_tables_are_one_line_errors(tmp_path: Path, change: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
+    with pytest.raises(ConfigError, match=re.escape(message)) as err:
         build_settings(raw_config(tmp_path, **change), tmp_path / "mc.toml", tmp_path)
     assert "\n" not in str(err.value) and "the-secret-key" not in str(err.value)
 
@@ -62,7 +63,8 @@ def test_bad_tables_are_one_line_errors(tmp_path: Path, change: dict, message: s
 def test_a_library_naming_a_missing_table_is_refused(tmp_path: Path) -> None:
     raw = raw_config(tmp_path)
     raw["libraries"]["photos"]["syncthing"] = "tablet"
-    with pytest.raises(ConfigError, match=r"libraries.photos.syncthing: no \[syncthing.tablet\]"):
+    with pytest.raises(ConfigError, match=r"\[libraries.photos\] syncthing: "
+                                          r"no \[syncthing.tablet\]"):
         build_settings(raw, tmp_path / "mc.toml", tmp_path)
 
 

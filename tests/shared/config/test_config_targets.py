@@ -63,20 +63,20 @@ bandwidth_limit = "20MB/s"
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"kind": "ftp"}, r"targets\.nas\.kind: 'ftp' is not one of local, sftp, rsync, robocopy"),
-    ({"kind": None}, r"targets\.nas: 'kind' is required"),
-    ({"root": None}, r"targets\.nas: 'root' is required"),
-    ({"root": "photo"}, r"targets\.nas\.root: 'photo' must be an absolute path"),
-    ({"user": None}, r"targets\.nas: 'user' is required"),
-    ({"key_file": None}, r"targets\.nas: 'key_file' is required"),
-    ({"key_file": "missing"}, r"targets\.nas\.key_file: file '.*missing' does not exist"),
-    ({"known_hosts": "nope"}, r"targets\.nas\.known_hosts: file '.*nope' does not exist"),
-    ({"port": 70000}, r"targets\.nas\.port: 70000 is not a TCP port"),
-    ({"port": "22"}, r"targets\.nas\.port: expected int"),
-    ({"parallel": 0}, r"targets\.nas\.parallel: 0 is not between 1 and 64"),
-    ({"bandwidth_limit": "fast"}, r"targets\.nas\.bandwidth_limit: 'fast' is not a rate"),
-    ({"password": "hunter2"}, r"targets\.nas: unknown key 'password'"),
-    ({"host": None}, r"targets\.nas: kind 'sftp' needs 'host'"),
+    ({"kind": "ftp"}, r'\[targets\.nas\] kind: "ftp" is not one of local, sftp, rsync, robocopy'),
+    ({"kind": None}, r"\[targets\.nas\]: 'kind' is required"),
+    ({"root": None}, r"\[targets\.nas\]: 'root' is required"),
+    ({"root": "photo"}, r"\[targets\.nas\] root: 'photo' must be an absolute path"),
+    ({"user": None}, r"\[targets\.nas\]: 'user' is required"),
+    ({"key_file": None}, r"\[targets\.nas\]: 'key_file' is required"),
+    ({"key_file": "missing"}, r"\[targets\.nas\] key_file: file '.*missing' does not exist"),
+    ({"known_hosts": "nope"}, r"\[targets\.nas\] known_hosts: file '.*nope' does not exist"),
+    ({"port": 70000}, r"\[targets\.nas\] port: 70000 is out of range: must be between 1 and 65535"),
+    ({"port": "22"}, r'\[targets\.nas\] port: expected an integer, got "22"'),
+    ({"parallel": 0}, r"\[targets\.nas\] parallel: 0 is out of range: must be between 1 and 64"),
+    ({"bandwidth_limit": "fast"}, r'\[targets\.nas\] bandwidth_limit: "fast" is not a rate'),
+    ({"password": "hunter2"}, r"\[targets\.nas\] password: unknown key"),
+    ({"host": None}, r"\[targets\.nas\]: kind 'sftp' needs 'host'"),
 ])
 def test_target_mistakes_are_named(tmp_path: Path, change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message) as error:
@@ -88,7 +88,7 @@ def test_target_mistakes_are_named(tmp_path: Path, change: dict[str, Any], messa
 def test_library_naming_an_unknown_target(tmp_path: Path) -> None:
     raw = with_target(tmp_path)
     raw["libraries"]["main"]["target"] = "nsa"
-    with pytest.raises(ConfigError, match=r"libraries\.main\.target: no target named 'nsa'"):
+    with pytest.raises(ConfigError, match=r'\[libraries\.main\] target: no target named "nsa"'):
         build_settings(raw, None, tmp_path)
 
 

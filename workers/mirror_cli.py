@@ -1,7 +1,9 @@
 """`mediacourier mirror NAME [--dry-run] [--force]`: run a mirror here, with a progress bar.
 
-Exit status: 0 done (or nothing to do), 1 some files failed or part of the source could not be
-read (nothing under it is deleted), 2 the delete guard refused.
+Exit status (workers/exit_codes.py, the same for every command): 0 done (or nothing to do), 1 some
+files failed or part of the source could not be read (nothing under it is deleted), 3 the delete
+guard refused (the error a real run raises is mapped by the CLI), 4 the target could not be
+reached or refused us (a wrong host key), 2 the configuration is wrong.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from shared.mirror import (
 )
 from shared.remote import open_destination
 from shared.state import RedisStateStore
+from workers.exit_codes import FILES_FAILED, OK, REFUSED
 
 
 def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: str,
@@ -45,7 +48,7 @@ def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: 
         finally:
             destination.close()
         print_plan(console, name, mirror.target, plan, force)
-        return 2 if plan.guard and not force else 1 if plan.unknown else 0
+        return REFUSED if plan.guard and not force else FILES_FAILED if plan.unknown else OK
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[files]} files"), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn())
@@ -72,7 +75,7 @@ def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: 
     if store is not None:
         record_run(store, mirror, summary, host)
     print_summary(console, summary)
-    return 1 if summary.failed else 0
+    return FILES_FAILED if summary.failed else OK
 
 
 def print_plan(console: Console, name: str, target: str, plan: MirrorPlan, force: bool) -> None:

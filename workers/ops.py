@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from collections.abc import Callable
 
 from shared.config import Settings, broker_url, parse_listen
 from shared.state import (
@@ -65,13 +66,16 @@ def cmd_metrics(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """The commands of this module; `command(name, what)` adds one with the common options."""
     for verb, what in (("pause", "stop taking new work for a source or target (it waits)"),
                        ("resume", "carry on, and reconcile what arrived meanwhile")):
-        parser = sub.add_parser(verb, help=what)
-        parser.add_argument("kind", choices=("source", "target"))
-        parser.add_argument("name")
-    metrics = sub.add_parser("metrics", help="serve Prometheus metrics over HTTP")
+        parser = command(verb, what)
+        parser.add_argument("kind", choices=("source", "target"),
+                            help="a [sources.NAME], or a target: a library, rescan target, "
+                            "[targets.NAME] or mirror")
+        parser.add_argument("name", help="its name in the configuration")
+    metrics = command("metrics", "serve Prometheus metrics over HTTP")
     metrics.add_argument("--listen", default="", help="HOST:PORT (default: metrics_listen)")
 
 

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import redis
+from rich import filesize
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from shared.backoff import backoff_seconds
 from shared.config import Settings
@@ -28,9 +33,33 @@ from shared.ingest import Context, chunks, fail_and_record, ingest_many, run_all
 from shared.jobs import FileJob, Outcome
 from shared.rescan import flush_rescans
 from shared.source import Entry, plan_source
-from shared.state import RedisStateStore
+from shared.state import RedisStateStore, hold_for_source
+from workers.exit_codes import FILES_FAILED, OK, REFUSED
 
 RETRIES = 4
+RATE_WINDOW = 10.0  # seconds of progress the shown rate (and so the ETA) averages over
+SETTLE_LIMIT = 300.0  # seconds sync waits for files that keep changing, at least
+
+
+class ReconcilePlan(Protocol):
+    """What sync reads of `plan_source`'s plan."""
+
+    source: str
+    to_ingest: list[Entry]
+    unchanged: int
+    in_flight: int
+    settling: int
+    vanished: list[str]
+
+
+class RateColumn(ProgressColumn):
+    """One rate: the moving average of the last RATE_WINDOW seconds while running (the ETA
+    divides by the same), the average of the whole run once done (the summary's figure)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.completed / task.elapsed if task.finished and task.elapsed else task.speed
+        return Text(f"{filesize.decimal(int(speed))}/s" if speed else "?/s",
+                    style="progress.data.speed")
 
 
 def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
@@ -97,15 +126,26 @@ def _ingest_in_process(item: tuple[str, list[Entry]]) -> list[FileJob]:
 
 
 def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes: int,
-             console: Console) -> int:
+             console: Console, force: bool = False) -> int:
     settings = ctx.settings
-    source = settings.sources[source_name]
-    plan = plan_source(ctx.store, source, stale_after=2 * settings.visibility_timeout,
-                       retry_failed=True)
+    hold = hold_for_source(ctx.store, settings, source_name)
+    if hold is not None and not dry_run:
+        if not force:
+            print(f"mediacourier: {hold.reason}: sync refused (`mediacourier resume` it, or "
+                  "sync --force to carry the files anyway)", file=sys.stderr, flush=True)
+            return REFUSED
+        console.print(f"{hold.reason}: --force given, syncing anyway", highlight=False)
+    plan = _settled_plan(ctx, source_name, console, wait=not dry_run)
     total_bytes = sum(e.size for e in plan.to_ingest)
     if dry_run:
         return _print_plan(console, plan, total_bytes)
-    started = time.perf_counter()
+    total_files = len(plan.to_ingest)
+    if not total_files:
+        _finish(ctx, source_name, plan)
+        console.print(f"nothing to do in {source_name}: {plan.unchanged} files unchanged, "
+                      f"{plan.in_flight} already queued, {plan.settling} still changing",
+                      highlight=False)
+        return OK
     outcomes: Counter[str] = Counter()
     failures: list[FileJob] = []
     moved_bytes = 0
@@ -113,12 +153,12 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
     entry_waves = waves(plan.to_ingest, lambda entry: entry.rel_path)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[files]} files"), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())
-    total_files = len(plan.to_ingest)
+               RateColumn(), TimeRemainingColumn())
     # Processes, not threads: per-file work is mostly Python, and threads share one GIL.
     # The pool forks before the progress bar starts its thread; one worker runs right here.
     with _pool(processes, settings, url) as pool, \
-            Progress(*columns, console=console, transient=False) as progress:
+            Progress(*columns, console=console, transient=False,
+                     speed_estimate_period=RATE_WINDOW) as progress:
         bar = progress.add_task(f"sync {source_name}", total=total_bytes,
                                 files=f"0/{total_files}")
         done = 0
@@ -137,12 +177,46 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
                 done += len(jobs)
                 progress.update(bar, advance=sum(max(j.size, 0) for j in jobs),
                                 files=f"{done}/{total_files}")
+        seconds = progress.tasks[0].elapsed or 0.0  # the bar's clock: the same figure twice
+    _finish(ctx, source_name, plan)
+    _print_summary(console, outcomes, failures, (total_bytes, moved_bytes), seconds,
+                   plan.unchanged)
+    return FILES_FAILED if failures else OK
+
+
+def _settled_plan(ctx: Context, source_name: str, console: Console,
+                  wait: bool) -> ReconcilePlan:
+    """The plan once no file is inside its stability window: files copied in just before the
+    sync are waited for (a user who syncs means them too), up to SETTLE_LIMIT for files that
+    keep changing; those are then left for the watcher or the next sync, and said so."""
+    settings = ctx.settings
+    source = settings.sources[source_name]
+
+    def plan() -> ReconcilePlan:
+        return plan_source(ctx.store, source, stale_after=2 * settings.visibility_timeout,
+                           retry_failed=True)
+
+    current, shown = plan(), 0
+    limit = max(SETTLE_LIMIT, 10 * source.stability_seconds)
+    deadline = time.monotonic() + limit
+    while wait and current.settling:
+        if time.monotonic() > deadline:
+            console.print(f"{current.settling} files still changing after {limit:.0f} s: left "
+                          "for the watcher or the next sync", highlight=False)
+            break
+        if current.settling != shown:
+            shown = current.settling
+            console.print(f"waiting for {shown} file{'s' if shown != 1 else ''} to settle "
+                          f"({source.stability_seconds:g} s without change)", highlight=False)
+        time.sleep(max(0.1, min(1.0, source.stability_seconds / 2)))
+        current = plan()
+    return current
+
+
+def _finish(ctx: Context, source_name: str, plan: ReconcilePlan) -> None:
     ctx.store.forget_records(source_name, plan.vanished)
     ctx.store.clear_failures(source_name, plan.vanished)
     _flush_all(ctx)
-    seconds = time.perf_counter() - started
-    _print_summary(console, outcomes, failures, moved_bytes, seconds, plan.unchanged)
-    return 1 if failures else 0
 
 
 def _flush_all(ctx: Context) -> None:
@@ -152,7 +226,7 @@ def _flush_all(ctx: Context) -> None:
             flush_rescans(target, ctx.store, LocalExecutor(), roots)
 
 
-def _print_plan(console: Console, plan, total_bytes: int) -> int:
+def _print_plan(console: Console, plan: ReconcilePlan, total_bytes: int) -> int:
     table = Table(title=f"dry run: {plan.source}")
     table.add_column("would ingest")
     table.add_column("size", justify="right")
@@ -161,13 +235,14 @@ def _print_plan(console: Console, plan, total_bytes: int) -> int:
     console.print(table)
     console.print(f"{len(plan.to_ingest)} files ({total_bytes / 1e6:.1f} MB) would be ingested; "
                   f"{plan.unchanged} unchanged; {plan.in_flight} already queued; "
+                  f"{plan.settling} still changing (a real run waits for them); "
                   f"{len(plan.vanished)} records of vanished files would be forgotten. "
                   "Nothing was changed.")
     return 0
 
 
 def _print_summary(console: Console, outcomes: Counter[str], failures: list[FileJob],
-                   moved_bytes: int, seconds: float, unchanged: int) -> None:
+                   sizes: tuple[int, int], seconds: float, unchanged: int) -> None:
     table = Table(title="summary")
     table.add_column("outcome")
     table.add_column("files", justify="right")
@@ -175,7 +250,11 @@ def _print_summary(console: Console, outcomes: Counter[str], failures: list[File
         table.add_row(name, str(outcomes.get(name, 0)))
     table.add_row("unchanged", str(unchanged))
     console.print(table)
-    rate = moved_bytes / seconds / 1e6 if seconds else 0.0
-    console.print(f"{moved_bytes / 1e6:.1f} MB in {seconds:.2f} s ({rate:.1f} MB/s)")
+    handled, copied = sizes
+    rate = handled / seconds if seconds else 0.0
+    # "X MB in Y s" first: bench/procs.py reads the in-process time from it.
+    console.print(f"{handled / 1e6:.1f} MB in {seconds:.2f} s at {rate / 1e6:.1f} MB/s "
+                  f"({copied / 1e6:.1f} MB copied, the rest duplicates or skipped)",
+                  highlight=False)
     for job in failures:
         console.print(f"[red]failed[/red] {job.source}/{job.rel_path}: {job.reason}")

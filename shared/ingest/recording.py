@@ -73,6 +73,8 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
             "host": ctx.hostname,
             # The worker of every stage: where each step ran, across hosts.
             "hosts": json.dumps({**job.hosts, "record_outcome": ctx.hostname}, sort_keys=True),
+            # Seconds each stage took, for `mediacourier trace`.
+            "timings": json.dumps(job.timings, sort_keys=True),
         },
     )
     crash_point("outcome-recorded")

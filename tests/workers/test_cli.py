@@ -120,9 +120,11 @@ def test_unreachable_redis_is_a_one_line_error(dep: Deployment, args: list[str])
     # When a command that needs Redis runs
     done = cli(dep.env(), *args)
 
-    # Then it fails with one line naming the address, like every other error, not a traceback
-    assert done.returncode == 2, done.stderr[-3000:]
+    # Then it fails with one line naming the address, like every other error, not a traceback,
+    # with the exit code of a connection error (4), not of a configuration error (2)
+    assert done.returncode == 4, done.stderr[-3000:]
     assert done.stderr.startswith("mediacourier: ") and str(port) in done.stderr
+    assert len(done.stderr.splitlines()) == 1
     assert "Traceback" not in done.stderr
 
 

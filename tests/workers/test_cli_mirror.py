@@ -60,9 +60,11 @@ def test_dry_run_then_run_then_guard(dep: Deployment, corpus_dir: Path) -> None:
     (library / "gps" / "DSCN0025.jpg").unlink()
     dry = cli(env, "mirror", "backup", "--dry-run")
     refused = cli(env, "mirror", "backup")
-    # Then the dry run warns, the run is refused with the counts, exit 2, nothing deleted
-    assert dry.returncode == 2 and "a real run would be refused" in dry.stdout
-    assert refused.returncode == 2 and refused.stdout.strip() == ""  # no progress bar either
+    # Then the dry run warns, the run is refused with the counts, exit 3 (a guard refused: not
+    # 2, a configuration error), nothing deleted
+    assert dry.returncode == 3 and "a real run would be refused" in dry.stdout
+    assert refused.returncode == 3 and refused.stdout.strip() == ""  # no progress bar either
+    assert len(refused.stderr.splitlines()) == 1
     assert "would delete 2 of " in refused.stderr and "at most 1 files" in refused.stderr
     assert (nas / "gps" / "DSCN0021.jpg").exists()
     forced = cli(env, "mirror", "backup", "--force")

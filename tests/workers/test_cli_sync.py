@@ -101,15 +101,22 @@ def test_sync_copies_byte_identical_then_finds_all_unchanged(
     assert done.returncode == 0, done.stdout + done.stderr
     assert (count(done.stdout, "ingested"), count(done.stdout, "failed")) == (len(media), 0)
     total = sum(len(b) for b in media.values())
-    assert re.search(rf"{total / 1e6:.1f} MB in [\d.]+ s \([\d.]+ MB/s\)", done.stdout)
+    summary = re.search(rf"{total / 1e6:.1f} MB in [\d.]+ s at ([\d.]+) MB/s \("
+                        rf"{total / 1e6:.1f} MB copied, the rest duplicates or skipped\)",
+                        done.stdout)
+    assert summary, done.stdout
+    # one rate: the bar's final figure is the summary's (the whole run's average)
+    bar = re.search(r"files [\d.]+/[\d.]+ MB ([\d.]+) MB/s", done.stdout)
+    assert bar and bar.group(1) == summary.group(1), done.stdout
     assert files_in(library) == media
     assert tree(source) == before
 
-    # When sync runs again; Then nothing new is ingested: every photo is unchanged
+    # When sync runs again; Then nothing new is ingested: it says there is nothing to do, with
+    # every photo unchanged, instead of an empty progress bar
     again = cli(dep.env(), "sync", "inbox")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert count(again.stdout, "ingested") == 0
-    assert count(again.stdout, "unchanged") == len(media)
+    assert f"nothing to do in inbox: {len(media)} files unchanged" in again.stdout
+    assert "0/0" not in again.stdout and "summary" not in again.stdout
     assert files_in(library) == media
 
 

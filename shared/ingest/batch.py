@@ -18,12 +18,14 @@ from typing import Any, Protocol, TypeVar
 import redis
 
 from shared.errors import LeaseHeld, RetryableError
+from shared.ingest.batch_store import BatchStore
+from shared.ingest.claims import claim_lease
 from shared.ingest.context import Context
 from shared.ingest.leases import file_lease_name
 from shared.ingest.pipeline import LOCKED_STAGES, STAGES, run_stage
-from shared.jobs import FileJob
+from shared.jobs import FileJob, Outcome
 from shared.media import is_sidecar
-from shared.state import FileRecord, Leases, RedisStateStore
+from shared.state import Leases
 from shared.transfer import LocalTransfer
 
 log = logging.getLogger(__name__)
@@ -83,42 +85,6 @@ def ingest_many(jobs: list[FileJob], ctx: Context,
     return settled
 
 
-class PrefetchedRecords:
-    """The store, with the batch's file records read in one round trip and kept current."""
-
-    def __init__(self, store: RedisStateStore, source: str, rels: list[str]) -> None:
-        self._store = store
-        self._source = source
-        self._records = store.get_records(source, rels)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def get_record(self, source: str, rel: str) -> FileRecord | None:
-        if source == self._source and rel in self._records:
-            return self._records[rel]
-        return self._store.get_record(source, rel)
-
-    def put_record(self, source: str, rel: str, record: FileRecord) -> None:
-        self._store.put_record(source, rel, record)
-        self._remember(source, rel, record)
-
-    def settle_verified(self, source: str, rel: str, record: FileRecord,
-                        library: str | None) -> None:
-        self._store.settle_verified(source, rel, record, library)
-        self._remember(source, rel, record)
-
-    def finish(self, source: str, rel: str, record: FileRecord | None = None,
-               **rest: Any) -> None:
-        self._store.finish(source, rel, record=record, **rest)
-        if record is not None:
-            self._remember(source, rel, record)
-
-    def _remember(self, source: str, rel: str, record: FileRecord) -> None:
-        if source == self._source and rel in self._records:
-            self._records[rel] = record
-
-
 def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
     """Outcomes in the order of `jobs` (all of one source); a retryable failure is returned as
     its exception, so one busy file never holds up the rest and the caller decides how it
@@ -126,27 +92,65 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
     if not jobs:
         return []
     store = ctx.store
-    ctx = dataclasses.replace(
-        ctx, store=PrefetchedRecords(store, jobs[0].source, [j.rel_path for j in jobs]))
+    batch_store = BatchStore(store, jobs[0].source, [j.rel_path for j in jobs])
+    ctx = dataclasses.replace(ctx, store=batch_store)
     results: list[Result] = list(jobs)
     leases: Leases | None = None
     try:
         for name, _ in STAGES:
             if name in LOCKED_STAGES and leases is None:
-                leases = _lock_all(results, ctx)
+                leases = batch_store.leases = _lock_all(results, ctx)
             if name == FLUSH_BEFORE:
                 ctx.backend.flush()
+            if name == "claim_content":
+                _claim_up_front(results, batch_store, ctx)
+            if name == "record_outcome":
+                batch_store.defer_outcomes()
+            recorded = []
             for index, job in enumerate(results):
                 if isinstance(job, Exception):
                     continue
                 try:
                     results[index] = run_stage(name, job, ctx, lock=False)
+                    recorded.append(index)
                 except (RetryableError, redis.RedisError) as exc:
                     results[index] = exc
+            if name == "claim_content":
+                _release_unused(results, batch_store)
+            if name == "record_outcome":
+                _flush_outcomes(results, recorded, batch_store)
     finally:
         if leases is not None:
             store.release_many(leases)
     return results
+
+
+def _claim_up_front(results: list[Result], batch_store: BatchStore, ctx: Context) -> None:
+    """The content claims of every hashed image in one pipeline (sidecars claim nothing)."""
+    wanted = [(job.sha256, job.owner) for job in results
+              if isinstance(job, FileJob) and job.outcome == Outcome.HASHED
+              and not is_sidecar(job.rel_path)]
+    batch_store.prefetch_claims(wanted, claim_lease(ctx))
+
+
+def _release_unused(results: list[Result], batch_store: BatchStore) -> None:
+    """A claim made up front for a file whose stage did not take it is dropped, but only for
+    a file still ours: a file whose lease was lost may be another worker's now, under the
+    same owner name."""
+    unused = batch_store.unused_claims()
+    for job in results:
+        if isinstance(job, FileJob) and (job.sha256, job.owner) in unused:
+            batch_store.release_content(job.sha256, job.owner)
+
+
+def _flush_outcomes(results: list[Result], recorded: list[int], batch_store: BatchStore) -> None:
+    """The record stage's writes in one transaction; if it fails, no file of it counts as
+    recorded: each is retried (its verified record brings it back to the same end)."""
+    try:
+        batch_store.flush_outcomes()
+    except redis.RedisError as exc:
+        for index in recorded:
+            results[index] = exc
 
 
 def _lock_all(results: list[Result], ctx: Context) -> Leases:

@@ -91,6 +91,20 @@ class ContentClaims:
                 sha256, owner, lease)
         return entry
 
+    def claim_many(self, wanted: list[tuple[str, str]],
+                   lease: float = DEFAULT_LEASE) -> set[tuple[str, str]]:
+        """Claim many (sha256, owner) pairs that are free, in two round trips (the clock, then
+        one HSETNX each, in order): the pairs now claimed. A pair not returned is held by
+        someone (or by a pair before it in `wanted`): `claim_content` sorts that one out."""
+        if not wanted:
+            return set()
+        key = self.key("content")
+        now = self.server_time()
+        pipe = self.client.pipeline(transaction=False)
+        for sha256, owner in wanted:
+            pipe.hsetnx(key, sha256, claim_value(owner, now, now + lease))
+        return {pair for pair, ok in zip(wanted, pipe.execute(), strict=True) if ok}
+
     def renew_content(self, sha256: str, owner: str, lease: float = DEFAULT_LEASE) -> bool:
         """Extend our claim's lease from now; False when the claim is no longer ours."""
         key = self.key("content")

@@ -74,14 +74,19 @@ class HoldKeys:
     # stage timings -----------------------------------------------------------------------
     def add_histogram(self, fields: Mapping[str, int | float]) -> None:
         """Add to the stage-time histogram's fields in one round trip (ints count, floats sum)."""
-        key = self.key(METRICS_KEY, "stage_seconds")
         pipe = self.client.pipeline(transaction=False)
+        self.add_histogram_into(pipe, fields)
+        pipe.execute()
+
+    def add_histogram_into(self, pipe: redis.client.Pipeline,
+                           fields: Mapping[str, int | float]) -> None:
+        """The commands of `add_histogram`, queued on `pipe` (a batch's one transaction)."""
+        key = self.key(METRICS_KEY, "stage_seconds")
         for field, amount in fields.items():
             if isinstance(amount, int):
                 pipe.hincrby(key, field, amount)
             else:
                 pipe.hincrbyfloat(key, field, amount)
-        pipe.execute()
 
     def histogram(self) -> dict[str, str]:
         return self.client.hgetall(self.key(METRICS_KEY, "stage_seconds"))

@@ -44,6 +44,7 @@ from shared.errors import StoreUnavailable
 from shared.state.claims import ContentClaims, ContentEntry
 from shared.state.coordination import CoordinationKeys
 from shared.state.holds import HoldKeys
+from shared.state.journal import log_outcome
 
 __all__ = ["ContentEntry", "FileRecord", "RedisStateStore", "SEP"]
 
@@ -190,6 +191,7 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys):
         pipe.hincrby(self.key("counters"), event, 1)
         if "bytes" in fields and event == "ingested":
             pipe.hincrby(self.key("counters"), "bytes_ingested", int(fields["bytes"]))
+        log_outcome(event, fields)  # a file's outcome: its one line in the log at INFO
 
     def finish(
         self,
@@ -203,7 +205,25 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys):
         journal: dict[str, Any] | None = None,
     ) -> None:
         """Everything recorded at the end of a file's job, in one transaction."""
+        self.finish_many([(source, rel, {"record": record, "failure": failure,
+                                         "failure_path": failure_path, "inflight": inflight,
+                                         "event": event, "journal": journal})])
+
+    def finish_many(self, items: list[tuple[str, str, dict[str, Any]]],
+                    histogram: dict[str, int | float] | None = None) -> None:
+        """The ends of many jobs (each: source, rel and the keywords of `finish`), and the
+        stage-time histogram's additions, in one transaction: one round trip for a batch."""
         pipe = self.client.pipeline(transaction=True)
+        for source, rel, end in items:
+            self._finish_into(pipe, source, rel, **end)
+        if histogram:
+            self.add_histogram_into(pipe, histogram)
+        pipe.execute()
+
+    def _finish_into(self, pipe: redis.client.Pipeline, source: str, rel: str,
+                     record: FileRecord | None = None, failure: str | None = None,
+                     failure_path: str = "", inflight: tuple[int, int] | None = None,
+                     event: str | None = None, journal: dict[str, Any] | None = None) -> None:
         if record is not None:
             pipe.hset(self.key("files", source), rel, record.encode())
         if event is not None:
@@ -216,7 +236,6 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys):
             self._journal(pipe, event, journal or {})
         if inflight is not None:
             pipe.hdel(self.key("inflight"), _key_of(source, rel, *inflight))
-        pipe.execute()
 
     def read_journal(self, count: int = 1000) -> list[dict[str, str]]:
         entries = self.client.xrevrange(self.key("journal"), count=count)

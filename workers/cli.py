@@ -268,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # "Connected (version 2.0 …)" on every SSH connection says nothing
+        logging.getLogger("paramiko").setLevel(logging.WARNING)
     try:
         if getattr(args, "host", None):  # this machine is that host: its folders are checked
             os.environ["MEDIACOURIER_HOST"] = args.host

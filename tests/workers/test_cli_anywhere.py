@@ -125,3 +125,42 @@ def test_a_worker_with_no_redis_is_one_line_with_the_connection_code(
     [line] = done.stderr.splitlines()
     assert line.startswith("mediacourier: Redis unreachable") and "127.0.0.1:1" in line
     assert done.stdout == ""
+
+
+def run_celery_from(cwd: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """What `./dev celery ARGS` runs, from the caller's folder."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MEDIACOURIER_", "XDG_"))}
+    python = str(REPO / ".venv" / "bin" / "python")
+    return subprocess.run([python, "-m", "workers.deployment", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60,
+                          env={**env, "HOME": str(home)})
+
+
+def test_dev_celery_with_no_deployment_is_one_line(empty: tuple[Path, Path]) -> None:
+    # Given no deployment; When `./dev celery inspect ping` runs from an empty folder
+    cwd, home = empty
+    done = run_celery_from(cwd, home, "inspect", "ping")
+
+    # Then one line says where it looked (not Celery's import traceback), nothing is created
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("mediacourier: no mediacourier deployment found")
+    assert everything_under(cwd, home) == []
+
+
+def test_dev_celery_talks_to_the_deployment_found_from_any_folder(
+        dep: Deployment, empty: tuple[Path, Path]) -> None:
+    # Given a remembered deployment with its Redis up and no worker
+    configure(dep)
+    cwd, home = empty
+    remember_deployment(load_settings(str(dep.config_path), env={}), env={"HOME": str(home)})
+
+    # When `./dev celery inspect ping` runs from another folder
+    done = run_celery_from(cwd, home, "inspect", "ping", "--timeout", "0.5")
+
+    # Then Celery reached that Redis and found no worker there (its own answer, not an import
+    # error), and nothing was created where it ran
+    assert "No nodes replied" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert everything_under(cwd) == []

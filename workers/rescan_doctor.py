@@ -3,6 +3,7 @@ API reachable and authorised."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from typing import Any
@@ -42,22 +43,37 @@ def check_user(executor: Any, target: RescanTarget) -> str:
     """Run `id` in the container as the configured user: proves the container is there and
     that the user exists in it (occ refuses to run as anyone but the web server user)."""
     user = target.executor.user
+    if user.isdigit():
+        return _check_uid(executor, user)
     result = executor.run(("id", "-un"), 30, user=user) if user else \
         executor.run(("id", "-un"), 30)
     if not result.ok:
         raise RuntimeError(f"{executor.describe()}: `id -un` as {user or 'the default user'} "
-                           f"failed: {(result.stderr or result.stdout).strip()[-200:]}")
+                           f"failed: {_output(result)}")
     name = result.stdout.strip()
-    if user and user not in (name, _uid(executor, user)):
+    if user and user != name:
         raise RuntimeError(f"{executor.describe()}: commands run as {name}, not {user}")
     return f"{executor.describe()} found; commands run as {name}"
 
 
-def _uid(executor: Any, user: str) -> str:
-    """A numeric `user = "1000"` matches the uid, not the name."""
-    if not user.isdigit():
-        return ""
-    return executor.run(("id", "-u"), 30, user=user).stdout.strip()
+def _check_uid(executor: Any, uid: str) -> str:
+    """A numeric `user = "1000"` needs no passwd entry: `docker exec -u 1000` runs as that uid
+    all the same (and so do the scans), where `id -un` would fail with "unknown ID 1000"."""
+    result = executor.run(("id", "-u"), 30, user=uid)
+    if not result.ok:
+        raise RuntimeError(f"{executor.describe()}: `id -u` as uid {uid} failed: "
+                           f"{_output(result)}")
+    if result.stdout.strip() != uid:
+        raise RuntimeError(f"{executor.describe()}: commands run as uid "
+                           f"{result.stdout.strip()}, not {uid}")
+    named = executor.run(("id", "-un"), 30, user=uid)
+    shown = named.stdout.strip() if named.ok and named.stdout.strip() else \
+        f"uid {uid} (no user name in the container)"
+    return f"{executor.describe()} found; commands run as {shown}"
+
+
+def _output(result: Any) -> str:
+    return " ".join((result.stderr or result.stdout).strip()[-200:].split())
 
 
 def check_api(verdict: Any) -> str:
@@ -68,6 +84,12 @@ def check_api(verdict: Any) -> str:
 
 
 def _on_path(program: str) -> str:
+    if "/" in program:  # a path: PATH is not searched, so say what is wrong with the file
+        if not os.path.exists(program):
+            raise FileNotFoundError(f"{program} does not exist")
+        if os.path.isdir(program) or not os.access(program, os.X_OK):
+            raise PermissionError(f"{program} is not executable")
+        return f"{program} found"
     found = shutil.which(program)
     if not found:
         raise FileNotFoundError(f"{program!r} is not on PATH")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.config import RescanTarget
-from shared.errors import CommandFailed, MediacourierError, RescanRefused, RetryableError
+from shared.errors import CommandFailed, MediacourierError, RescanRefused
 from shared.executors import CommandExecutor
 from shared.rescan.apps import scan_folder
 from shared.rescan.output import PERMANENT, RETRY
@@ -56,7 +56,8 @@ def flush_rescans(
     scanning", a timeout) stays dirty and CommandFailed is raised so the caller retries; one
     the app refuses for good (unknown user, path not found) is cleared, journaled and
     reported with RescanRefused. When the executor cannot run anything (engine unreachable,
-    container missing) every folder stays dirty and that error is raised.
+    container missing) every folder stays dirty and that error is raised. Either error says
+    why, for each folder; a `rescanned` entry is journaled only for folders that were scanned.
     """
 
     started = time.perf_counter()
@@ -68,8 +69,8 @@ def flush_rescans(
         folders = minimal_folders(list(seen), target.max_folders, library_roots)
         if target.kind == "immich" and folders:
             folders = folders[:1]  # Immich scans a whole library: one call covers all
-        failed: list[str] = []
-        refused: list[str] = []
+        failed: dict[str, str] = {}  # folder -> the reason, for the task's own error
+        refused: dict[str, str] = {}
         done: dict[str, float] = {}
         counts: dict[str, int] = {}
         try:
@@ -84,29 +85,39 @@ def flush_rescans(
                 if outcome.status != RETRY:
                     done.update(covered)
                 if not outcome.ok:
-                    (refused if outcome.status == PERMANENT else failed).append(folder)
+                    (refused if outcome.status == PERMANENT else failed)[folder] = \
+                        outcome.message.strip() or f"exit code {outcome.exit_code}"
                     store.journal("rescan-failed", target=target.name, folder=folder,
                                   exit_code=outcome.exit_code, reason=outcome.message[-500:],
                                   permanent=int(outcome.status == PERMANENT))
         except MediacourierError as exc:  # nothing more can run: keep what is not done
+            # Not permanent, whatever the error: every folder not done stays marked and is
+            # scanned by the next flush (a container missing now may be back after a restart).
             store.journal("rescan-failed", target=target.name, folder="\n".join(folders),
-                          exit_code=-1, reason=str(exc)[-500:],
-                          permanent=int(not isinstance(exc, RetryableError)))
+                          exit_code=-1, reason=str(exc)[-500:], permanent=0)
             store.clear_dirty(target.name, done)
             raise
         store.clear_dirty(target.name, done)
-    report = RescanReport(target.name, tuple(folders), tuple(failed + refused),
+    report = RescanReport(target.name, tuple(folders), (*failed, *refused),
                           time.perf_counter() - started, counts)
-    if folders:
-        store.journal("rescanned", target=target.name, folders="\n".join(folders),
+    scanned = [f for f in folders if f not in failed and f not in refused]
+    if scanned:  # a busy or failed run scanned nothing: its rescan-failed entries say so
+        store.journal("rescanned", target=target.name, folders="\n".join(scanned),
                       failed=len(failed) + len(refused), seconds=f"{report.seconds:.3f}",
                       counts=" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     if failed:
-        raise CommandFailed(f"rescan {target.name}: will retry {', '.join(failed)}")
+        raise CommandFailed(f"rescan {target.name}: will retry {', '.join(failed)}: "
+                            f"{_reasons(failed)}")
     if refused:
-        raise RescanRefused(f"rescan {target.name}: refused for {', '.join(refused)} "
-                            "(see the journal)")
+        raise RescanRefused(f"rescan {target.name}: refused for {', '.join(refused)}: "
+                            f"{_reasons(refused)}")
     return report
+
+
+def _reasons(reasons: dict[str, str]) -> str:
+    """The distinct reasons, in order, on one line: one when every folder failed alike."""
+    distinct = list(dict.fromkeys(" ".join(reason[-300:].split()) for reason in reasons.values()))
+    return "; ".join(distinct)
 
 
 def _within(path: str, folder: str) -> bool:

@@ -10,13 +10,16 @@ from tests.workers.test_cli import doctor_lines
 
 def test_doctor_one_line_per_container_target(dep: Deployment, dockerd: Dockerd) -> None:
     # Given a Nextcloud container found by compose label, a PhotoPrism one run as uid 1000,
-    # a target whose container does not exist and one whose user the container lacks
+    # one run as uid 4242, which has no passwd entry in the container (docker exec -u 4242
+    # works all the same), a target whose container does not exist and one whose user the
+    # container lacks
     name = dockerd.run(labels={"com.docker.compose.service": "doctor-nc"})
     docker = {"executor": "docker", "docker_url": dockerd.url}
     configure(dep, **{
         "rescan.nc": {"kind": "nextcloud", "nextcloud_user": "alice",
                       "container_label": "com.docker.compose.service=doctor-nc", **docker},
         "rescan.pp": {"kind": "photoprism", "container": name, "user": "1000", **docker},
+        "rescan.uid": {"kind": "photoprism", "container": name, "user": "4242", **docker},
         "rescan.gone": {"kind": "nextcloud", "nextcloud_user": "alice",
                         "container": "doctor-no-such-container", **docker},
         "rescan.wronguser": {"kind": "nextcloud", "nextcloud_user": "alice", "container": name,
@@ -33,6 +36,9 @@ def test_doctor_one_line_per_container_target(dep: Deployment, dockerd: Dockerd)
     assert "doctor-nc" in lines["rescan nc"][1]
     assert lines["rescan pp"] == ("ok", f"container {name!r} on {dockerd.url} found; "
                                         "commands run as photoprism")
+    assert lines["rescan uid"] == ("ok", f"container {name!r} on {dockerd.url} found; "
+                                         "commands run as uid 4242 (no user name in the "
+                                         "container)")
     assert lines["rescan gone"][0] == "FAIL"
     assert "doctor-no-such-container" in lines["rescan gone"][1]
     assert lines["rescan wronguser"][0] == "FAIL" and "apache" in lines["rescan wronguser"][1]

@@ -131,13 +131,44 @@ def test_failing_command_keeps_folders_dirty(store: RedisStateStore) -> None:
         flush_rescans(_target(), store, executor, ["/photos"])
     assert len(executor.calls) == 2
     assert set(store.dirty_folders("immich")) == {"/photos/a", "/photos/b"}
+    # And the journal has one rescan-failed entry per folder, and no "rescanned" one: nothing was
     events = [(e["event"], e.get("folder"), e.get("exit_code")) for e in store.read_journal()]
-    assert events == [("rescan-failed", "/photos/a", "3"), ("rescan-failed", "/photos/b", "3"),
-                      ("rescanned", None, None)]
-    assert store.read_journal()[-1]["failed"] == "2"
+    assert events == [("rescan-failed", "/photos/a", "3"), ("rescan-failed", "/photos/b", "3")]
     # And a later successful flush clears them
     flush_rescans(_target(), store, RecordingExecutor(), ["/photos"])
     assert store.dirty_folders("immich") == {}
+
+
+def test_a_failed_scan_fails_with_its_reason_and_journals_no_rescan(
+        store: RedisStateStore) -> None:
+    # Given a dirty folder and a scanner that reports a locked database on stderr, exit 3
+    store.mark_dirty("immich", "/photos/a", 0.1)
+    script = 'echo "index database is locked" >&2; exit 3'
+    target = _target(command=("sh", "-c", script, "scan", "{folder}"))
+    # When flushed / Then the error says why, on one line, and the folder stays dirty
+    with pytest.raises(CommandFailed) as caught:
+        flush_rescans(target, store, LocalExecutor(), ["/photos"])
+    assert str(caught.value) == ("rescan immich: will retry /photos/a: "
+                                 "index database is locked")
+    assert list(store.dirty_folders("immich")) == ["/photos/a"]
+    # And the journal says it failed, with no "rescanned" entry of zero counts beside it
+    journal = store.read_journal()
+    assert [e["event"] for e in journal] == ["rescan-failed"]
+    assert journal[0]["permanent"] == "0" and journal[0]["reason"] == "index database is locked"
+
+
+def test_a_partly_failed_flush_journals_only_the_scanned_folders(store: RedisStateStore) -> None:
+    # Given two dirty folders and a scanner that is busy for one of them
+    for folder in ("/photos/a", "/photos/b"):
+        store.mark_dirty("immich", folder, 0.1)
+    script = 'case "$1" in */b) echo "b is busy" >&2; exit 3;; esac'
+    target = _target(command=("sh", "-c", script, "scan", "{folder}"))
+    # When flushed / Then the busy one is retried, and "rescanned" names only the other
+    with pytest.raises(CommandFailed, match="will retry /photos/b: b is busy"):
+        flush_rescans(target, store, LocalExecutor(), ["/photos"])
+    rescanned = [e for e in store.read_journal() if e["event"] == "rescanned"]
+    assert [(e["folders"], e["failed"]) for e in rescanned] == [("/photos/a", "1")]
+    assert list(store.dirty_folders("immich")) == ["/photos/b"]
 
 
 def test_folder_marked_again_during_the_flush_stays_dirty(store: RedisStateStore) -> None:

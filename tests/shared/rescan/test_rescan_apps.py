@@ -184,7 +184,8 @@ def test_flush_reports_a_refused_scan_and_clears_it(dockerd: Dockerd, apps: str,
                                                     library: Path, store: RedisStateStore) -> None:
     target = nextcloud(apps, user="bob")
     store.mark_dirty("nc", f"{library}/2024/08", 0.1)
-    with pytest.raises(RescanRefused, match="2024/08"):
+    # The task fails with the app's own reason, not with "see the journal"
+    with pytest.raises(RescanRefused, match="refused for .*/2024/08: Unknown user 1 bob$"):
         flush_rescans(target, store, executor(dockerd, apps), [str(library)])
     assert store.dirty_folders("nc") == {}
     failed = [e for e in store.read_journal() if e["event"] == "rescan-failed"]
@@ -198,6 +199,10 @@ def test_missing_container_keeps_every_folder_dirty(dockerd: Dockerd, library: P
         flush_rescans(nextcloud("gone-container"), store,
                       executor(dockerd, "gone-container"), [str(library)])
     assert list(store.dirty_folders("nc")) == [f"{library}/2024/08"]
+    # And the journal calls it retryable, as it is: the folder stays marked for the next flush
+    journal = store.read_journal()
+    assert [e["event"] for e in journal] == ["rescan-failed"]
+    assert journal[0]["permanent"] == "0" and "gone-container" in journal[0]["reason"]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,9 @@ class SourceConfig:
     polling: str = "auto"
 
 
+VERIFY_MODES = ("cache", "disk")
+
+
 @dataclass(frozen=True)
 class LibraryConfig:
     name: str
@@ -43,6 +46,9 @@ class LibraryConfig:
     rescan: tuple[str, ...] = ()
     syncthing: str = ""  # a [syncthing.X] whose folder holds this library
     target: str = ""  # a [targets.NAME]: `path` is then a path on that target
+    # "cache": a copy's read-back may be served by the page cache; "disk": its cached pages
+    # are dropped first, so the check reads what the disk holds (shared/ingest/placing.py).
+    verify: str = "cache"
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,7 @@ def parse_library(key: str, data: Any, base: Path, name: str, must_exist: bool =
         else folder(path, base, key_at(where, "path"), must_exist=must_exist),
         layout=table.get("layout", "keep", str),
         duplicates=table.choice("duplicates", "skip", DUPLICATE_POLICIES),
+        verify=table.choice("verify", "cache", VERIFY_MODES),
         archive_path=archive_path,
         rescan=table.strings("rescan"),
         syncthing=table.get("syncthing", "", str),

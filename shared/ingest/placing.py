@@ -223,7 +223,12 @@ def verify_copy(job: FileJob, ctx: Context) -> FileJob:
 
 
 def _copy_matches(job: FileJob, ctx: Context) -> bool:
-    root, backend = ctx.library(job).path, ctx.backend_for(ctx.library(job))
+    library = ctx.library(job)
+    root, backend = library.path, ctx.backend_for(library)
+    if library.verify == "disk" and isinstance(backend, LocalTransfer):
+        # The copy is durable by now (fsynced, or the batch's sync): its pages are clean and
+        # can go, so the read-back below reads the disk instead of the cache.
+        backend.drop_cache(root, job.dest_path)
     if job.copy_check:  # a copy: compare with the digest of the bytes it was made from
         return backend.digest(root, job.dest_path, check=True) == (job.size, job.copy_check)
     return backend.digest(root, job.dest_path) == (job.size, job.sha256)

@@ -203,6 +203,19 @@ class LocalTransfer:
             os.close(fd)
         return size, sha
 
+    def drop_cache(self, root: Path, rel_path: str) -> None:
+        """Drop the file's pages from the page cache (they are clean once it was made durable),
+        so that the next read of it comes from the disk: `verify = "disk"`. A read-back served
+        from the cache proves what the kernel holds, not what the device stored."""
+        try:
+            fd, _ = open_regular(os.path.join(root, rel_path))
+        except (SourceVanished, SourceUnreadable):
+            return  # nothing of ours there: the digest that follows says so
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
     def remove(self, root: Path, rel_path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(root, rel_path))

@@ -113,3 +113,22 @@ def test_two_workers_taking_over_one_stale_claim_one_wins(
 def store_url(client: redis.Redis) -> str:
     kwargs = client.connection_pool.connection_kwargs
     return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
+
+
+def test_claim_many_claims_the_free_hashes_in_order_and_leaves_the_held_ones(
+    store: RedisStateStore,
+) -> None:
+    # Given one hash already claimed by another file and one already in a library
+    store.claim_content("a" * 64, "cam/other.jpg@1:1", lease=60)
+    store.settle_content("b" * 64, "lib", "2024/kept.jpg")
+    wanted = [("a" * 64, "cam/a.jpg@1:1"), ("b" * 64, "cam/b.jpg@1:1"),
+              ("d" * 64, "cam/d.jpg@1:1"), ("d" * 64, "cam/twin.jpg@1:1")]
+    # When a batch claims four (sha256, owner) pairs at once
+    claimed = store.claim_many(wanted, lease=60)
+    # Then only the free hash is claimed, by the first of the two that want it
+    assert claimed == {("d" * 64, "cam/d.jpg@1:1")}
+    entry = store.content("d" * 64)
+    assert entry is not None and entry.owner == "cam/d.jpg@1:1" and entry.is_claim
+    # … and the other claim and the library entry are untouched
+    assert store.content("a" * 64).owner == "cam/other.jpg@1:1"  # type: ignore[union-attr]
+    assert store.content("b" * 64).rel_path == "2024/kept.jpg"  # type: ignore[union-attr]

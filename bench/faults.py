@@ -7,10 +7,10 @@ Kinds (all SIGKILL, by PID, of a process found under `up` in /proc):
   beat     beat
   redis    the embedded redis-server (it restarts from its append-only file)
   up       `up` itself, then started again
-`up` stops everything when a needed child exits; the soak then starts it again at once, as a
-service manager would. When `up` neither restarts its Redis nor stops within REDIS_NOTICE
-seconds, the soak restarts `up` (SIGTERM, its ordered stop) and notes it: that restart is
-how the Redis comes back from its AOF.
+`up` starts a needed child that exits (and its embedded Redis) again; when it stops instead
+(a child that keeps exiting), the soak starts it again at once, as a service manager would, and
+notes it. When `up` neither replaces a killed process nor stops within a bound, the soak
+restarts `up` (SIGTERM, its ordered stop) and notes that as a finding.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ KINDS = ("pool", "worker", "watcher", "beat", "redis", "up")
 # Pool kills cost no restart; the others each take the stack down and up again.
 WEIGHTS = {"pool": 3, "worker": 2, "watcher": 1, "beat": 1, "redis": 2, "up": 2}
 READY_TIMEOUT = 120.0  # a restarted `up` that is not ready by then is a finding of its own
-EXIT_TIMEOUT = 60.0  # `up` stopping after a needed child died (its worker has 30 s to finish)
+EXIT_TIMEOUT = 60.0  # `up` replacing a killed child and being ready again, or stopping
 REDIS_NOTICE = 5.0
 LEFTOVER_GRACE = 45.0  # children of a SIGKILLed `up` finishing their warm shutdown
 
@@ -171,10 +171,25 @@ class Injector:
             stack.wait_exit(10)
             self.restart("it was SIGKILLed")
             return
-        if not stack.wait_exit(EXIT_TIMEOUT):
-            self.log.notes.append(f"{fault.kind} killed: `up` still running after "
-                                  f"{EXIT_TIMEOUT:.0f} s; the soak restarted it")
+        if self._replaced(fault.kind, target):
+            return
+        if stack.running():
+            self.log.notes.append(f"{fault.kind} killed: `up` neither started it again nor "
+                                  f"stopped within {EXIT_TIMEOUT:.0f} s; the soak restarted it")
+        else:
+            self.log.notes.append(f"{fault.kind} killed: `up` stopped ({stack.exit_reason()})")
         self.restart(f"its {fault.kind} was killed")
+
+    def _replaced(self, role: str, killed: Proc) -> bool:
+        """Whether `up` started a new process in the killed one's role (and is ready again)
+        within EXIT_TIMEOUT; False when it stopped instead or did neither."""
+        deadline = time.monotonic() + EXIT_TIMEOUT
+        while time.monotonic() < deadline and self.stack.running():
+            fresh = [p for p in self.stack.roles().get(role, []) if p.pid != killed.pid]
+            if fresh and self.stack.ready():
+                return True
+            time.sleep(0.2)
+        return False
 
     def _redis_back_or_exit(self, killed: Proc) -> bool:
         deadline = time.monotonic() + REDIS_NOTICE

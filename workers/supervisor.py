@@ -33,6 +33,7 @@ class Child:
     death_signal: int = signal.SIGTERM
     grace: float = 10.0
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    started_at: float = field(default=0.0, repr=False)
 
     @property
     def pid(self) -> int | None:
@@ -45,6 +46,11 @@ class Child:
         self.popen = subprocess.Popen(self.argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                       start_new_session=True,
                                       preexec_fn=die_with_parent(self.death_signal))
+        self.started_at = time.monotonic()
+
+    def ran_for(self) -> float:
+        """Seconds since it was started (up to now, or to when this is asked after its exit)."""
+        return time.monotonic() - self.started_at
 
     def terminate(self) -> None:
         """SIGTERM to the main process only: a Celery worker then does a warm shutdown and

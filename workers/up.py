@@ -1,12 +1,16 @@
 """`mediacourier up`: Redis (embedded unless configured), a worker, beat, the watcher, metrics and
 Flower, as children that die with it (see supervisor.py).
 
-Stopping (SIGINT, SIGTERM, SIGHUP, or a needed child that exits) goes in order: the watcher and
-beat first (no new work), then the worker with a bounded warm shutdown, then Flower and metrics,
-then Redis last. Metrics and Flower are optional: a port of theirs that is taken is found before
-anything starts and they move to a free one, saying so in one line; one of them exiting later is
-reported in one line and the rest runs on. Output goes through `Output`: `up 2>&1 | tee log` and
-Ctrl-C kills `tee` too, and a print to the closed pipe must not abort the stop.
+A needed child that exits is started again (at most three times a minute, then everything
+stops), and so is the embedded Redis, from its append-only file on its own port.
+
+Stopping (SIGINT, SIGTERM, SIGHUP, or a needed child that keeps exiting) goes in order: the
+watcher and beat first (no new work), then the worker with a bounded warm shutdown, then Flower
+and metrics, then Redis last. Metrics and Flower are optional: a port of theirs that is taken
+is found before anything starts and they move to a free one, saying so in one line; one of them
+exiting later is reported in one line and the rest runs on. Output goes through `Output`:
+`up 2>&1 | tee log` and Ctrl-C kills `tee` too, and a print to the closed pipe must not abort
+the stop.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ WORKER_GRACE = 30.0  # the warm shutdown's bound; an unfinished task is redelive
 SERVICE_GRACE = 10.0  # beat and the watcher: they finish a send or a tick
 OPTIONAL_GRACE = 3.0  # Flower and metrics hold nothing worth waiting for
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+RESTARTS = 5  # quick exits in a row of one needed child before `up` gives up and stops
+QUICK_EXIT = 10.0  # a child that ran shorter than this exited "quickly": a crash loop, maybe
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -71,6 +77,10 @@ class Supervisor:
     flower_port: int = 0
     metrics_listen: str = ""
     notes: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    quick_exits: dict[str, int] = field(default_factory=dict)
+    quick_exit: float = QUICK_EXIT
+    backoff: float = 1.0  # seconds per quick exit in a row, before the next start
 
     def check_ports(self) -> None:
         """Before anything starts: an optional component whose port is taken moves to a free
@@ -142,7 +152,7 @@ class Supervisor:
     def start(self) -> None:
         self.check_ports()
         url = self.redis_url()
-        env = self.environment(url)
+        env = self.env = self.environment(url)
         for child in self.plan():
             if self.stopping.is_set():  # a signal while starting: start no more
                 return
@@ -171,22 +181,56 @@ class Supervisor:
         say("Press Ctrl-C to stop.")
 
     def wait(self) -> int:
-        """Block until a stop signal, or until a needed child exits (then stop everything); an
-        optional one that exits is reported once and left out."""
+        """Block until a stop signal. The embedded Redis that exits is started again from its
+        append-only file on the same port; a needed child that exits (a worker that lost its
+        broker, a killed watcher) is started again, unless it keeps exiting right after its
+        start (then everything stops); an optional one that exits is reported once and left out."""
         while not self.stopping.is_set():
-            for child in self.children:
-                if child.running():
-                    continue
-                code = child.popen.returncode if child.popen else None
-                if not child.optional:
-                    self.out.say(f"{child.name} exited with code {code}; stopping", sys.stderr)
-                    return 1
+            if not self._keep_redis() or not self._keep_children():
+                return 1
+            self.stopping.wait(0.5)
+        return 0
+
+    def _keep_redis(self) -> bool:
+        if self.redis is None or self.redis.running or self.stopping.is_set():
+            return True
+        self.out.say("redis-server exited; starting it again from its append-only file",
+                     sys.stderr)
+        try:
+            self.redis.restart()
+        except Exception as exc:  # noqa: BLE001 - one line, then the orderly stop
+            self.out.say(f"redis-server did not start again: {exc}; stopping", sys.stderr)
+            return False
+        return True
+
+    def _keep_children(self) -> bool:
+        for child in list(self.children):
+            if child.running() or self.stopping.is_set():
+                continue
+            code = child.popen.returncode if child.popen else None
+            if child.optional:
                 self.out.say(f"{child.name} exited with code {code}; the pipeline runs on "
                              "without it", sys.stderr)
                 self.children.remove(child)
-                break
-            self.stopping.wait(0.5)
-        return 0
+                continue
+            # A child killed after it had run a while is started again however often that
+            # happens; one that keeps exiting right after its start (a bad configuration, a
+            # broker it cannot reach) is given up after RESTARTS tries.
+            ran_briefly = child.ran_for() < self.quick_exit
+            quick = self.quick_exits.get(child.name, 0) + 1 if ran_briefly else 0
+            if quick >= RESTARTS:
+                self.out.say(f"{child.name} exited with code {code} {quick} times in a row "
+                             f"within {self.quick_exit:.0f} s of its start; stopping", sys.stderr)
+                return False
+            self.quick_exits[child.name] = quick
+            if quick and self.stopping.wait(quick * self.backoff):  # a crash loop: back off
+                return True
+            self.out.say(f"{child.name} exited with code {code}; starting it again", sys.stderr)
+            # A killed worker's pool processes outlive it in its group, holding leases on files
+            # they can no longer report: end them first, so their files are free at once.
+            child.kill_leftovers()
+            child.start(self.env, REPO)
+        return True
 
     def stop(self) -> None:
         """Watcher and beat, then the worker, then Flower and metrics, then Redis."""

@@ -229,3 +229,25 @@ def test_taken_ports_move_flower_and_metrics_and_their_failure_keeps_the_pipelin
         leftover.terminate()
         leftover.wait(timeout=30)
         holder.close()
+
+
+def test_a_killed_redis_and_a_killed_worker_are_started_again(stack: UpStack) -> None:
+    # Given `up` running
+    stack.start()
+    procs = stack.wait_ready()
+    redis_pid = next(p.pid for p in procs if p.name == "redis-server")
+    # When its Redis is SIGKILLed, and then its worker
+    os.kill(redis_pid, signal.SIGKILL)
+    wait_for(lambda: "redis-server exited; starting it again" in stack.output(), 30,
+             "up to start Redis again")
+    os.kill(stack.child_pid("worker"), signal.SIGKILL)
+    wait_for(lambda: "worker exited with code -9; starting it again" in stack.output(), 30,
+             "up to start the worker again")
+    # Then `up` runs on, and a photo dropped now is carried into the library
+    photo = stack.folder / "inbox" / "after.jpg"
+    photo.write_bytes(b"\xff\xd8 after the faults " * 100)
+    wait_for(lambda: (stack.folder / "library" / "after.jpg").exists(), 90,
+             "the photo in the library")
+    landed = (stack.folder / "library" / "after.jpg").read_bytes()
+    assert landed == b"\xff\xd8 after the faults " * 100
+    assert stack.popen is not None and stack.popen.poll() is None, stack.output()[-3000:]

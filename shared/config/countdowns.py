@@ -25,17 +25,17 @@ FOLLOWUP_EXTRA = 1.0  # a reconcile's follow-up pass waits `stability` plus this
 def bounded_countdowns(settings: Settings, name: str) -> Settings:
     """The settings with `retry_backoff_max` capped; ConfigError for a wait that is too long."""
     limit = settings.countdown_limit
-    waits = [(f"rescan.{t.name}.debounce", t.debounce_seconds, "")
+    waits = [(f"[rescan.{t.name}] debounce", t.debounce_seconds, "")
              for t in settings.rescan_targets.values()]
-    waits += [(f"sources.{s.name}.stability", s.stability_seconds + FOLLOWUP_EXTRA,
+    waits += [(f"[sources.{s.name}] stability", s.stability_seconds + FOLLOWUP_EXTRA,
                f" + {FOLLOWUP_EXTRA:g} s") for s in settings.sources.values()]
-    waits += [(f"syncthing.{s.name}.poll", s.poll_seconds, "")
+    waits += [(f"[syncthing.{s.name}] poll", s.poll_seconds, "")
               for s in settings.syncthing.values()]
     for key, wait, extra in waits:
         if wait >= limit:
             shown = duration_text(wait - FOLLOWUP_EXTRA if extra else wait)
             raise ConfigError(
-                f"{name}: {key} ({shown}){extra} must be below visibility_timeout "
+                f"{name}: {key}: {shown}{extra} must be below visibility_timeout "
                 f"({duration_text(settings.visibility_timeout)}) with room for the task to run: "
                 f"under {duration_text(limit)} ({_why(settings)}); a message that waits longer "
                 "is delivered again and again")

@@ -36,7 +36,7 @@ READ_ONLY = "mirror"  # a mirror's own tree: read, never written
 
 @dataclass(frozen=True)
 class Root:
-    key: str  # e.g. "sources.phone.path"
+    key: str  # e.g. "[sources.phone] path"
     kind: str  # source | library | archive | mirror | target
     name: str  # the table's name
     place: str  # "" for this machine's file system, "ssh:HOST" for a folder on a target
@@ -66,31 +66,31 @@ def check_overlaps(settings: Settings, name: str) -> None:
 
 def _roots(settings: Settings) -> Iterator[Root]:
     for source in settings.sources.values():
-        yield Root(f"sources.{source.name}.path", "source", source.name, "",
+        yield Root(f"[sources.{source.name}] path", "source", source.name, "",
                    _real(source.path), (("sources", source.name),))
     for library in settings.libraries.values():
         reach = (("libraries", library.name),) + \
             ((("targets", library.target),) if library.target else ())
         target = settings.targets.get(library.target) if library.target else None
         if target is not None and target.over_ssh:
-            yield Root(f"libraries.{library.name}.path", "library", library.name,
+            yield Root(f"[libraries.{library.name}] path", "library", library.name,
                        f"ssh:{target.host}", posixpath.normpath(str(library.path)), reach)
         else:
-            yield Root(f"libraries.{library.name}.path", "library", library.name, "",
+            yield Root(f"[libraries.{library.name}] path", "library", library.name, "",
                        _real(library.path), reach)
         if library.archive_path is not None:
-            yield Root(f"libraries.{library.name}.archive_path", "archive", library.name, "",
+            yield Root(f"[libraries.{library.name}] archive_path", "archive", library.name, "",
                        _real(library.archive_path), reach)
     for mirror in settings.mirrors.values():
         if mirror.source_path is not None:  # a library's mirror: its tree is the library
-            yield Root(f"mirrors.{mirror.name}.source_path", READ_ONLY, mirror.name, "",
+            yield Root(f"[mirrors.{mirror.name}] source_path", READ_ONLY, mirror.name, "",
                        _real(mirror.source_path), (("mirrors", mirror.name),))
     for target in settings.targets.values():
         if target.kind == "robocopy":  # a Windows path on a Windows worker: not comparable
             continue
         place = f"ssh:{target.host}" if target.over_ssh else ""
         path = posixpath.normpath(target.root) if target.over_ssh else _real(target.root)
-        yield Root(f"targets.{target.name}.root", "target", target.name, place, path,
+        yield Root(f"[targets.{target.name}] root", "target", target.name, place, path,
                    (("targets", target.name),))
 
 
@@ -123,8 +123,8 @@ def _check_shared_mirror_targets(settings: Settings, name: str) -> None:
         tree = _real(settings.mirror_root(mirror))
         other, other_tree = first.setdefault(mirror.target, (mirror.name, tree))
         if other_tree != tree:
-            raise ConfigError(f"{name}: mirrors.{mirror.name} ({tree}) and mirrors.{other} "
-                              f"({other_tree}) both mirror to targets.{mirror.target}: each "
+            raise ConfigError(f"{name}: [mirrors.{mirror.name}] ({tree}) and [mirrors.{other}] "
+                              f"({other_tree}) both mirror to [targets.{mirror.target}]: each "
                               "would delete the other's files there")
 
 

@@ -35,7 +35,7 @@ def test_a_debounce_longer_than_the_visibility_timeout_is_refused(tmp_path: Path
     raw["libraries"]["main"]["rescan"] = ["x"]
     # When built / Then one line names the key, both durations and the limit
     message = _refused(tmp_path, raw)
-    assert "rescan.x.debounce (3h) must be below visibility_timeout (1h)" in message
+    assert "[rescan.x] debounce: 3h must be below visibility_timeout (1h)" in message
     assert "under 30m (half of visibility_timeout)" in message
 
 
@@ -43,7 +43,7 @@ def test_a_debounce_that_leaves_no_room_for_the_task_is_refused(tmp_path: Path) 
     # Given tasks that may run 50 minutes under a one-hour timeout: a wait must stay under 10m
     raw = minimal_config(tmp_path, task_time_limit=3000,
                          rescan={"x": {"command": ["index", "{folder}"], "debounce": "15m"}})
-    assert ("rescan.x.debounce (15m) must be below visibility_timeout (1h) with room for the "
+    assert ("[rescan.x] debounce: 15m must be below visibility_timeout (1h) with room for the "
             "task to run: under 10m (visibility_timeout less task_time_limit (50m))"
             ) in _refused(tmp_path, raw)
 
@@ -52,7 +52,7 @@ def test_a_stability_window_whose_followup_waits_too_long_is_refused(tmp_path: P
     # Given a 30-minute stability window: the follow-up reconcile waits 30m + 1 s
     raw = minimal_config(tmp_path)
     raw["sources"]["inbox"]["stability"] = "30m"
-    assert "sources.inbox.stability (30m) + 1 s must be below visibility_timeout (1h)" in \
+    assert "[sources.inbox] stability: 30m + 1 s must be below visibility_timeout (1h)" in \
         _refused(tmp_path, raw)
     # … while 29 minutes load
     raw["sources"]["inbox"]["stability"] = "29m"
@@ -65,7 +65,7 @@ def test_a_syncthing_poll_longer_than_the_limit_is_refused(tmp_path: Path) -> No
         "api_key_env": "KEY", "poll": "5m"}})
     raw["libraries"]["main"]["syncthing"] = "phone"
     # 600 s timeout, 450 s tasks (three quarters): a wait must stay under 150 s
-    assert ("syncthing.phone.poll (5m) must be below visibility_timeout (10m) with room for "
+    assert ("[syncthing.phone] poll: 5m must be below visibility_timeout (10m) with room for "
             "the task to run: under 150s") in _refused(tmp_path, raw)
 
 

@@ -54,7 +54,7 @@ def test_sync_refuses_a_library_that_is_the_source_and_keeps_the_file(
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.splitlines() == [err]
-    assert (f"sources.inbox.path ({inbox}) is the same folder as libraries.main.path "
+    assert (f"[sources.inbox] path ({inbox}) is the same folder as [libraries.main] path "
             f"({inbox})") in err
     assert (inbox / "IMG_1.jpg").read_bytes() == JPEG
 
@@ -66,7 +66,7 @@ def test_a_library_inside_a_move_source_with_delete_duplicates_is_refused(
     raw = {"sources": {"inbox": {"path": str(inbox), "library": "main", "mode": "move"}},
            "libraries": {"main": {"path": str(library), "duplicates": "delete"}}}
     # When built / Then the line names the library inside the source, with both paths
-    assert (f"libraries.main.path ({library}) lies inside sources.inbox.path ({inbox})"
+    assert (f"[libraries.main] path ({library}) lies inside [sources.inbox] path ({inbox})"
             in _refused(tmp_path, raw))
 
 
@@ -78,7 +78,7 @@ def test_a_source_inside_its_library_with_a_self_mapping_layout_is_refused(
     raw = {"sources": {"inbox": {"path": str(inbox), "library": "main"}},
            "libraries": {"main": {"path": str(library), "layout": "{source}/{rel_dir}/{name}"}}}
     # When built / Then it is refused, naming both
-    assert (f"sources.inbox.path ({inbox}) lies inside libraries.main.path ({library})"
+    assert (f"[sources.inbox] path ({inbox}) lies inside [libraries.main] path ({library})"
             in _refused(tmp_path, raw))
 
 
@@ -90,7 +90,7 @@ def test_an_archive_inside_its_source_is_refused(tmp_path: Path) -> None:
            "libraries": {"main": {"path": str(library), "duplicates": "archive",
                                   "archive_path": str(archive)}}}
     # When built / Then it is refused (the archive need not exist yet)
-    assert (f"libraries.main.archive_path ({archive}) lies inside sources.inbox.path ({inbox})"
+    assert (f"[libraries.main] archive_path ({archive}) lies inside [sources.inbox] path ({inbox})"
             in _refused(tmp_path, raw))
 
 
@@ -104,7 +104,7 @@ def test_a_symlink_to_the_source_used_as_library_is_the_same_folder(tmp_path: Pa
     raw = {"sources": {"inbox": {"path": str(inbox), "library": "main"}},
            "libraries": {"main": {"path": str(tmp_path / "library")}}}
     # When built / Then the resolved paths are compared and both shown
-    assert (f"sources.inbox.path ({inbox}) is the same folder as libraries.main.path "
+    assert (f"[sources.inbox] path ({inbox}) is the same folder as [libraries.main] path "
             f"({inbox})") in _refused(tmp_path, raw)
 
 
@@ -115,7 +115,7 @@ def test_a_library_reached_through_a_symlinked_parent_inside_the_source(
     os.symlink(inbox / "sub", tmp_path / "elsewhere")
     raw = {"sources": {"inbox": {"path": str(inbox), "library": "main"}},
            "libraries": {"main": {"path": str(tmp_path / "elsewhere")}}}
-    assert (f"libraries.main.path ({inbox / 'sub'}) lies inside sources.inbox.path ({inbox})"
+    assert (f"[libraries.main] path ({inbox / 'sub'}) lies inside [sources.inbox] path ({inbox})"
             in _refused(tmp_path, raw))
 
 
@@ -124,7 +124,7 @@ def test_two_sources_one_inside_the_other_are_refused(tmp_path: Path) -> None:
     raw = {"sources": {"all": {"path": str(outer), "library": "main"},
                        "phone": {"path": str(inner), "library": "main"}},
            "libraries": {"main": {"path": str(library)}}}
-    assert (f"sources.phone.path ({inner}) lies inside sources.all.path ({outer})"
+    assert (f"[sources.phone] path ({inner}) lies inside [sources.all] path ({outer})"
             in _refused(tmp_path, raw))
 
 
@@ -135,7 +135,7 @@ def test_a_mirror_target_inside_a_library_is_refused(tmp_path: Path) -> None:
            "libraries": {"main": {"path": str(library)}},
            "targets": {"disk": {"kind": "local", "root": str(root)}},
            "mirrors": {"nightly": {"library": "main", "target": "disk"}}}
-    assert (f"targets.disk.root ({root}) lies inside libraries.main.path ({library})"
+    assert (f"[targets.disk] root ({root}) lies inside [libraries.main] path ({library})"
             in _refused(tmp_path, raw))
 
 
@@ -145,7 +145,7 @@ def test_a_mirror_target_inside_a_source_is_refused(tmp_path: Path) -> None:
            "libraries": {"main": {"path": str(library)}},
            "targets": {"disk": {"kind": "local", "root": str(root)}},
            "mirrors": {"nightly": {"library": "main", "target": "disk"}}}
-    assert (f"targets.disk.root ({root}) lies inside sources.inbox.path ({inbox})"
+    assert (f"[targets.disk] root ({root}) lies inside [sources.inbox] path ({inbox})"
             in _refused(tmp_path, raw))
 
 
@@ -156,7 +156,7 @@ def test_a_mirrored_tree_holding_a_source_is_refused(tmp_path: Path) -> None:
            "libraries": {"main": {"path": str(library)}},
            "targets": {"disk": {"kind": "local", "root": str(root)}},
            "mirrors": {"data": {"source_path": str(top), "target": "disk"}}}
-    assert (f"sources.inbox.path ({inbox}) lies inside mirrors.data.source_path ({top})"
+    assert (f"[sources.inbox] path ({inbox}) lies inside [mirrors.data] source_path ({top})"
             in _refused(tmp_path, raw))
 
 
@@ -169,7 +169,7 @@ def test_a_mirror_to_the_target_that_holds_a_library_is_refused(tmp_path: Path) 
            "targets": {"disk": {"kind": "local", "root": str(root)}},
            "mirrors": {"m": {"source_path": str(other), "target": "disk"}}}
     # Then the mirror would delete that library's files: refused
-    assert (f"libraries.copy.path ({root / 'copy'}) lies inside targets.disk.root ({root})"
+    assert (f"[libraries.copy] path ({root / 'copy'}) lies inside [targets.disk] root ({root})"
             in _refused(tmp_path, raw))
 
 
@@ -181,7 +181,8 @@ def test_two_mirrors_of_different_trees_to_one_target_are_refused(tmp_path: Path
            "mirrors": {"a": {"library": "main", "target": "disk"},
                        "b": {"source_path": str(other), "target": "disk"}}}
     message = _refused(tmp_path, raw)
-    assert f"mirrors.b ({other}) and mirrors.a ({library}) both mirror to targets.disk" in message
+    assert (f"[mirrors.b] ({other}) and [mirrors.a] ({library}) both mirror to "
+            "[targets.disk]") in message
 
 
 def test_libraries_on_one_ssh_target_are_compared_as_written(tmp_path: Path) -> None:
@@ -195,8 +196,8 @@ def test_libraries_on_one_ssh_target_are_compared_as_written(tmp_path: Path) -> 
            "libraries": {"a": {"path": "all", "target": "nas"},
                          "b": {"path": "all/phone", "target": "nas"}},
            "targets": {"nas": nas}}
-    assert ("libraries.b.path (nas.lan:/volume1/photo/all/phone) lies inside "
-            "libraries.a.path (nas.lan:/volume1/photo/all)") in _refused(tmp_path, raw)
+    assert ("[libraries.b] path (nas.lan:/volume1/photo/all/phone) lies inside "
+            "[libraries.a] path (nas.lan:/volume1/photo/all)") in _refused(tmp_path, raw)
 
 
 # --- the overlaps that are by design ------------------------------------------------------
@@ -226,7 +227,7 @@ def test_by_design_overlaps_load_and_one_more_is_refused(tmp_path: Path) -> None
     # … and a source inside the mirrored family library, on top of them, is refused
     (family / "upload").mkdir()
     raw["sources"]["upload"] = {"path": str(family / "upload"), "library": "family"}
-    assert (f"sources.upload.path ({family / 'upload'}) lies inside libraries.family.path "
+    assert (f"[sources.upload] path ({family / 'upload'}) lies inside [libraries.family] path "
             f"({family})") in _refused(tmp_path, raw)
 
 
@@ -244,4 +245,4 @@ def test_the_same_path_on_two_hosts_is_two_folders(tmp_path: Path) -> None:
     # … but a host that reaches both is refused
     raw["hosts"]["one"]["sources"] = ["a", "b"]
     raw["hosts"]["one"]["libraries"] = ["la", "lb"]
-    assert "sources.b.path" in _refused(tmp_path, raw)
+    assert "[sources.b] path" in _refused(tmp_path, raw)

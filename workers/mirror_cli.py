@@ -11,13 +11,7 @@ from __future__ import annotations
 import socket
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import BarColumn, DownloadColumn, TextColumn
 from rich.progress import Progress as Bar
 from rich.table import Table
 
@@ -36,6 +30,7 @@ from shared.mirror import (
 from shared.remote import open_destination
 from shared.state import RedisStateStore
 from workers.exit_codes import FILES_FAILED, OK, REFUSED
+from workers.progress import rate_columns
 
 
 def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: str,
@@ -51,7 +46,7 @@ def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: 
         return REFUSED if plan.guard and not force else FILES_FAILED if plan.unknown else OK
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[files]} files"), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())
+               *rate_columns())
     host = socket.gethostname()
     bar = Bar(*columns, console=console, transient=False)
     task = bar.add_task(f"mirror {name}", total=None, files="0/0")

@@ -11,19 +11,14 @@ from contextlib import contextmanager
 from typing import Protocol
 
 import redis
-from rich import filesize
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
-    ProgressColumn,
-    Task,
     TextColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
-from rich.text import Text
 
 from shared.backoff import backoff_seconds
 from shared.config import Settings
@@ -35,9 +30,9 @@ from shared.rescan import flush_rescans
 from shared.source import Entry, plan_source
 from shared.state import RedisStateStore, hold_for_source
 from workers.exit_codes import FILES_FAILED, OK, REFUSED
+from workers.progress import rate_columns
 
 RETRIES = 4
-RATE_WINDOW = 10.0  # seconds of progress the shown rate (and so the ETA) averages over
 SETTLE_LIMIT = 300.0  # seconds sync waits for files that keep changing, at least
 
 
@@ -50,16 +45,6 @@ class ReconcilePlan(Protocol):
     in_flight: int
     settling: int
     vanished: list[str]
-
-
-class RateColumn(ProgressColumn):
-    """One rate: the moving average of the last RATE_WINDOW seconds while running (the ETA
-    divides by the same), the average of the whole run once done (the summary's figure)."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.completed / task.elapsed if task.finished and task.elapsed else task.speed
-        return Text(f"{filesize.decimal(int(speed))}/s" if speed else "?/s",
-                    style="progress.data.speed")
 
 
 def ingest_entry(ctx: Context, source: str, entry: Entry) -> FileJob:
@@ -153,12 +138,11 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
     entry_waves = waves(plan.to_ingest, lambda entry: entry.rel_path)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[files]} files"), DownloadColumn(),
-               RateColumn(), TimeRemainingColumn())
+               *rate_columns())
     # Processes, not threads: per-file work is mostly Python, and threads share one GIL.
     # The pool forks before the progress bar starts its thread; one worker runs right here.
     with _pool(processes, settings, url) as pool, \
-            Progress(*columns, console=console, transient=False,
-                     speed_estimate_period=RATE_WINDOW) as progress:
+            Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task(f"sync {source_name}", total=total_bytes,
                                 files=f"0/{total_files}")
         done = 0
@@ -177,7 +161,8 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
                 done += len(jobs)
                 progress.update(bar, advance=sum(max(j.size, 0) for j in jobs),
                                 files=f"{done}/{total_files}")
-        seconds = progress.tasks[0].elapsed or 0.0  # the bar's clock: the same figure twice
+        # The bar's clock, stopped when the last file was done: the bar's final rate is this.
+        seconds = progress.tasks[0].finished_time or progress.tasks[0].elapsed or 0.0
     _finish(ctx, source_name, plan)
     _print_summary(console, outcomes, failures, (total_bytes, moved_bytes), seconds,
                    plan.unchanged)

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 from celery.beat import PersistentScheduler
 
-from shared.state import RedisStateStore
+from shared.state import BeatLock, RedisStateStore
 
 log = logging.getLogger(__name__)
 
@@ -18,22 +18,20 @@ RETRY_INTERVAL = 5.0
 
 
 class LockedScheduler(PersistentScheduler):
-    """Holds `<prefix>:lock:beat`; a second beat waits, and takes over if the first dies."""
+    """Holds `<prefix>:lock:beat`; a second beat waits, and takes over if the first dies (at once
+    when the first was on this machine)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         store = RedisStateStore.from_url(self.app.conf.broker_url, self.app.mc_settings.key_prefix)
-        self._lock = store.beat_lock(LOCK_TTL)
+        self._lock = BeatLock(store.client, store.key("lock", "beat"), LOCK_TTL)
         self._holding = False
 
     def _hold_lock(self) -> bool:
         try:
-            if self._holding and self._lock.owned():
-                self._lock.reacquire()
-            else:
-                self._holding = bool(self._lock.acquire(blocking=False))
-                if self._holding:
-                    log.info("beat: holding the scheduler lock; scheduling")
+            was_holding, self._holding = self._holding, self._lock.hold()
+            if self._holding and not was_holding:
+                log.info("beat: holding the scheduler lock; scheduling")
         except redis.RedisError as exc:
             log.warning("beat: lock check failed (%s); not scheduling this tick", exc)
             self._holding = False

@@ -1,6 +1,7 @@
 """State in Redis: the store (every key under one prefix, listed in `store`), locks, pauses,
 the full-destination hold, metrics, and the embedded redis-server of `mediacourier up`."""
 
+from shared.state.beat_lock import BeatLock
 from shared.state.claims import ContentEntry
 from shared.state.coordination import DEFAULT_LEASE_SECONDS, file_lease_name, inflight_field
 from shared.state.full_hold import (
@@ -28,6 +29,7 @@ from shared.state.redis_server import EmbeddedRedis, find_redis_server
 from shared.state.store import SEP, FileRecord, RedisStateStore
 
 __all__ = [
+    "BeatLock",
     "ContentEntry",
     "DEFAULT_LEASE_SECONDS",
     "Gate",

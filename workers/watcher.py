@@ -183,7 +183,8 @@ class Watcher:
             return 0
         with self._lock:
             watch.tracker.handed_over(path)
-        log.info("source %s: %s %r", name, "queued" if queued else "in flight", rel)
+        # DEBUG: at INFO a file's one line is its outcome, logged by the worker that records it.
+        log.debug("source %s: %s %r", name, "queued" if queued else "in flight", rel)
         return 1
 
     def _attach(self, watch: _Watch) -> bool:

@@ -136,9 +136,11 @@ class Deployment:
     def celery(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "celery", "-A", "tasks", *args]
 
-    def start_worker(self, name: str = "w1", concurrency: int = 2, wait: bool = True) -> Proc:
+    def start_worker(self, name: str = "w1", concurrency: int = 2, wait: bool = True,
+                     loglevel: str = "INFO") -> Proc:
+        """loglevel DEBUG: the log shows each task received and its result (workers/logs.py)."""
         node = f"{name}-{self.prefix}@%h"
-        proc = self.spawn(name, self.celery("worker", "-l", "INFO", "-E", "-c", str(concurrency),
+        proc = self.spawn(name, self.celery("worker", "-l", loglevel, "-E", "-c", str(concurrency),
                                             "--hostname", node, "--without-mingle",
                                             "--without-gossip"))
         if wait:

@@ -16,14 +16,15 @@ def test_transient_failures_then_success_run_later_stages_exactly_once(
     # Given a sidecar whose image sits in the inbox, not yet ingested (no watcher runs)
     deployment.top = {"retry_backoff_max": 2}
     source, library = deployment.one_source()
-    worker = deployment.start_worker()
+    worker = deployment.start_worker(loglevel="DEBUG")  # each task's result is in its log
     image = corpus_dir / "jpg" / "Canon_40D.jpg"
     (source / "IMG_1.jpg").write_bytes(image.read_bytes())
     (source / "IMG_1.xmp").write_text("<x:xmpmeta rating='5'/>")
 
     # When the sidecar is ingested by hand first: its transfer must wait for the image
     deployment.celery_call("mediacourier.ingest", json.dumps([str(source / "IMG_1.xmp")]))
-    wait_for(lambda: len(re.findall(r"transfer_file\[[^]]+\] retry", worker.output())) >= 2, 30,
+    retries = r"transfer_file inbox:IMG_1\.xmp\[[^]]+\] retry"  # the task's name, the file's
+    wait_for(lambda: len(re.findall(retries, worker.output())) >= 2, 30,
              "two retries of the sidecar's transfer")
     assert not (library / "IMG_1.xmp").exists()
     # … and then the image
@@ -40,7 +41,7 @@ def test_transient_failures_then_success_run_later_stages_exactly_once(
     log = worker.output()
     for stage in ("verify_copy", "request_rescan", "record_outcome"):
         ran = [line for line in log.splitlines()
-               if f"mediacourier.{stage}[" in line and "succeeded" in line and "IMG_1.xmp" in line]
+               if f"mediacourier.{stage} " in line and "succeeded" in line and "IMG_1.xmp" in line]
         assert len(ran) == 1, f"{stage} ran {len(ran)} times"
 
 
@@ -81,5 +82,6 @@ def test_retries_run_out_into_a_recorded_failure(deployment: Deployment) -> None
     assert "gave up after 3 retries" in failed[0]["reason"]
     assert "waiting for its image" in failed[0]["reason"]
     assert (source / "IMG_9.xmp").exists() and not (library / "IMG_9.xmp").exists()
-    assert len(re.findall(r"transfer_file\[[^]]+\] retry", worker.output())) == 3
+    retries = r"transfer_file inbox:IMG_9\.xmp\[[^]]+\] retry"
+    assert len(re.findall(retries, worker.output())) == 3
     assert "reject requeue" not in worker.output()

@@ -130,4 +130,6 @@ def unknown_key(where: str, key: str, known: set[str] | list[str]) -> str:
 
 def kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if set(kinds) == {int, float}:
+        return "a number"
     return " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)

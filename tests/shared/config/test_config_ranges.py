@@ -69,6 +69,8 @@ def test_top_level_numbers_out_of_range_are_refused(
      "[targets.nas] timeout: 0 must be above 0"),
     ("targets.nas", {"kind": "local", "root": "lib", "parallel": True},
      "[targets.nas] parallel: expected an integer, got true"),
+    ("targets.nas", {"kind": "local", "root": "lib", "timeout": "soon"},
+     '[targets.nas] timeout: expected a number, got "soon"'),
     ("mirrors.m", {"library": "main", "target": "disk", "every": "0m"},
      '[mirrors.m] every: "0m" must be longer than 0'),
     ("mirrors.m", {"library": "main", "target": "disk", "max_delete": -1},

@@ -12,6 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import kombu.exceptions
 import redis
@@ -190,14 +191,20 @@ CONFIG_HELP = ("the TOML file (else $MEDIACOURIER_CONFIG, ./mediacourier.toml, "
 VERBOSE_HELP = "show debug logging, and the traceback of an error"
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line too: the error and where to read more, not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(exit_codes.CONFIG, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mediacourier", description=__doc__,
-                                     epilog=exit_codes.describe())
+    parser = Parser(prog="mediacourier", description=__doc__, epilog=exit_codes.describe())
     parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     # The same two after the command (`mediacourier status -v`); SUPPRESS keeps the value
     # given before the command when they are not repeated.
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help=VERBOSE_HELP)

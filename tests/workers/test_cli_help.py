@@ -6,6 +6,8 @@ import argparse
 import subprocess
 import sys
 
+import pytest
+
 from tests.e2e.harness import REPO
 from workers.cli import build_parser
 
@@ -53,3 +55,21 @@ def test_verbose_and_config_are_taken_after_the_command_too() -> None:
     # Then they count as if given before it, and before it they are kept
     assert args.verbose is True and args.config == "x.toml"
     assert before.verbose is True and before.config == "y.toml"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["sync", "inbox", "--workers", "0"], "mediacourier sync: argument --workers: 0 is not a "
+                                          "positive number (see mediacourier sync --help)"),
+    (["history", "--format", "xml"], "mediacourier history: argument --format: invalid choice"),
+    ([], "mediacourier: the following arguments are required: COMMAND"),
+])
+def test_a_usage_error_is_one_line_with_exit_2(capsys: pytest.CaptureFixture[str],
+                                               argv: list[str], says: str) -> None:
+    # When the command line is wrong
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(argv)
+
+    # Then it exits 2 with one line naming the error and where the help is, no usage block
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(says) and line.endswith("--help)")

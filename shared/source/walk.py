@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import stat as stat_module
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,13 +34,24 @@ class Entry:
     is_regular: bool
 
 
+Version = tuple[str, int, int, int, bool]  # rel_path, size, mtime_ns, inode, is_regular
+
+
+Known = Callable[[str, os.stat_result], bool]  # (rel_path, lstat) -> already known as is?
+
+
 def _list_folder(
-    folder: str, prefix: str, rules: IgnoreRules
-) -> tuple[list[Entry], list[tuple[str, str]]]:
-    """Accepted files and sub-folders to descend into, for one folder. Never raises."""
-    files: list[Entry] = []
+    folder: str, prefix: str, rules: IgnoreRules, known: Known | None = None
+) -> tuple[list[Version], list[tuple[str, str]]]:
+    """Accepted files (as plain tuples: a reconcile of 100,000 files makes no object per file
+    it finds unchanged) and sub-folders to descend into, for one folder. Never raises.
+
+    A file `known` says is known as it is (a reconcile: recorded, done, same size and mtime) is
+    left out before the rules are asked: they were when it was recorded."""
+    files: list[Version] = []
     subfolders: list[tuple[str, str]] = []
     is_reg = stat_module.S_ISREG
+    accepts = rules.accepts_file
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
@@ -53,15 +64,19 @@ def _list_folder(
                             subfolders.append((entry.path, rel + "/"))
                         continue
                     rel = prefix + name
-                    if not rules.accepts_file(rel, name):
-                        continue
-                    info = entry.stat(follow_symlinks=False)
+                    if known is None:
+                        if not accepts(rel, name):
+                            continue
+                        info = entry.stat(follow_symlinks=False)
+                    else:
+                        info = entry.stat(follow_symlinks=False)
+                        if known(rel, info) or not accepts(rel, name):
+                            continue
                 except OSError:
                     # Vanished between readdir and stat: the next scan or event will settle it.
                     continue
-                files.append(
-                    Entry(rel, info.st_size, info.st_mtime_ns, info.st_ino, is_reg(info.st_mode))
-                )
+                files.append((rel, info.st_size, info.st_mtime_ns, info.st_ino,
+                              is_reg(info.st_mode)))
     except OSError as exc:
         # Permission denied, a share that dropped away mid-walk: skip this folder, keep walking.
         log.warning("cannot list folder %r, skipping it: %s", folder, exc)
@@ -84,14 +99,11 @@ def _inside_without_links(root: str, rel: str) -> bool:
     return True
 
 
-def walk_source(root: Path | str, rules: IgnoreRules, start: str = "") -> Iterator[Entry]:
-    """Yield every accepted file under `root`, without following folder symlinks.
-
-    `start` is an optional posix path of a sub-folder of `root` to walk instead of the whole
-    tree (the watcher uses it for a folder that just appeared); paths stay relative to `root`.
-    A `start` that is (or lies under) a symlink walks nothing.
-    Unreadable folders are logged and skipped; the walk never raises for file-system errors.
-    """
+def walk_versions(root: Path | str, rules: IgnoreRules, start: str = "",
+                  known: Known | None = None) -> Iterator[list[Version]]:
+    """The accepted files under `root`, one list per folder, as (rel_path, size, mtime_ns,
+    inode, is_regular) tuples, less those `known` knows; the rules and guarantees of
+    `walk_source`."""
     root_str = os.fspath(root)
     start = start.strip("/")
     if start:
@@ -103,7 +115,20 @@ def walk_source(root: Path | str, rules: IgnoreRules, start: str = "") -> Iterat
         stack = [(root_str, "")]
     while stack:
         folder, prefix = stack.pop()
-        files, subfolders = _list_folder(folder, prefix, rules)
-        yield from files
+        files, subfolders = _list_folder(folder, prefix, rules, known)
+        yield files
         # Reversed so that folders are visited in listing order; purely cosmetic for logs.
         stack.extend(reversed(subfolders))
+
+
+def walk_source(root: Path | str, rules: IgnoreRules, start: str = "") -> Iterator[Entry]:
+    """Yield every accepted file under `root`, without following folder symlinks.
+
+    `start` is an optional posix path of a sub-folder of `root` to walk instead of the whole
+    tree (the watcher uses it for a folder that just appeared); paths stay relative to `root`.
+    A `start` that is (or lies under) a symlink walks nothing.
+    Unreadable folders are logged and skipped; the walk never raises for file-system errors.
+    """
+    for files in walk_versions(root, rules, start):
+        for version in files:
+            yield Entry(*version)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.media.ignore import IgnoreRules
-from shared.source.walk import Entry, walk_source
+from shared.source.walk import Entry, walk_source, walk_versions
 
 
 def _write(root: Path, rel: str, data: bytes = b"x") -> Path:
@@ -174,3 +175,19 @@ def test_walk_is_fast(tmp_path: Path) -> None:
     # Then all are found; the bound is loose for slow CI (100,000 files take ~0.4 s locally)
     assert count == 3_000
     assert elapsed < 0.3
+
+
+def test_walk_versions_lists_each_folder_as_plain_tuples(tree: Path) -> None:
+    # Given the tree of the tests above
+    rules = IgnoreRules()
+    # When it is walked folder by folder
+    folders = list(walk_versions(tree, rules))
+    # Then every folder's accepted files come as (rel_path, size, mtime_ns, inode, regular)
+    # tuples, the same files walk_source finds, each folder's files together
+    versions = [version for files in folders for version in files]
+    assert sorted(versions) == sorted((e.rel_path, e.size, e.mtime_ns, e.inode, e.is_regular)
+                                      for e in walk_source(tree, rules))
+    for files in folders:
+        assert len({posixpath.dirname(rel) for rel, *_ in files}) <= 1
+    info = os.lstat(tree / "IMG_0001.JPG")
+    assert ("IMG_0001.JPG", info.st_size, info.st_mtime_ns, info.st_ino, True) in versions

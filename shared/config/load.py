@@ -139,7 +139,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         visibility_timeout=visibility,
         restore_interval=top.get("restore_interval", 60, int, low=1),
         lease_seconds=top.get("lease_seconds", 30, int, low=1),
-        inflight_timeout=top.get("inflight_timeout", 60, int, low=1),
+        inflight_timeout=top.get("inflight_timeout", 30, int, low=1),
         task_time_limit=default_time_limit(top.get("task_time_limit", None, int, low=1),
                                            visibility),
         floor_rate=parse_rate(top.get("floor_rate", "10MB/s", (int, str)), top.at("floor_rate")),

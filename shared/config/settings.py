@@ -33,7 +33,7 @@ class Settings:
     visibility_timeout: int = 3600
     restore_interval: int = 60
     lease_seconds: int = 30
-    inflight_timeout: int = 60
+    inflight_timeout: int = 30
     task_time_limit: int = 1800
     floor_rate: int = 10_000_000  # bytes/s: a task moving a file gets size / floor_rate more
     max_retries: int = 8

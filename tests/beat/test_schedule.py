@@ -87,7 +87,7 @@ def test_beat_schedule_has_one_entry_per_source_hourly_by_default(tmp_path: Path
     assert schedule["reconcile-b"]["args"] == ["b"]
 
 
-@pytest.mark.parametrize(("timeout", "period"), [(None, 30.0), (600, 60.0), (4, 2.0)])
+@pytest.mark.parametrize(("timeout", "period"), [(None, 15.0), (600, 60.0), (4, 2.0)])
 def test_the_in_flight_sweeper_is_always_scheduled(tmp_path: Path, timeout: int | None,
                                                    period: float) -> None:
     # Given a configuration with no source and no mirror (and an inflight_timeout, or not)

@@ -54,7 +54,8 @@ def entry_for(schedule: Schedule) -> dict[str, Any]:
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return {**{f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()},
-            **mirror_entries(settings), SWEEP_ENTRY: sweep_entry(settings)}
+            **mirror_entries(settings), SWEEP_ENTRY: sweep_entry(settings),
+            **backup_entries(settings)}
 
 
 SWEEP_ENTRY = "sweep-inflight"
@@ -77,4 +78,23 @@ def mirror_entries(settings: Settings) -> dict[str, dict[str, Any]]:
         entry = entry_for(Schedule(source=name, every_seconds=mirror.every_seconds,
                                    cron=mirror.cron))
         entries[f"mirror-{name}"] = {**entry, "task": "mediacourier.mirror", "args": [name]}
+    return entries
+
+
+NOTIFY_EVERY = 60.0  # seconds between two looks of the notifier at the state
+
+
+def backup_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Scrubs that have a `schedule` or `every`; the notifier when any [notify.NAME] exists."""
+    entries = {}
+    for name, scrub in settings.scrubs.items():
+        if scrub.cron is None and scrub.every_seconds is None:
+            continue
+        entry = entry_for(Schedule(source=name, every_seconds=scrub.every_seconds,
+                                   cron=scrub.cron))
+        entries[f"scrub-{name}"] = {**entry, "task": "mediacourier.scrub", "args": [name]}
+    if settings.notify:
+        entries["notify"] = {"task": "mediacourier.notify",
+                             "schedule": dt.timedelta(seconds=NOTIFY_EVERY), "args": [],
+                             "options": {"expires": NOTIFY_EVERY * 0.9}}
     return entries

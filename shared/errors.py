@@ -152,3 +152,13 @@ class TargetRefused(PermanentError):
 
 class WorkPaused(RetryableError):
     """Raised (only to tell Celery to re-schedule) when a task's source or target is paused."""
+
+
+class RepairImpossible(PermanentError):
+    """Raised when a file cannot be restored from a backup: no mirror holds a copy whose sha256
+    is the indexed one, or the target's kind cannot be read back file by file."""
+
+
+class UnknownConflict(PermanentError):
+    """Raised when `resolve` names a path that is not in conflict on that mirror, or a policy
+    that the conflict's kind cannot take."""

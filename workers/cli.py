@@ -27,6 +27,7 @@ from tasks.enqueue import CeleryEnqueuer
 from tasks.runtime import context_of
 from workers import exit_codes
 from workers.app import celery_app
+from workers.backup_cli import BACKUP_COMMANDS, add_backup_parsers
 from workers.deployment import load_deployment, remember_deployment
 from workers.hosts import (
     doctor_settings,
@@ -260,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="after '--': more `celery worker` options, e.g. -- -O fair")
     command("queues", "the queue names, what is routed to each, and worker lines")
     add_parsers(command)
+    add_backup_parsers(command)
     return parser
 
 
@@ -269,6 +271,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "mirror": cmd_mirror, "queues": cmd_queues, "trace": cmd_trace,
 }
 COMMANDS.update(OPS_COMMANDS)
+COMMANDS.update(BACKUP_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,9 @@ from shared.config.backups import RcloneTarget, ResticTarget
 from shared.config.flower import check_flower_command
 from shared.config.listen import parse_listen
 from shared.config.load import build_settings, load_settings
-from shared.config.mirrors import MirrorConfig
+from shared.config.mirrors import CONFLICT_POLICIES, MirrorConfig
+from shared.config.notify import EVENTS as NOTIFY_EVENTS
+from shared.config.notify import NotifyConfig
 from shared.config.queues import (
     ROLES,
     all_queues,
@@ -22,14 +24,19 @@ from shared.config.queues import (
 )
 from shared.config.reach import reached_targets, reaches_library
 from shared.config.rescan import AppConfig, ExecutorConfig, RescanTarget, app_path
+from shared.config.scrub import ScrubConfig
 from shared.config.sections import DUPLICATE_POLICIES, LibraryConfig, Schedule, SourceConfig
 from shared.config.security import SecurityConfig, redacted_url, signing_config
 from shared.config.settings import RUNTIME_URL_FILE, Settings, broker_url
 from shared.config.syncthing import SyncthingConfig
 from shared.config.tables import parse_duration
-from shared.config.targets import TargetConfig
+from shared.config.targets import TargetConfig, parse_rate
 
 __all__ = [
+    "CONFLICT_POLICIES",
+    "NOTIFY_EVENTS",
+    "NotifyConfig",
+    "ScrubConfig",
     "DUPLICATE_POLICIES",
     "ROLES",
     "RUNTIME_URL_FILE",
@@ -58,6 +65,7 @@ __all__ = [
     "load_settings",
     "parse_duration",
     "parse_listen",
+    "parse_rate",
     "queue_for",
     "reached_targets",
     "reaches_library",

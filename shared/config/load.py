@@ -25,9 +25,11 @@ from shared.config.countdowns import bounded_countdowns
 from shared.config.hosts import parse_hosts
 from shared.config.listen import parse_listen
 from shared.config.mirrors import parse_mirrors
+from shared.config.notify import parse_notify
 from shared.config.overlaps import check_overlaps
 from shared.config.reach import check_reached_files
 from shared.config.rescan import parse_rescan_target
+from shared.config.scrub import check_scrubs, parse_scrubs
 from shared.config.sections import (
     folder,
     parse_command_target,
@@ -158,8 +160,11 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         metrics_listen=top.get("metrics_listen", "127.0.0.1:9808", str),
         security=parse_security(top.get(_SECURITY, {}, dict), base, name),
         targets=remote,
+        scrubs=parse_scrubs(top.get("scrub", {}, dict), name),
+        notify=parse_notify(top.get("notify", {}, dict), name),
     )
     top.finish()
+    check_scrubs(settings.scrubs, settings.libraries, name)
     check_mirrors(settings, name)
     check_library_syncthing(settings.libraries, settings.syncthing, name)
     if settings.metrics_listen:

@@ -12,6 +12,8 @@ from shared.config.sections import check_folder
 from shared.config.tables import Table, parse_duration, table_at, toml_text
 from shared.errors import ConfigError
 
+CONFLICT_POLICIES = ("report", "keep_master", "keep_backup", "keep_both")
+
 
 @dataclass(frozen=True)
 class MirrorConfig:
@@ -26,6 +28,8 @@ class MirrorConfig:
     every_seconds: float | None = None
     # Modification times closer than this count as equal (robocopy /FFT: FAT, Samba, SFTP).
     modify_window: float = 2.0
+    # What a run does with a file changed on both sides (shared/mirror/conflicts.py).
+    conflicts: str = "report"
 
 
 def parse_mirrors(top: Table, name: str, base: Path,
@@ -70,6 +74,7 @@ def _mirror(key: str, data: Any, name: str, base: Path, must_exist: bool) -> Mir
         every_seconds=None if every is None else parse_duration(every, table.at("every"),
                                                                 positive=True),
         modify_window=parse_duration(table.get("modify_window", 2.0), table.at("modify_window")),
+        conflicts=table.choice("conflicts", "report", CONFLICT_POLICIES),
     )
     table.finish()
     return mirror

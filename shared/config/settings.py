@@ -9,7 +9,9 @@ from pathlib import Path
 
 from shared.config.hosts import HostsConfig
 from shared.config.mirrors import MirrorConfig
+from shared.config.notify import NotifyConfig
 from shared.config.rescan import RescanTarget
+from shared.config.scrub import ScrubConfig
 from shared.config.sections import LibraryConfig, Schedule, SourceConfig
 from shared.config.security import SecurityConfig, redacted_url
 from shared.config.syncthing import SyncthingConfig
@@ -61,6 +63,8 @@ class Settings:
         shown["flower_basic_auth"] = "***" if self.flower_basic_auth else ""
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
     targets: Mapping[str, TargetConfig] = field(default_factory=dict)
+    scrubs: Mapping[str, ScrubConfig] = field(default_factory=dict)
+    notify: Mapping[str, NotifyConfig] = field(default_factory=dict)
 
     @property
     def embedded_redis(self) -> bool:

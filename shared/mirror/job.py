@@ -9,6 +9,8 @@ from typing import Any
 from shared.config import MirrorConfig, Settings
 from shared.errors import UnknownMirror
 from shared.executors import LocalExecutor
+from shared.mirror.backups import open_mirror_target, run_backup_mirror
+from shared.mirror.conflict_run import finish_run, prepare_run
 from shared.mirror.plan import MirrorPlan, MirrorRules, plan_mirror
 from shared.mirror.robocopy import run_robocopy_mirror
 from shared.mirror.run import MirrorSummary, Progress, run_mirror
@@ -60,13 +62,22 @@ def run_named_mirror(settings: Settings, name: str, force: bool = False,
         return run_robocopy_mirror(str(settings.mirror_root(mirror)), robocopy, LocalExecutor(),
                                    mirror.exclude, mirror.max_delete, mirror.max_delete_share,
                                    force)
+    if getattr(settings.targets.get(mirror.target), "backup", None) is not None:  # restic, rclone
+        return run_backup_mirror(settings, mirror, force, progress, on_plan, summary, store)
     destination = open_destination(settings, mirror.target, store)
     try:
         plan = plan_for(settings, mirror, destination)
+        root = settings.mirror_root(mirror)
+        # With the store: conflicts are held back (or settled by the policy) before anything
+        # is written, and what ends in sync is noted for the next run's comparison.
+        book = None if store is None else prepare_run(store, mirror, plan, root, destination)
         if on_plan is not None:
             on_plan(plan)
-        return run_mirror(plan, settings.mirror_root(mirror), destination,
-                          parallel_of(settings, mirror.target), force, progress, summary)
+        summary = run_mirror(plan, root, destination, parallel_of(settings, mirror.target),
+                             force, progress, summary, None if book is None else book.on_put)
+        if book is not None:
+            finish_run(book, plan, summary)
+        return summary
     finally:
         destination.close()
 
@@ -96,7 +107,7 @@ def check_mirror(settings: Settings, mirror: MirrorConfig) -> str:
     source = settings.mirror_root(mirror)
     if not os.access(source, os.R_OK | os.X_OK):
         raise PermissionError(f"{source} is not readable")
-    destination = open_destination(settings, mirror.target)
+    destination = open_mirror_target(settings, mirror)
     try:
         next(iter(destination.list_files()), None)
     finally:

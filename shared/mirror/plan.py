@@ -27,6 +27,7 @@ from shared.transfer import TMP_PREFIX, Destination, RemoteEntry, file_sha256
 EXCLUDED_FILES = frozenset({"thumbs.db", ".ds_store", "desktop.ini"})
 EXCLUDED_DIRS = frozenset({"@eadir"})
 COPY, UPDATE, RENAME, DELETE, SKIP = "copy", "update", "rename", "delete", "skip"
+NEWER = "destination is newer (kept, /XO)"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ class MirrorPlan:
     unknown: list[Unreadable] = field(default_factory=list)
     kept_unknown: int = 0  # destination files kept because their source part was unreadable
     guard: str | None = None  # why the deletes exceed the guard, None when they do not
+    # The destination as listed, and the source side of the files found in sync: what the
+    # conflict check (conflicts.py) compares with the state as last synced.
+    listing: dict[str, RemoteEntry] = field(default_factory=dict)
+    unchanged_files: dict[str, RemoteEntry] = field(default_factory=dict)
 
     @property
     def transfers(self) -> list[Action]:
@@ -192,6 +197,7 @@ def plan_mirror(
     remote = {e.rel_path: e for e in destination.list_files()
               if not rules.excludes_path(e.rel_path)}
     plan.destination_files = len(remote)
+    plan.listing = dict(remote)
     for rel in [r for r in remote if any(u.covers(r) for u in plan.unknown)]:
         # Its source part could not be read: neither an extra to delete nor one to rename.
         del remote[rel]
@@ -204,9 +210,9 @@ def plan_mirror(
             new.append(local)
         elif local.size == there.size and abs(local.mtime_ns - there.mtime_ns) <= window_ns:
             plan.unchanged += 1
+            plan.unchanged_files[rel] = local
         elif there.mtime_ns > local.mtime_ns + window_ns:
-            plan.skipped.append(Action(SKIP, rel, local.size, local.mtime_ns,
-                                       "destination is newer (kept, /XO)"))
+            plan.skipped.append(Action(SKIP, rel, local.size, local.mtime_ns, NEWER))
         else:
             what = "size differs" if local.size != there.size else "source is newer"
             plan.updates.append(Action(UPDATE, rel, local.size, local.mtime_ns, what))

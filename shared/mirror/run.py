@@ -21,6 +21,8 @@ from shared.errors import DestinationFull, MirrorRefused, RetryableError
 from shared.mirror.plan import COPY, Action, MirrorPlan
 from shared.transfer import Destination
 
+PutHook = Callable[[str, str, int, int], None]
+
 
 @dataclass(frozen=True)
 class FileError:
@@ -69,6 +71,7 @@ class MirrorSummary:
     errors: list[FileError] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # source parts that could not be read
     kept_unknown: int = 0  # destination files under them, kept rather than deleted
+    space: str = ""  # a backup target's space report (shared/backup/space.py)
 
     @property
     def mb_s(self) -> float:
@@ -80,7 +83,8 @@ class MirrorSummary:
                 f"unchanged {self.unchanged}; {self.bytes / 1e6:.1f} MB in {self.seconds:.2f} s "
                 f"({self.mb_s:.1f} MB/s)" + (
                     f"; {len(self.unreadable)} source parts unreadable, {self.kept_unknown} "
-                    "destination files under them kept" if self.unreadable else ""))
+                    "destination files under them kept" if self.unreadable else "") + (
+                    f"; {self.space}" if self.space else ""))
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -110,8 +114,10 @@ class _Tracker:
 
 def run_mirror(plan: MirrorPlan, source_root: Path, destination: Destination, parallel: int = 4,
                force: bool = False, progress: Callable[[Progress], None] | None = None,
-               summary: MirrorSummary | None = None) -> MirrorSummary:
+               summary: MirrorSummary | None = None,
+               on_put: PutHook | None = None) -> MirrorSummary:
     """Apply the plan. MirrorRefused (nothing changed) when its deletes trip the guard.
+    `on_put(rel_path, sha256, size, mtime_ns)` hears of each file written, as it landed.
 
     `summary`, when given, is filled in as the run goes: a caller interrupted by an exception
     (a soft time limit) still knows what was done. Interrupted, no further transfer starts.
@@ -127,7 +133,7 @@ def run_mirror(plan: MirrorPlan, source_root: Path, destination: Destination, pa
         summary.errors.append(FileError(part.rel_path or ".", "read", part.line(where=False),
                                         retryable=part.transient))
     try:
-        _apply(plan, source_root, destination, parallel, summary, progress)
+        _apply(plan, source_root, destination, parallel, summary, progress, on_put)
     finally:
         summary.failed = len(summary.errors)
         summary.seconds = time.perf_counter() - started
@@ -135,7 +141,8 @@ def run_mirror(plan: MirrorPlan, source_root: Path, destination: Destination, pa
 
 
 def _apply(plan: MirrorPlan, source_root: Path, destination: Destination, parallel: int,
-           summary: MirrorSummary, progress: Callable[[Progress], None] | None) -> None:
+           summary: MirrorSummary, progress: Callable[[Progress], None] | None,
+           on_put: PutHook | None = None) -> None:
     transfers = plan.transfers
     tracker = _Tracker(len(plan.renames) + len(plan.deletes) + len(transfers),
                        plan.transfer_bytes, progress)
@@ -154,7 +161,8 @@ def _apply(plan: MirrorPlan, source_root: Path, destination: Destination, parall
     def transfer(action: Action) -> None:
         if stop.is_set():
             return
-        ok = _attempt(summary, action, lambda: _put(source_root, destination, action, tracker))
+        ok = _attempt(summary, action, lambda: _put(source_root, destination, action, tracker,
+                                                         on_put))
         with lock:
             if ok and action.kind == COPY:
                 summary.copied += 1
@@ -174,13 +182,16 @@ def _apply(plan: MirrorPlan, source_root: Path, destination: Destination, parall
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _put(source_root: Path, destination: Destination, action: Action, tracker: _Tracker) -> None:
+def _put(source_root: Path, destination: Destination, action: Action, tracker: _Tracker,
+         on_put: PutHook | None = None) -> None:
     src = Path(source_root, *action.rel_path.split("/"))
     # The current mtime, not the planned one: a file changed since planning is carried as it is
     # now (its destination copy then carries the matching time).
-    mtime_ns = os.stat(src, follow_symlinks=False).st_mtime_ns
-    destination.put(src, action.rel_path, mtime_ns, replace=action.kind != COPY,
-                    progress=lambda n: tracker.add(nbytes=n))
+    info = os.stat(src, follow_symlinks=False)
+    sha = destination.put(src, action.rel_path, info.st_mtime_ns, replace=action.kind != COPY,
+                          progress=lambda n: tracker.add(nbytes=n))
+    if on_put is not None:
+        on_put(action.rel_path, sha, info.st_size, info.st_mtime_ns)
 
 
 def _attempt(summary: MirrorSummary, action: Action, work: Callable[[], None]) -> bool:

@@ -95,9 +95,26 @@ def plan_source(
                 continue
             plan.to_ingest.append(Entry(*version))
     plan.unchanged = unchanged
-    plan.vanished = list(records)
+    _split_vanished(plan, records, inflight)
     plan.seconds = time.perf_counter() - started
     return plan
+
+
+def _split_vanished(plan: ReconcilePlan, records: dict[str, str], inflight: set[tuple]) -> None:
+    """Records whose file is gone: forgotten, except a 'verified' one. That job stopped between
+    releasing its source (so the file is gone) and recording its outcome: it is planned again
+    to finish (its stages resume from the record), or forgetting it would lose the outcome and
+    turn the next delivery of its message into "vanished"."""
+    for rel, raw in records.items():
+        fields = raw.split(SEP, 3)
+        if fields[0] != "verified" or len(fields) < 3 or not fields[2].lstrip("-").isdigit():
+            plan.vanished.append(rel)
+            continue
+        size, mtime_ns = int(fields[1]), int(fields[2])
+        if (rel, size, mtime_ns) in inflight:
+            plan.in_flight += 1
+        else:
+            plan.to_ingest.append(Entry(rel, size, mtime_ns, 0, True))
 
 
 def _inflight_of(store: RedisStateStore, source: str, fresh_since: float) -> set[tuple]:

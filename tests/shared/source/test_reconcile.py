@@ -115,6 +115,25 @@ def test_vanished_records_are_listed(store: RedisStateStore, source: SourceConfi
     assert plan.unchanged == 1
 
 
+def test_a_verified_record_whose_source_is_gone_is_planned_to_finish_not_forgotten(
+        store: RedisStateStore, source: SourceConfig) -> None:
+    # Given a job that released its source (move mode) and stopped before recording its outcome:
+    # its record says 'verified', its file is gone
+    info = _put(source, "DCIM/IMG_1.jpg")
+    _record(store, source, "DCIM/IMG_1.jpg", info, state="verified")
+    (source.path / "DCIM" / "IMG_1.jpg").unlink()
+    # When planned
+    plan = plan_source(store, source, stale_after=600, now=_later())
+    # Then its record is kept and the version is sent again to finish (not "vanished")
+    assert plan.vanished == []
+    assert [(e.rel_path, e.size, e.mtime_ns) for e in plan.to_ingest] == [
+        ("DCIM/IMG_1.jpg", info.st_size, info.st_mtime_ns)]
+    # … unless it is in flight already
+    store.mark_inflight(source.name, "DCIM/IMG_1.jpg", info.st_size, info.st_mtime_ns)
+    again = plan_source(store, source, stale_after=600, now=_later())
+    assert again.to_ingest == [] and again.vanished == [] and again.in_flight == 1
+
+
 def test_fresh_in_flight_file_is_skipped(store: RedisStateStore, source: SourceConfig) -> None:
     # Given a file version queued a moment ago
     info = _put(source, "queued.jpg")

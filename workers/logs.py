@@ -113,4 +113,7 @@ def configure_logging(tag: str, level: int | str | None = logging.INFO,
         logger = logging.getLogger(name)
         logger.filters = [f for f in logger.filters if not isinstance(f, AtDebug)]
         logger.addFilter(AtDebug(debug))
+    # Each file's outcome at INFO where the outcomes are recorded (shared/state/journal.py).
+    logging.getLogger("mediacourier.files").setLevel(
+        logging.NOTSET if tag == "worker" else logging.WARNING)
     logging.captureWarnings(True)  # a warning is one tagged line too, not two raw ones

@@ -9,77 +9,153 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from shared.config import Settings
 from shared.mirror import check_mirror
 from shared.remote import connect
-from shared.state import RedisStateStore, full_targets
+from shared.state import RedisStateStore, escape_text, full_targets, human_size, typed_entry
 from workers.doctor_syncthing import syncthing_checks
 from workers.rescan_doctor import rescan_checks
 
 HISTORY_FIELDS = ("at", "event", "source", "path", "dest", "duplicate_of", "bytes", "seconds",
-                  "reason", "host")
+                  "reason", "host", "about")
+# What a row is about comes first in its table row; these fields are shown there or not at all.
+SHOWN_ELSEWHERE = frozenset({"id", "at", "event", "source", "path", "dest", "library", "kind",
+                             "name", "target", "folder", "folders", "reason", "bytes",
+                             "seconds", "sha256", "hosts", "timings", "host", "copied",
+                             "duplicate_of", "task_id"})
+WIDE = 100_000  # a console this wide never wraps: piped output keeps each row on one line
 
 
 def queue_depths(store: RedisStateStore, queues: list[str]) -> dict[str, int]:
     return store.queue_lengths(queues)
 
 
+def table(title: str, *columns: str, header: bool = True) -> Table:
+    """The one table style of `status` and `history`."""
+    shown = Table(title=title, show_header=header, title_justify="left")
+    for name in columns:
+        shown.add_column(name)
+    return shown
+
+
+def _when(at: float, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return time.strftime(fmt, time.localtime(at))
+
+
 def print_status(console: Console, store: RedisStateStore, workers: dict[str, object] | None,
                  queues: list[str], depths: dict[str, int] | None = None) -> None:
-    table = Table(title="mediacourier status", show_header=False)
-    table.add_column("what")
-    table.add_column("value")
+    shown = table("mediacourier status", "what", "value", header=False)
     names = sorted(workers or {})
-    table.add_row("workers online", ", ".join(names) if names else "none answered")
+    shown.add_row("workers online", ", ".join(names) if names else "none answered")
     for queue, depth in {**queue_depths(store, queues), **(depths or {})}.items():
-        table.add_row(f"queue {queue}", str(depth))
-    table.add_row("in flight", str(len(store.inflight())))
-    table.add_row("failures", str(len(store.failures())))
-    for field in sorted(store.paused()):
-        table.add_row(f"paused {field.split(':', 1)[0]}", field.split(":", 1)[1])
-    for name, value in sorted(store.counters().items()):
-        table.add_row(f"count {name}", f"{value:,}")
+        shown.add_row(f"queue {queue}", str(depth))
+    shown.add_row("in flight", str(len(store.inflight())))
+    for field, since in sorted(store.paused().items()):
+        kind, name = field.split(":", 1)
+        shown.add_row("paused", Text(f"{kind} {escape_text(name)} (since {_when(since)})"))
     for name, (healthy, reason, at) in sorted(store.target_health().items()):
-        when = time.strftime("%H:%M:%S", time.localtime(at))
-        table.add_row(f"target {name}", f"ok (since {when})" if healthy
-                      else f"[red]unreachable[/red] since {when}: {reason}")
-
+        when = _when(at, "%H:%M:%S")
+        shown.add_row(f"target {name}", f"ok (since {when})" if healthy
+                      else Text.assemble(("unreachable", "red"), f" since {when}: {reason}"))
     for name, (since, reason) in sorted(full_targets(store).items()):
-        when = time.strftime("%H:%M:%S", time.localtime(since))
-        table.add_row(f"target {name}", f"[red]FULL[/red] since {when}: {reason}")
-    console.print(table)
-    failures = store.failures()[:10]
+        shown.add_row(f"target {name}", Text.assemble(
+            ("FULL", "red"), f" since {_when(since, '%H:%M:%S')}: {reason}"))
+    console.print(shown)
+    failures = store.failures()
+    console.print(happened(store.counters(), len(failures)))
     if failures:
-        console.print("[bold red]recent failures[/bold red]")
-        for item in failures:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["at"]))
-            console.print(f"  {when}  {item['source']}/{item['path']}: {item['reason']}")
+        recent = table(f"failing now: {len(failures)} files (the last 10)", "at", "file",
+                       "reason")
+        for item in failures[:10]:
+            recent.add_row(_when(item["at"]), Text(escape_text(f"{item['source']}:"
+                                                               f"{item['path']}")),
+                           Text(escape_text(str(item["reason"]))))
+        console.print(recent)
+
+
+def happened(counters: dict[str, int], failing: int) -> Table:
+    """What the journal counted, one row per kind of event: an event is counted once when it
+    happens (a file ingested, a pause); `ingested` carries its bytes, `failed` how many of
+    those files still fail (the list below the table), not a second count of the same."""
+    shown = table("what happened", "event", "count", header=False)
+    for name, value in sorted(counters.items()):
+        if name == "bytes_ingested":
+            continue
+        text = f"{value:,}"
+        if name == "ingested" and counters.get("bytes_ingested"):
+            text += f" ({human_size(counters['bytes_ingested'])})"
+        if name == "failed":
+            text += f" ({failing:,} still failing)"
+        shown.add_row(name, text)
+    if not counters:
+        shown.add_row("nothing yet", "")
+    return shown
+
+
+def about(entry: dict[str, Any]) -> str:
+    """What a journal row is about: the file, the paused or resumed source or target, the
+    rescanned folders, the library file or the target."""
+    if entry.get("path") and (entry.get("source") or entry.get("library")):
+        return f"{entry.get('source') or entry.get('library')}:{entry['path']}"
+    if entry.get("kind") and entry.get("name"):
+        return f"{entry['kind']} {entry['name']}"
+    folders = entry.get("folders") or ([entry["folder"]] if entry.get("folder") else [])
+    if isinstance(folders, str):
+        folders = folders.split("\n")
+    if entry.get("target") and folders:
+        more = f" (+{len(folders) - 1} more)" if len(folders) > 1 else ""
+        return f"rescan {entry['target']}: {folders[0]}{more}"
+    for name in ("source", "library", "target", "name", "dest", "task"):
+        if entry.get(name):
+            return f"{name} {entry[name]}"
+    return ""
+
+
+def _detail(entry: dict[str, Any]) -> str:
+    """The reason, else the row's other counts and fields (a reconcile's summary)."""
+    if entry.get("reason"):
+        return str(entry["reason"])
+    rest = {k: v for k, v in entry.items() if k not in SHOWN_ELSEWHERE}
+    return ", ".join(f"{k} {v}" for k, v in rest.items())
+
+
+def _where(entry: dict[str, Any]) -> str:
+    if entry.get("duplicate_of"):
+        return f"= {entry['duplicate_of']}"
+    if entry.get("dest") and entry.get("library"):
+        return f"{entry['library']}:{entry['dest']}"
+    return str(entry.get("dest") or "")
 
 
 def print_history(store: RedisStateStore, fmt: str, limit: int, console: Console) -> None:
-    entries = store.read_journal(limit)
-    for entry in entries:
-        entry["at"] = time.strftime("%Y-%m-%d %H:%M:%S",
-                                    time.localtime(float(entry.get("at", 0))))
+    entries = [typed_entry(entry) for entry in store.read_journal(limit)]
     if fmt == "json":
         json.dump(entries, sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
     elif fmt == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(entries)
+        writer.writerows({**entry, "about": about(entry)} for entry in entries)
     else:
-        table = Table(title=f"last {len(entries)} operations")
-        for name in ("at", "event", "source", "path", "dest", "reason"):
-            table.add_column(name, overflow="fold")
+        shown = table(f"last {len(entries)} operations", "at", "event", "about", "where",
+                      "size", "detail")
         for entry in entries:
-            table.add_row(*(entry.get(n, "") for n in ("at", "event", "source", "path", "dest",
-                                                       "reason")))
-        console.print(table)
+            at = datetime.fromisoformat(entry["at"]).strftime("%Y-%m-%d %H:%M:%S") \
+                if isinstance(entry["at"], str) and entry["at"][:1].isdigit() else entry["at"]
+            size = human_size(entry["bytes"]) if isinstance(entry.get("bytes"), int) else ""
+            shown.add_row(*(Text(escape_text(str(text))) for text in
+                            (at, entry.get("event", ""), about(entry), _where(entry), size,
+                             _detail(entry))))
+        # A terminal's width on a terminal; piped, as wide as the rows: one line each.
+        out = console if console.is_terminal else Console(file=console.file, width=WIDE)
+        out.print(shown, crop=False)
 
 
 Check = tuple[str, Callable[[], str]]

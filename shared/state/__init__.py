@@ -13,7 +13,7 @@ from shared.state.full_hold import (
     source_gate,
     target_gate,
 )
-from shared.state.journal import escape_text, iso_time, typed_entry
+from shared.state.journal import escape_text, human_size, iso_time, typed_entry
 from shared.state.leases import Leases
 from shared.state.messages import files_in_messages
 from shared.state.metrics import observe_timings, serve_metrics
@@ -49,6 +49,7 @@ __all__ = [
     "hold_after_full",
     "hold_for",
     "hold_for_source",
+    "human_size",
     "inflight_field",
     "iso_time",
     "lift_target_full",

@@ -148,9 +148,9 @@ def test_sync_fails_a_fifo_moves_the_rest_and_status_reports_it(
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(rf"workers online\s+│ w1-{dep.prefix}@", done.stdout), done.stdout
     assert re.search(rf"queue {re.escape(dep.prefix)}\s+│ 0 ", done.stdout), done.stdout
-    assert re.search(rf"count ingested\s+│ {len(media)} ", done.stdout), done.stdout
-    failures = done.stdout.split("recent failures", 1)[1].splitlines()
-    assert any("inbox/stuck.jpg" in line and "is a FIFO" in line for line in failures)
+    assert re.search(rf"│ ingested\s+│ {len(media)} ", done.stdout), done.stdout
+    failures = done.stdout.split("failing now", 1)[1].splitlines()
+    assert any("inbox:stuck.jpg" in line and "is a FIFO" in line for line in failures)
 
 
 @pytest.mark.e2e  # starts a real redis-server itself

@@ -203,7 +203,11 @@ class Soak:
         except redis.RedisError as exc:
             report.notes.append(f"Redis at the end: {exc}")
             return
-        verified = [float(e["at"]) for e in journal if e["event"] in ("ingested", "duplicate")]
+        outcomes = [e for e in journal if e["event"] in ("ingested", "duplicate")]
+        per_file = Counter(e.get("path", "") for e in outcomes)
+        report.unjournaled = sorted(set(self.arrivals.digests) - set(per_file))
+        report.journaled_twice = sorted(rel for rel, n in per_file.items() if n > 1)
+        verified = [float(e["at"]) for e in outcomes]
         last = self.log.last_fault_at
         if verified and last is not None and not report.unfinished:
             report.recovery = max(verified) - last

@@ -25,6 +25,8 @@ class Report:
     inflight: int | None = None  # None: Redis not reachable at the end
     failures: list[str] = field(default_factory=list)
     events: dict[str, int] = field(default_factory=dict)  # the source's journal entries
+    unjournaled: list[str] = field(default_factory=list)  # arrived, no ingested/duplicate entry
+    journaled_twice: list[str] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
     skipped_faults: int = 0
     restarts: int = 0
@@ -71,6 +73,9 @@ class Report:
             ("every source gone", not self.unfinished, f"{len(self.unfinished)} still there"),
             ("sources gone only after their copy", not self.early_releases,
              f"{len(self.early_releases)} early"),
+            ("every file journaled once (ingested or duplicate)",
+             not self.unjournaled and not self.journaled_twice,
+             f"{len(self.unjournaled)} without an outcome, {len(self.journaled_twice)} twice"),
             ("nothing in flight", self.inflight == 0,
              "Redis unreachable" if self.inflight is None else f"{self.inflight} in flight"),
             ("no temp files after the final reconcile", not self.temps and self.reconciled,
@@ -116,6 +121,8 @@ class Report:
         out += [f"  {what}: {'ok' if ok else 'FAILED'} ({detail})"
                 for what, ok, detail in self.checks()]
         for title, items in (("lost", self.lost), ("unfinished", self.unfinished),
+                             ("no outcome journaled", self.unjournaled),
+                             ("journaled twice", self.journaled_twice),
                              ("early release", self.early_releases), ("temp", self.temps),
                              ("failure", self.failures), ("left behind", self.leftovers),
                              ("left at the end", self.left_at_end), ("note", self.notes)):

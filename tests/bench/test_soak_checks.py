@@ -105,6 +105,18 @@ def test_a_file_still_in_the_source_is_unfinished_not_lost() -> None:
     assert "every source gone: 1 still there" in report.verdict()
 
 
+def test_a_file_without_its_outcome_in_the_journal_fails_the_report() -> None:
+    # Given every file in the library, but one never journaled and one journaled twice
+    report = Report(files=3, contents=3, seed=1, inflight=0, reconciled=True,
+                    faults={"worker": 1}, recovery=5.0, unjournaled=["b.jpg"],
+                    journaled_twice=["c.jpg"])
+    # Then the history's undercount fails the soak too
+    assert not report.passed
+    assert "every file journaled once (ingested or duplicate): 1 without an outcome, 1 twice" \
+        in report.verdict()
+    assert "  no outcome journaled: b.jpg" in report.lines()
+
+
 def test_the_sampler_catches_a_source_gone_before_its_copy(tmp_path: Path) -> None:
     # Given two files arrived in the source; the library holds the copy of the first only
     planned = plan_files(10, 0.01, 3)[:2]

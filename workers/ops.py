@@ -27,7 +27,8 @@ def cmd_pause(settings: Settings, args: argparse.Namespace) -> int:
     check_name(settings, args.kind, args.name)
     store = _store(settings)
     changed = store.set_paused(args.kind, args.name, True)
-    store.journal("paused", kind=args.kind, name=args.name)
+    if changed:  # one pause is one entry (and one count in `status`), however often asked
+        store.journal("paused", kind=args.kind, name=args.name)
     print(f"{args.kind} {args.name} {'paused' if changed else 'was already paused'}; "
           "queued work waits, nothing is dropped", flush=True)
     return 0
@@ -37,7 +38,8 @@ def cmd_resume(settings: Settings, args: argparse.Namespace) -> int:
     check_name(settings, args.kind, args.name)
     store = _store(settings)
     changed = store.set_paused(args.kind, args.name, False)
-    store.journal("resumed", kind=args.kind, name=args.name)
+    if changed:
+        store.journal("resumed", kind=args.kind, name=args.name)
     app = celery_app(settings)
     # Files that arrived during the pause were left in place: a reconcile picks them up.
     sources = sources_to_catch_up(settings, args.kind, args.name)

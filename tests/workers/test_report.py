@@ -3,16 +3,21 @@ of the terminal or pipe, values programs can parse, and counts of what happened.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
+import re
 from datetime import datetime
+from pathlib import Path
 
 import fakeredis
 import pytest
 from rich.console import Console
 
+from shared.config import build_settings
 from shared.state import RedisStateStore
+from workers.ops import cmd_pause
 from workers.report import print_history, print_status
 
 LONG = "2024/Summer holidays in the mountains/Day 3 - the long walk/IMG_20240713_101500.jpg"
@@ -112,3 +117,24 @@ def test_status_counts_one_pause_once_and_failures_once(store: RedisStateStore) 
     assert "count " not in text and "failures " not in text
     assert "1 (889.8 kB)" in text
     assert "failing now: 1 files" in text
+
+
+def test_pausing_twice_is_one_pause_in_status(redis_url: str, key_prefix: str,
+                                              tmp_path: Path) -> None:
+    # Given a source, paused and then paused again (and resumed twice)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "lib").mkdir()
+    settings = build_settings({
+        "redis_url": redis_url, "key_prefix": key_prefix,
+        "sources": {"inbox": {"path": str(tmp_path / "in"), "library": "lib"}},
+        "libraries": {"lib": {"path": str(tmp_path / "lib")}}}, None, tmp_path)
+    args = argparse.Namespace(kind="source", name="inbox")
+    for _ in range(2):
+        assert cmd_pause(settings, args) == 0
+    store = RedisStateStore.from_url(redis_url, key_prefix)
+    # When status counts what happened
+    out = io.StringIO()
+    print_status(Console(file=out, width=200), store, {}, [], {})
+    # Then it is one pause, journaled once
+    assert re.search(r"│ paused\s+│ 1 ", out.getvalue()), out.getvalue()
+    assert [e["event"] for e in store.read_journal()] == ["paused"]

@@ -19,6 +19,7 @@ import redis
 
 from shared.errors import LeaseHeld, RetryableError
 from shared.ingest.batch_store import BatchStore
+from shared.ingest.batch_verify import verify_all
 from shared.ingest.claims import claim_lease
 from shared.ingest.context import Context
 from shared.ingest.leases import file_lease_name
@@ -106,6 +107,9 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
                 _claim_up_front(results, batch_store, ctx)
             if name == "record_outcome":
                 batch_store.defer_outcomes()
+            if name == "verify_copy":
+                verify_all(results, ctx, batch_store)
+                continue
             recorded = []
             for index, job in enumerate(results):
                 if isinstance(job, Exception):

@@ -51,6 +51,11 @@ class BatchStore:
         self._store.settle_verified(source, rel, record, library)
         self._remember(source, rel, record)
 
+    def settle_verified_many(self, items: list[tuple[str, str, FileRecord, str | None]]) -> None:
+        self._store.settle_verified_many(items)
+        for source, rel, record, _ in items:
+            self._remember(source, rel, record)
+
     def _remember(self, source: str, rel: str, record: FileRecord) -> None:
         if source == self._source and rel in self._records:
             self._records[rel] = record

@@ -172,15 +172,17 @@ def file_lock(job: FileJob, ctx: Context) -> AbstractContextManager[Leases]:
     return file_lease(job, ctx)
 
 
-def run_stage(name: str, job: FileJob, ctx: Context, lock: bool = True) -> FileJob:
+def run_stage(name: str, job: FileJob, ctx: Context, lock: bool = True,
+              stage: Stage | None = None) -> FileJob:
     """Run one stage with timing, the per-file lock and the permanent-failure mapping.
 
     RetryableError propagates: the caller (a Celery task or the batch runner) retries.
-    `lock=False` when the caller already holds the file's lock.
+    `lock=False` when the caller already holds the file's lock. `stage`: a part of the named
+    stage instead of the whole (the batch runs verification in two halves).
     """
     if already_past(name, job):
         return job
-    stage = STAGE_BY_NAME[name]
+    stage = stage or STAGE_BY_NAME[name]
     started = time.perf_counter()
     if not job.started_at:
         job = job.evolve(started_at=time.time())

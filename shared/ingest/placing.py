@@ -190,7 +190,17 @@ def _guessed_images(rel_path: str) -> list[str]:
 def verify_copy(job: FileJob, ctx: Context) -> FileJob:
     """Read the copy back; only a copy that matches size and hash releases the source, and
     only while the source still is the version proven."""
-    library = ctx.library(job)
+    job, changed = check_copy(job, ctx)
+    if job.outcome.is_terminal:
+        return job
+    return settle_copy(job, ctx, changed)
+
+
+def check_copy(job: FileJob, ctx: Context) -> tuple[FileJob, str | None]:
+    """The first half of `verify_copy`: the copy read back and proven (a bad one copied again,
+    up to verify_attempts), and in move mode the source checked against the version proven.
+    The job comes back still TRANSFERRED, with why its source is to be kept (or None), or
+    terminal."""
     attempts = max(1, ctx.settings.verify_attempts)
     for attempt in range(1, attempts + 1):
         if _copy_matches(job, ctx):
@@ -201,17 +211,26 @@ def verify_copy(job: FileJob, ctx: Context) -> FileJob:
                                f"after {attempts} tries; the source is kept")
         job = transfer_file(job.evolve(copy_check=""), ctx)
         if job.outcome.is_terminal:
-            return job
+            return job, None
     changed = source_changed(job, ctx) if ctx.source(job).mode == "move" else None
     if changed and not keep_apart(job, ctx):
-        return _skip_changed(job, ctx, changed)
-    # Recorded before the source goes, in one transaction: a crash between the two resumes
-    # here (see hash_file) instead of finding a vanished source. Only while the file's lease is
-    # still ours: a holder that lost it may share the file with a new one, which could be
-    # discarding this very copy (the check renews it for a whole lease, enough for the release).
-    confirm_file_lease(job, ctx)
-    ctx.store.settle_verified(job.source, job.rel_path, _verified_record(job, ctx),
-                              None if is_sidecar(job.rel_path) else library.name)
+        return _skip_changed(job, ctx, changed), None
+    return job, changed
+
+
+def settle_copy(job: FileJob, ctx: Context, changed: str | None,
+                settled: bool = False) -> FileJob:
+    """The second half: record the proven copy, then release the source. `settled`: a batch
+    already recorded it, with the lease confirmed, in one transaction for all its files."""
+    if not settled:
+        # Recorded before the source goes, in one transaction: a crash between the two
+        # resumes here (see hash_file) instead of finding a vanished source. Only while the
+        # file's lease is still ours: a holder that lost it may share the file with a new one,
+        # which could be discarding this very copy (the check renews it for a whole lease,
+        # enough for the release).
+        confirm_file_lease(job, ctx)
+        ctx.store.settle_verified(job.source, job.rel_path, verified_record(job),
+                                  settled_library(job, ctx))
     crash_point("verified-recorded")
     if changed:
         return job.evolve(outcome=Outcome.VERIFIED, reason=f"the source was kept: {changed}")
@@ -220,6 +239,11 @@ def verify_copy(job: FileJob, ctx: Context) -> FileJob:
         return job.evolve(outcome=Outcome.SKIPPED,
                           reason=f"{kept}; our library link to it was dropped")
     return job.evolve(outcome=Outcome.VERIFIED, reason=kept)
+
+
+def settled_library(job: FileJob, ctx: Context) -> str | None:
+    """The library whose content index the verified copy goes in (a sidecar: none)."""
+    return None if is_sidecar(job.rel_path) else ctx.library(job).name
 
 
 def _copy_matches(job: FileJob, ctx: Context) -> bool:
@@ -234,5 +258,5 @@ def _copy_matches(job: FileJob, ctx: Context) -> bool:
     return backend.digest(root, job.dest_path) == (job.size, job.sha256)
 
 
-def _verified_record(job: FileJob, ctx: Context) -> FileRecord:
+def verified_record(job: FileJob) -> FileRecord:
     return FileRecord(job.size, job.mtime_ns, job.inode, job.sha256, "verified", job.dest_path)

@@ -124,11 +124,16 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys):
     def settle_verified(self, source: str, rel: str, record: FileRecord,
                         library: str | None) -> None:
         """Record a verified copy and (unless a sidecar) index its content, atomically."""
+        self.settle_verified_many([(source, rel, record, library)])
+
+    def settle_verified_many(self, items: list[tuple[str, str, FileRecord, str | None]]) -> None:
+        """`settle_verified` of many copies (source, rel, record, library) in one transaction."""
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.key("files", source), rel, record.encode())
-        if library is not None:
-            pipe.hset(self.key("content"), record.sha256, f"{library}{SEP}{record.dest}")
-            pipe.hset(self.key("libfiles", library), record.dest, record.sha256)
+        for source, rel, record, library in items:
+            pipe.hset(self.key("files", source), rel, record.encode())
+            if library is not None:
+                pipe.hset(self.key("content"), record.sha256, f"{library}{SEP}{record.dest}")
+                pipe.hset(self.key("libfiles", library), record.dest, record.sha256)
         pipe.execute()
 
     def library_files(self, library: str) -> dict[str, str]:

@@ -22,6 +22,8 @@ FORMAT = "%(asctime)s %(process_tag)-7s %(levelname)-7s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 CELERY_PROCESSES = ("worker", "beat", "flower")
+# The tag of a `mediacourier` command's log lines: the processes `up` starts by their role.
+COMMAND_TAGS = {"watch": "watcher", "metrics": "metrics", "worker": "worker", "up": "up"}
 
 # Messages that are DEBUG to us, logged at INFO or WARNING by Celery and Flower (the record's
 # `msg` is the template): Celery's per-task lines; Flower's 24-line list of registered tasks;
@@ -73,6 +75,11 @@ class AtDebug(logging.Filter):
 def celery_process_tag(argv: list[str]) -> str:
     """`worker`, `beat` or `flower` for `celery … worker|beat|flower …`, else `celery`."""
     return next((arg for arg in argv[1:] if arg in CELERY_PROCESSES), "celery")
+
+
+def command_tag(command: str | None) -> str:
+    """`watcher` for `mediacourier watch`, `metrics` for `mediacourier metrics`, else `cli`."""
+    return COMMAND_TAGS.get(command or "", "cli")
 
 
 def level_of(level: int | str | None) -> int:

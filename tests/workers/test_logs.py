@@ -12,7 +12,7 @@ import pytest
 from celery.app import trace as celery_trace
 
 from shared.state import RedisStateStore
-from workers.logs import celery_process_tag, configure_logging
+from workers.logs import celery_process_tag, command_tag, configure_logging
 
 
 @pytest.fixture
@@ -115,3 +115,8 @@ def test_the_process_tag_comes_from_the_celery_command_line() -> None:
     assert celery_process_tag(["/x/celery/__main__.py", "-A", "tasks", "beat"]) == "beat"
     assert celery_process_tag(["celery", "-A", "tasks", "flower", "--port=1"]) == "flower"
     assert celery_process_tag(["celery", "-A", "tasks", "inspect", "ping"]) == "celery"
+
+
+def test_the_commands_up_starts_are_tagged_by_their_role() -> None:
+    assert (command_tag("watch"), command_tag("metrics"), command_tag("sync")) == (
+        "watcher", "metrics", "cli")

@@ -8,6 +8,12 @@ Cases (generated untimed in a fresh work dir on the repository's filesystem):
   ssh  120 photo-like files to a private sshd on loopback: `rsync -a -e ssh` vs mediacourier's
        SFTP and rsync-over-SSH destinations (4 parallel puts, each verified on the target)
 `--quick` divides every count by 10. Figures go to stdout and bench/out/results.json.
+
+Every goal of issue 12 is printed once, in one table (bench/goals.py): the figure, its ratio
+against the baseline measured in the same rounds (median of the per-round ratios), the goal and
+whether it is met. The rows come from the functions in `MEASUREMENTS`; a bench module adds its
+measurement by appending a function `(Bench) -> list[GoalRow]` there. A goal no function
+measured is printed as "not measured".
 """
 
 from __future__ import annotations
@@ -19,153 +25,65 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from bench import data, latency, ssh
+from bench import data, ssh
+from bench.cases import Bench, Failed
+from bench.goals import GoalRow, ratio_row
+from bench.goals import render as render_goals
 from bench.procs import (
     REPO,
     BenchError,
-    Timed,
-    find_walk,
     flush_dirty_pages,
-    mc_sync,
     require_rsync,
-    rsync,
-    summary_seconds,
-    write_config,
 )
-from shared.config import load_settings
-from shared.source import plan_source
-from shared.state import EmbeddedRedis, RedisStateStore
+from shared.state import EmbeddedRedis
 
 OUT = Path(__file__).resolve().parent / "out"
-TARGET_RATIO = {"a": 1.0, "b": 3.0}
-TARGET_RECONCILE_RATE = 100_000
 CASES = ("a", "b", "c", "latency", "ssh")
 
 
-class Failed(Exception):
-    """A correctness check failed: the figures around it mean nothing."""
+# -- the measurements: each returns its goal rows (bench/goals.py) --------------------------
 
 
-class Bench:
-    def __init__(self, work: Path, redis_url: str, args: argparse.Namespace) -> None:
-        self.work, self.redis_url, self.args = work, redis_url, args
-        self.logs = work / "logs"
-        self.logs.mkdir(exist_ok=True)
-        self.scale = 10 if args.quick else 1
-        self.results: dict = {}
+def measure_copies(bench: Bench) -> list[GoalRow]:
+    for key in ("a", "b"):
+        if key in bench.trees:
+            bench.copy_case(key, bench.trees[key])
+    return []
 
-    def n(self, full: int) -> int:
-        return max(1, full // self.scale)
 
-    def config(self, tag: str, source: Path, library: Path, **extra: str):
-        return write_config(self.work / f"{tag}.toml", redis_url=self.redis_url,
-                            key_prefix=f"bench-{os.getpid()}-{tag}",
-                            data_dir=self.work / f"data-{tag}", source_name="src",
-                            source=source, library=library, **extra)
+def measure_tiny_tree(bench: Bench) -> list[GoalRow]:
+    if "c" in bench.trees:
+        bench.reconcile_case(bench.trees["c"])
+    return []
 
-    def say(self, text: str) -> None:
-        print(f"bench: {text}", file=sys.stderr, flush=True)
 
-    # -- a and b: copy a tree, rsync against mediacourier ---------------------------------
+def measure_latency(bench: Bench) -> list[GoalRow]:
+    if "latency" in bench.wanted:
+        bench.latency_case()
+    return []
 
-    def copy_case(self, key: str, tree: data.Tree) -> None:
-        rsync_times, writeback, mc_times, in_proc = [], [], [], []
-        for round_no in range(1, self.args.rounds + 1):
-            dst = self.work / f"rsync-{key}-{round_no}"
-            flush_dirty_pages()
-            done = rsync(tree.root, dst, self.logs / f"rsync-{key}-{round_no}.log")
-            self._check_exit("rsync", done)
-            rsync_times.append(done.seconds)
-            # rsync leaves its data in dirty pages; mediacourier fsyncs every file before it
-            # counts it as placed. The write-back time is reported beside rsync's, not in it.
-            writeback.append(flush_dirty_pages())
-            shutil.rmtree(dst)
 
-            cfg = self.config(f"{key}-{round_no}", tree.root, self.work / f"lib-{key}-{round_no}")
-            flush_dirty_pages()
-            done = mc_sync(cfg, self.logs / f"sync-{key}-{round_no}.log")
-            self._check_exit("mediacourier sync", done)
-            problems = data.check_copy(tree, cfg.library, sample=20, seed=round_no)
-            if problems:
-                raise Failed(f"case {key}: {len(problems)} problems in {cfg.library}: "
-                             + "; ".join(problems[:5]))
-            mc_times.append(done.seconds)
-            in_proc.append(summary_seconds(done.output))
-            shutil.rmtree(cfg.library)
-            self.say(f"case {key} round {round_no}: rsync {rsync_times[-1]:.2f} s, "
-                     f"mediacourier {mc_times[-1]:.2f} s")
-        best_rsync, best_mc = min(rsync_times), min(mc_times)
-        with_sync = [x + y for x, y in zip(rsync_times, writeback, strict=True)]
-        ratio = best_mc / best_rsync
-        self.results[key] = {
-            "files": tree.count, "mb": round(tree.total_bytes / 1e6, 1),
-            "rsync_seconds": [round(x, 3) for x in rsync_times],
-            "rsync_then_sync_seconds": [round(x, 3) for x in with_sync],
-            "mediacourier_seconds": [round(x, 3) for x in mc_times],
-            "mediacourier_in_process_seconds": in_proc,
-            "best_rsync": round(best_rsync, 3), "best_mediacourier": round(best_mc, 3),
-            "best_rsync_then_sync": round(min(with_sync), 3),
-            "ratio": round(ratio, 2), "target": TARGET_RATIO[key],
-            "met": ratio <= TARGET_RATIO[key],
-        }
+def measure_ssh(bench: Bench) -> list[GoalRow]:
+    if "ssh" not in bench.trees:
+        return []
+    bench.say("ssh: uploads to a private sshd on loopback")
+    try:
+        row = bench.results["ssh"] = ssh.measure(bench.work, bench.trees["ssh"],
+                                                 bench.args.rounds, bench.logs)
+    except RuntimeError as exc:
+        raise Failed(f"case ssh: {exc}") from exc
+    base = row["seconds"]["rsync -a -e ssh"]
+    return [ratio_row("ssh-sftp", row["seconds"]["sftp"], base, 1.2),
+            ratio_row("ssh-rsync", row["seconds"]["rsync"], base, 1.2)]
 
-    def _check_exit(self, what: str, done: Timed) -> None:
-        if done.returncode != 0:
-            raise Failed(f"{what} exited with {done.returncode}:\n{done.output[-2000:]}")
 
-    # -- c: a no-change reconcile of a big tree --------------------------------------------
-
-    def reconcile_case(self, tree: data.Tree) -> None:
-
-        cfg = self.config("c", tree.root, self.work / "lib-c")
-        self.say(f"case c: seeding the store with a sync of {tree.count:,} files (untimed)")
-        seeded = mc_sync(cfg, self.logs / "sync-c-seed.log")
-        self._check_exit("mediacourier sync (seeding case c)", seeded)
-        settings = load_settings(str(cfg.path), env={})
-        store = RedisStateStore.from_url(self.redis_url, cfg.key_prefix)
-        source = settings.sources[cfg.source_name]
-        plan_times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            plan = plan_source(store, source, stale_after=2 * settings.visibility_timeout)
-            plan_times.append(time.perf_counter() - started)
-            if plan.to_ingest or plan.vanished or plan.unchanged != tree.count:
-                raise Failed(f"case c: a no-change pass planned {len(plan.to_ingest)} to ingest, "
-                             f"{len(plan.vanished)} vanished, {plan.unchanged} unchanged "
-                             f"of {tree.count}")
-        find_times = [find_walk(tree.root) for _ in range(3)]
-        cli = [mc_sync(cfg, self.logs / f"sync-c-nochange-{i}.log") for i in (1, 2)]
-        for done in cli:
-            self._check_exit("mediacourier sync (no change)", done)
-        best = min(plan_times)
-        rate = tree.count / best
-        self.results["c"] = {
-            "files": tree.count, "mb": round(tree.total_bytes / 1e6, 1),
-            "seed_sync_seconds": round(seeded.seconds, 2),
-            "plan_source_seconds": [round(x, 4) for x in plan_times],
-            "best_plan_source": round(best, 4), "files_per_second": round(rate),
-            "target_files_per_second": TARGET_RECONCILE_RATE,
-            "met": rate >= TARGET_RECONCILE_RATE,
-            "find_printf_seconds": round(min(find_times), 4),
-            "cli_sync_no_change_seconds": round(min(d.seconds for d in cli), 3),
-            "cli_reconcile_command": None,  # `mediacourier` has no `reconcile` sub-command
-        }
-
-    # -- idle latency ----------------------------------------------------------------------
-
-    def latency_case(self) -> None:
-        cfg = self.config("latency", self.work / "lat-src", self.work / "lat-lib",
-                          stability="0.5s")
-        # `up` makes data_dir/run only for its embedded Redis; with redis_url set, beat cannot
-        # create its schedule file there and exits, which stops `up` (product bug, reported).
-        (self.work / "data-latency" / "run").mkdir(parents=True, exist_ok=True)
-        self.say("latency: starting `mediacourier up --no-flower`")
-        self.results["latency"] = latency.measure(
-            cfg, self.redis_url, self.logs / "up.log", files=10, size=3 * data.MIB,
-            seed=self.args.seed + 7)
-        self.results["latency"]["stability_seconds"] = 0.5
+# Run in this order; each returns rows (and may add to `bench.rows`). Add yours here.
+MEASUREMENTS: list[Callable[[Bench], list[GoalRow]]] = [
+    measure_copies, measure_tiny_tree, measure_latency, measure_ssh,
+]
 
 
 def generate(work: Path, wanted: set[str], bench: Bench, seed: int) -> dict[str, data.Tree]:
@@ -189,43 +107,28 @@ def _yes(met: bool) -> str:
     return "yes" if met else "NO"
 
 
-def render(results: dict) -> str:
-    lines = [f"{'case':<6}{'files':>7}{'MB':>8}{'rsync s':>9}{'+sync s':>9}{'mc s':>8}"
-             f"{'mc ingest s':>13}{'ratio':>7}{'target':>8}{'met':>5}"]
+def render(results: dict, rows: list[GoalRow]) -> str:
+    lines = [render_goals(rows), ""]
     for key in ("a", "b"):
         row = results.get(key)
-        if not row:
-            continue
-        ingest = [x for x in row["mediacourier_in_process_seconds"] if x is not None]
-        ingest_text = f"{min(ingest):.2f}" if ingest else "-"
-        lines.append(f"{key:<6}{row['files']:>7,}{row['mb']:>8.1f}{row['best_rsync']:>9.2f}"
-                     f"{row['best_rsync_then_sync']:>9.2f}{row['best_mediacourier']:>8.2f}"
-                     f"{ingest_text:>13}{row['ratio']:>7.2f}"
-                     f"{'≤ ' + format(row['target'], '.1f'):>8}{_yes(row['met']):>5}")
+        if row:
+            lines.append(f"{key}: {row['files']:,} files, {row['mb']:.1f} MB; seconds per round: "
+                         f"rsync -a {row['rsync_seconds']}, rsync -a && sync "
+                         f"{row['rsync_then_sync_seconds']}, mediacourier sync "
+                         f"{row['mediacourier_seconds']}")
     if "c" in results:
         c = results["c"]
-        lines.append(f"c reconcile {c['files']:,} files, no change: plan_source best "
-                     f"{c['best_plan_source']:.3f} s = {c['files_per_second']:,} files/s "
-                     f"(target ≥ {c['target_files_per_second']:,}) met {_yes(c['met'])}; "
-                     f"find -printf {c['find_printf_seconds']:.3f} s; "
-                     f"CLI `sync` with nothing new {c['cli_sync_no_change_seconds']:.2f} s; "
-                     f"seeding sync {c['seed_sync_seconds']:.1f} s")
-    if "latency" in results:
-        lat = results["latency"]
-        median = f"{lat['median']:.3f}" if lat["median"] is not None else "-"
-        worst = f"{lat['max']:.3f}" if lat["max"] is not None else "-"
-        missed = f"; MISSED {len(lat['missed'])}" if lat["missed"] else ""
-        lines.append(f"latency   {len(lat['latencies'])}/{lat['files']} files of 3 MB: median "
-                     f"{median} s, max {worst} s (includes the {lat['stability_seconds']} s "
-                     f"stability window){missed}")
+        lines.append(f"c: {c['files']:,} files; first import rsync -a "
+                     f"{c['first_import_rsync_seconds']}, mediacourier "
+                     f"{c['first_import_seconds']}; Redis bytes/file {c['redis_bytes_per_file']}; "
+                     f"CLI `sync` with nothing new {c['cli_sync_no_change_seconds']:.2f} s")
     if "ssh" in results:
-
         lines.append(ssh.render(results["ssh"]))
-    lines.append("times: wall clock, best of the runs; rsync and mediacourier ran alternately on "
-                 "fresh destinations, both reading sources from the page cache (dirty pages "
-                 "written back before each run); ratio = mc s / rsync s; `+sync s` = rsync then "
-                 "`sync` (its write-back; mediacourier fsyncs each file); `mc s` = the whole CLI "
-                 "run incl. start-up; `mc ingest s` = the time in its summary (after planning)")
+    lines.append("times: wall clock; each round runs the tool and its baseline back to back on "
+                 "fresh destinations, sources in the page cache, dirty pages written back "
+                 "before each run; ratio = median over the rounds of mediacourier s / baseline "
+                 "s; `rsync -a && sync` adds the write-back (mediacourier makes every copy "
+                 "durable before it counts)")
     return "\n".join(lines)
 
 
@@ -235,7 +138,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="every count ÷ 10 (smoke run)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     parser.add_argument("--workdir", help="make the work dir inside this folder")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each tool for a and b")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each tool (figures: medians)")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--cases", default=",".join(CASES),
                         help=f"comma-separated subset of {','.join(CASES)}")
@@ -263,20 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(work, url, args)
         bench.say(f"work dir {work} ({data.describe_fs(work)}); redis-server pid {redis.pid}; "
                   f"load average {os.getloadavg()[0]:.2f} (other processes skew the figures)")
-        trees = generate(work, wanted, bench, args.seed)
-        for key in ("a", "b"):
-            if key in trees:
-                bench.copy_case(key, trees[key])
-        if "c" in trees:
-            bench.reconcile_case(trees["c"])
-        if "latency" in wanted:
-            bench.latency_case()
-        if "ssh" in trees:
-            bench.say("ssh: uploads to a private sshd on loopback")
-            try:
-                bench.results["ssh"] = ssh.measure(work, trees["ssh"], args.rounds, bench.logs)
-            except RuntimeError as exc:
-                raise Failed(f"case ssh: {exc}") from exc
+        bench.wanted = wanted
+        bench.trees = generate(work, wanted, bench, args.seed)
+        for measure in MEASUREMENTS:
+            bench.rows += measure(bench)
     except Failed as exc:
         status, failure = 1, str(exc)
     except BenchError as exc:
@@ -288,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     results = bench.results if bench else {}
-    print(render(results))
+    print(render(results, bench.rows if bench else []))
     if failure:
         print(f"FAILED: {failure}")
     OUT.mkdir(parents=True, exist_ok=True)

@@ -162,3 +162,13 @@ class RepairImpossible(PermanentError):
 class UnknownConflict(PermanentError):
     """Raised when `resolve` names a path that is not in conflict on that mirror, or a policy
     that the conflict's kind cannot take."""
+
+
+class BackupFailed(RetryableError):
+    """Raised when restic or rclone exits with an error that may pass: the repository or remote
+    cannot be reached, is locked by a live run, or the command was cut short."""
+
+
+class BackupRefused(PermanentError):
+    """Raised when a backup repository rejects us for good: a wrong password, no repository at
+    the configured place, a snapshot that does not exist, or a restore folder that is not empty."""

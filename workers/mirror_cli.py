@@ -22,12 +22,12 @@ from shared.mirror import (
     MirrorSummary,
     Progress,
     mirror_config,
+    open_mirror_target,
     plan_for,
     record_refusal,
     record_run,
     run_named_mirror,
 )
-from shared.remote import open_destination
 from shared.state import RedisStateStore
 from workers.exit_codes import FILES_FAILED, OK, REFUSED
 from workers.progress import rate_columns
@@ -37,7 +37,7 @@ def run_mirror_command(settings: Settings, store: RedisStateStore | None, name: 
                        dry_run: bool, force: bool, console: Console) -> int:
     mirror = mirror_config(settings, name)
     if dry_run:
-        destination = open_destination(settings, mirror.target)
+        destination = open_mirror_target(settings, mirror)
         try:
             plan = plan_for(settings, mirror, destination)
         finally:
@@ -107,6 +107,8 @@ def print_summary(console: Console, summary: MirrorSummary) -> None:
     console.print(table)
     console.print(f"{summary.bytes / 1e6:.1f} MB in {summary.seconds:.2f} s "
                   f"({summary.mb_s:.1f} MB/s)", highlight=False)
+    if summary.space:  # a restic or rclone target: what the repository holds and saved
+        console.print(summary.space, highlight=False)
     for error in summary.errors:
         console.print(f"[red]failed[/red] {error.action} {error.rel_path}: {error.reason}",
                       highlight=False)

@@ -15,6 +15,7 @@ from shared.state import (
     sources_to_catch_up,
 )
 from workers.app import celery_app
+from workers.restore_cli import RESTORE_COMMANDS, add_restore_parser
 
 
 def _store(settings: Settings) -> RedisStateStore:
@@ -79,6 +80,8 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
         parser.add_argument("name", help="its name in the configuration")
     metrics = command("metrics", "serve Prometheus metrics over HTTP")
     metrics.add_argument("--listen", default="", help="HOST:PORT (default: metrics_listen)")
+    add_restore_parser(command)
 
 
-OPS_COMMANDS = {"pause": cmd_pause, "resume": cmd_resume, "metrics": cmd_metrics}
+OPS_COMMANDS = {"pause": cmd_pause, "resume": cmd_resume, "metrics": cmd_metrics,
+                **RESTORE_COMMANDS}

@@ -3,6 +3,7 @@
 runs a configured `[mirrors.NAME]` end to end, `robocopy` does it with robocopy /MIR;
 `conflicts` finds what changed on both sides since the last sync (`conflict_run` in a run)."""
 
+from shared.mirror.backups import open_mirror_target, run_backup_mirror
 from shared.mirror.conflicts import (
     CONFLICT_KINDS,
     Conflict,
@@ -35,9 +36,11 @@ __all__ = [
     "Progress",
     "check_mirror",
     "mirror_config",
+    "open_mirror_target",
     "plan_dict",
     "plan_for",
     "record_refusal",
     "record_run",
+    "run_backup_mirror",
     "run_named_mirror",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from shared.config import MirrorConfig, Settings
 from shared.errors import UnknownMirror
 from shared.executors import LocalExecutor
+from shared.mirror.backups import open_mirror_target, run_backup_mirror
 from shared.mirror.conflict_run import finish_run, prepare_run
 from shared.mirror.plan import MirrorPlan, MirrorRules, plan_mirror
 from shared.mirror.robocopy import run_robocopy_mirror
@@ -61,6 +62,8 @@ def run_named_mirror(settings: Settings, name: str, force: bool = False,
         return run_robocopy_mirror(str(settings.mirror_root(mirror)), robocopy, LocalExecutor(),
                                    mirror.exclude, mirror.max_delete, mirror.max_delete_share,
                                    force)
+    if getattr(settings.targets.get(mirror.target), "backup", None) is not None:  # restic, rclone
+        return run_backup_mirror(settings, mirror, force, progress, on_plan, summary, store)
     destination = open_destination(settings, mirror.target, store)
     try:
         plan = plan_for(settings, mirror, destination)
@@ -104,7 +107,7 @@ def check_mirror(settings: Settings, mirror: MirrorConfig) -> str:
     source = settings.mirror_root(mirror)
     if not os.access(source, os.R_OK | os.X_OK):
         raise PermissionError(f"{source} is not readable")
-    destination = open_destination(settings, mirror.target)
+    destination = open_mirror_target(settings, mirror)
     try:
         next(iter(destination.list_files()), None)
     finally:

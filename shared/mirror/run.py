@@ -71,6 +71,7 @@ class MirrorSummary:
     errors: list[FileError] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # source parts that could not be read
     kept_unknown: int = 0  # destination files under them, kept rather than deleted
+    space: str = ""  # a backup target's space report (shared/backup/space.py)
 
     @property
     def mb_s(self) -> float:
@@ -82,7 +83,8 @@ class MirrorSummary:
                 f"unchanged {self.unchanged}; {self.bytes / 1e6:.1f} MB in {self.seconds:.2f} s "
                 f"({self.mb_s:.1f} MB/s)" + (
                     f"; {len(self.unreadable)} source parts unreadable, {self.kept_unknown} "
-                    "destination files under them kept" if self.unreadable else ""))
+                    "destination files under them kept" if self.unreadable else "") + (
+                    f"; {self.space}" if self.space else ""))
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -23,7 +23,7 @@ from shared.state import RedisStateStore
 # journal event -> the `events` kind it belongs to
 KIND_OF = {"failed": "failures", "mirror_failed": "failures", "mirror_refused": "failures",
            "mirror_conflict": "conflicts", "scrub_mismatch": "scrub"}
-TITLES = {"failures": "files failed", "conflicts": "mirror conflicts",
+TITLES = {"failures": "failures", "conflicts": "mirror conflicts",
           "scrub": "damaged library files (scrub)"}
 EXAMPLES = 5
 

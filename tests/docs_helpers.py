@@ -136,7 +136,7 @@ def celery_side(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 # -- the configuration schema: every key the loader reads, per table --------------------------
 
-SCHEMA_TABLES = ("top", "security", *SECTIONS, "syncthing", "mirrors")
+SCHEMA_TABLES = ("top", "security", *SECTIONS, "syncthing", "mirrors", "scrub", "notify")
 
 
 def _probe_config(root: Path) -> dict[str, Any]:
@@ -177,6 +177,8 @@ def _probe_config(root: Path) -> dict[str, Any]:
         "mirrors": {"probe_mir": {"library": "probe_lib", "target": "probe_local"},
                     "probe_mirsrc": {"source_path": str(root / "mirror-src"),
                                      "target": "probe_local2", "schedule": "0 3 * * *"}},
+        "scrub": {"probe_scrub": {"library": "probe_lib", "every": "1d"}},
+        "notify": {"probe_notify": {"urls": ["json://127.0.0.1:9/hook"]}},
         "hosts": {"probe_host": {"sources": ["probe_src"], "libraries": ["probe_lib"],
                                  "targets": ["probe_sftp", "probe_local", "probe_local2"],
                                  "rescan": ["probe_cmd", "probe_nc", "probe_pp", "probe_ppapi",

@@ -38,6 +38,9 @@ COUNTERS = (
     ("rescanned", "rescans", "Rescan commands run for changed folders."),
     ("rescan-failed", "rescan_failures", "Rescan commands that failed or timed out."),
     ("reconciled", "reconciles", "Reconciles of a source."),
+    ("scrub_mismatch", "scrub_mismatches", "Library files a scrub found damaged on the disk."),
+    ("scrub_repaired", "scrub_repairs", "Damaged library files restored from a mirror copy."),
+    ("mirror_conflict", "mirror_conflicts", "Files a mirror found changed on both sides."),
 )
 
 

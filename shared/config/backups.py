@@ -144,7 +144,8 @@ def parse_rclone(key: str, table: Table, base: Path) -> RcloneTarget:
     path = table.get("path", "", str)
     if ".." in path.split("/"):
         raise ConfigError(f"{table.at('path')}: {toml_text(path)}: a path inside the remote")
-    return RcloneTarget(name=key, remote=remote, path=path.strip("/"),
+    # Kept absolute when given so: on a local remote ("disk:") that is a folder on the disk.
+    return RcloneTarget(name=key, remote=remote, path=path.rstrip("/") or path,
                         config_file=_file(table, "config_file", base))
 
 

@@ -57,7 +57,7 @@ def test_a_backend_url_is_passed_as_it_is(tmp_path: Path) -> None:
 
 
 def test_an_rclone_target(tmp_path: Path) -> None:
-    settings = settings_with(tmp_path, kind="rclone", remote="b2crypt:", path="/photos/",
+    settings = settings_with(tmp_path, kind="rclone", remote="b2crypt:", path="photos/",
                              config_file="rclone.conf")
     backup = settings.targets["vault"].backup
     assert isinstance(backup, RcloneTarget)

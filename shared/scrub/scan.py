@@ -35,7 +35,7 @@ class ScrubSummary:
     damaged: int = 0
     changed: int = 0  # size or mtime differ from the indexed version: edited, not rotted
     missing: int = 0
-    unknown: int = 0  # indexed, but no size and mtime to compare with: not judged
+    unknown: int = 0  # differs, with no indexed size and mtime to tell an edit from rot
     repaired: int = 0
     bytes: int = 0
     seconds: float = 0.0
@@ -170,17 +170,18 @@ def _check(path: Path, rel: str, expected: str, version: tuple[int, int] | None,
         summary.missing += 1  # gone: reconcile's business, not rot
         return
     now = (info.st_size, info.st_mtime_ns)
-    if version is None:
-        summary.unknown += 1
-        return
-    if now != version:
+    if version is not None and now != version:
         summary.changed += 1
         return
     actual = disk_sha256(path, pace)
     summary.bytes += info.st_size
     if actual == expected:
         summary.ok += 1
-        verified[rel] = now
+        verified[rel] = now  # the version later passes compare with
+        return
+    if version is None:
+        # No size and time from when it was indexed: an edit and rot look alike. Not judged.
+        summary.unknown += 1
         return
     summary.damaged += 1
     summary.damaged_paths.append(rel)

@@ -136,3 +136,18 @@ def test_a_pass_keeps_to_its_rate(tmp_path: Path, store: RedisStateStore) -> Non
     # Then it took at least the time that rate allows (load can only make it slower)
     assert summary.ok == 3 and summary.bytes == 1_500_000
     assert summary.seconds >= 1.4 and summary.mb_s <= 1.1
+
+
+def test_a_file_indexed_without_its_ingest_record_is_judged_from_the_next_pass(
+        tmp_path: Path, store: RedisStateStore) -> None:
+    # Given indexed files whose ingest records are gone (a source removed from the config)
+    settings = settings_for(tmp_path)
+    library = tmp_path / "library"
+    ingested(store, library, FILES)
+    store.forget_records("cam", list(FILES))
+    # When a first pass reads them whole, Then they are ok and their size and time noted
+    assert scrub_library(settings, store, "photos", rate=0).ok == 5
+    # When a byte flips afterwards, Then the next pass finds it
+    flip_byte(library / "2024/IMG_2.jpg")
+    summary = scrub_library(settings, store, "photos", rate=0)
+    assert (summary.ok, summary.damaged, summary.damaged_paths) == (4, 1, ["2024/IMG_2.jpg"])

@@ -92,7 +92,10 @@ def _drain(pipe: IO[str], sink: list[str],
             except ValueError:
                 continue  # a partial or non-JSON line: progress only, never the result
             if isinstance(data, dict):
-                on_line(data)
+                try:
+                    on_line(data)
+                except Exception:  # noqa: BLE001 - a progress hook's failure never stops a run
+                    continue
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

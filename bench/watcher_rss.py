@@ -1,0 +1,149 @@
+"""Case `watcher RSS`: the memory of `mediacourier watch` over a large source.
+
+A copy-mode source of `data.big_tree` files (100 to a folder), all already ingested: the
+library holds a hard link of each, and the store a record and a library-index entry for each
+(written in pipelines, untimed). `mediacourier watch` starts on it as a user runs it; once its
+catch-up scan is journaled (`reconciled`, nothing to queue) its resident memory is read from
+/proc three times a second apart (the median is the figure, VmHWM its peak). The baseline is the
+same command over an empty source, measured in the same run.
+
+`python -m bench.watcher_rss [--files N]` runs it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import data
+from bench.procs import REPO, child_env, mediacourier_argv, write_config
+from shared.state import EmbeddedRedis, FileRecord, RedisStateStore
+
+GOAL_MB = 60.0
+Row = tuple[str, str, float | None, str, bool | None]
+
+
+def seed_ingested(store: RedisStateStore, source: str, library: str, root: Path,
+                  library_root: Path) -> int:
+    """Each file under root hard-linked into library_root and recorded as ingested there."""
+    subprocess.run(["cp", "-al", f"{root}/.", str(library_root)], check=True)
+    pipe = store.client.pipeline(transaction=False)
+    count = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            sha = hashlib.sha256(rel.encode()).hexdigest()
+            record = FileRecord(info.st_size, info.st_mtime_ns, info.st_ino, sha, "ingested", rel)
+            pipe.hset(store.key("files", source), rel, record.encode())
+            pipe.hset(store.key("libfiles", library), rel, sha)
+            count += 1
+            if count % 5000 == 0:
+                pipe.execute()
+    pipe.execute()
+    return count
+
+
+def _status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of pid, in KiB."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0])
+    return found
+
+
+def watcher_memory(cfg_path: Path, store: RedisStateStore, log: Path,
+                   timeout: float = 600.0) -> tuple[float, float]:
+    """(median RSS, peak RSS) in MB of `mediacourier watch` once its catch-up scan is done."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*mediacourier_argv(), "--config", str(cfg_path), "watch"],
+                                cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while not any(e.get("event") == "reconciled" for e in store.read_journal(50)):
+            if proc.poll() is not None:
+                raise RuntimeError(f"mediacourier watch exited {proc.returncode}: "
+                                   f"{log.read_text(errors='replace')[-1000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("mediacourier watch: no catch-up scan journaled in time")
+            time.sleep(0.2)
+        samples = []
+        for _ in range(3):
+            time.sleep(1.0)
+            samples.append(_status(proc.pid))
+    finally:
+        proc.send_signal(signal.SIGTERM)  # our own child, by its PID
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    rss = statistics.median(s["VmRSS"] for s in samples) / 1024
+    return rss, max(s["VmHWM"] for s in samples) / 1024
+
+
+def _one(work: Path, redis_url: str, tag: str, count: int) -> tuple[float, float, int]:
+    source, library = work / f"watch-src-{tag}", work / f"watch-lib-{tag}"
+    prefix = f"bench-watch-{tag}-{os.getpid()}"
+    cfg = write_config(work / f"watch-{tag}.toml", redis_url=redis_url, key_prefix=prefix,
+                       data_dir=work / f"watch-data-{tag}", source_name="src", source=source,
+                       library=library)
+    store = RedisStateStore.from_url(redis_url, prefix)
+    try:
+        files = 0
+        if count:
+            data.big_tree(source, count, seed=20240604)
+            files = seed_ingested(store, "src", "lib", source, library)
+        rss, peak = watcher_memory(cfg.path, store, work / f"watch-{tag}.log")
+    finally:
+        for key in store.client.scan_iter(f"{prefix}:*"):
+            store.client.delete(key)
+        shutil.rmtree(source, ignore_errors=True)
+        shutil.rmtree(library, ignore_errors=True)
+    return rss, peak, files
+
+
+def measure(work: Path, redis_url: str, count: int) -> list[Row]:
+    """Rows: the watcher's RSS over `count` ingested files (goal), and over none (baseline)."""
+    base, base_peak, _ = _one(work, redis_url, "empty", 0)
+    rss, peak, files = _one(work, redis_url, "full", count)
+    return [
+        (f"watcher RSS, {files:,} files watched (peak {peak:.0f} MB)", f"{rss:.1f} MB",
+         round(rss / base, 2), f"<= {GOAL_MB:.0f} MB", rss <= GOAL_MB),
+        (f"watcher RSS baseline: empty source (peak {base_peak:.0f} MB)", f"{base:.1f} MB",
+         1.0, "", None),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.watcher_rss", description=__doc__)
+    parser.add_argument("--files", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-watch-", dir=REPO))
+    redis = EmbeddedRedis(work / "redis", appendonly=False)
+    try:
+        url = redis.start()
+        for name, value, ratio, goal, met in measure(work, url, args.files):
+            verdict = "" if met is None else ("met" if met else "NOT met")
+            print(f"{name:<58} {value:>10}  ratio {ratio:<6} {goal:<10} {verdict}")
+    finally:
+        redis.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -39,7 +39,7 @@ def queue_depths(store: RedisStateStore, queues: list[str]) -> dict[str, int]:
 
 def table(title: str, *columns: str, header: bool = True) -> Table:
     """The one table style of `status` and `history`."""
-    shown = Table(title=title, show_header=header, title_justify="left")
+    shown = Table(title=title, show_header=header)
     for name in columns:
         shown.add_column(name)
     return shown

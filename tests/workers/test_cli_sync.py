@@ -101,12 +101,12 @@ def test_sync_copies_byte_identical_then_finds_all_unchanged(
     assert done.returncode == 0, done.stdout + done.stderr
     assert (count(done.stdout, "ingested"), count(done.stdout, "failed")) == (len(media), 0)
     total = sum(len(b) for b in media.values())
-    summary = re.search(rf"{total / 1e6:.1f} MB in [\d.]+ s at ([\d.]+) MB/s \("
+    summary = re.search(rf"{total / 1e6:.1f} MB in [\d.]+ s at ([\d.]+ [kMG]?B)/s \("
                         rf"{total / 1e6:.1f} MB copied, the rest duplicates or skipped\)",
                         done.stdout)
     assert summary, done.stdout
     # one rate: the bar's final figure is the summary's (the whole run's average)
-    bar = re.search(r"files [\d.]+/[\d.]+ MB ([\d.]+) MB/s", done.stdout)
+    bar = re.search(r"files [\d.]+/[\d.]+ MB ([\d.]+ [kMG]?B)/s", done.stdout)
     assert bar and bar.group(1) == summary.group(1), done.stdout
     assert files_in(library) == media
     assert tree(source) == before

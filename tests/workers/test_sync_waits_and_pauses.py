@@ -28,8 +28,9 @@ def library_files(library: Path) -> dict[str, bytes]:
 
 
 def test_sync_waits_for_files_copied_in_just_before_it(dep: Deployment) -> None:
-    # Given three photos written this very moment into a source with a 2 s stability window
-    source, library = source_with(dep, "2s")
+    # Given three photos written this very moment into a source with an 8 s stability window
+    # (longer than sync takes to start, even on a loaded machine)
+    source, library = source_with(dep, "8s")
     put(source)
 
     # When sync runs at once
@@ -37,7 +38,7 @@ def test_sync_waits_for_files_copied_in_just_before_it(dep: Deployment) -> None:
 
     # Then it says it waits for them, and then carries all three, byte for byte
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "waiting for 3 files to settle (2 s without change)" in done.stdout
+    assert "waiting for 3 files to settle (8 s without change)" in done.stdout
     assert library_files(library) == PHOTOS
 
 

@@ -35,7 +35,7 @@ def test_signed_worker_runs_signed_tasks_and_refuses_unsigned_ones(
     photos = sorted((corpus_dir / "jpg").glob("*.jpg"))[:2]
     for photo in photos:
         shutil.copy2(photo, source / photo.name)
-    worker = deployment.start_worker()
+    worker = deployment.start_worker(loglevel="DEBUG")  # "received" lines are DEBUG
     signed_path, unsigned_path = (str(source / p.name) for p in photos)
 
     # When an unsigned client calls the ingest task

@@ -122,5 +122,5 @@ def configure_logging(tag: str, level: int | str | None = logging.INFO,
         logger.addFilter(AtDebug(debug))
     # Each file's outcome at INFO where the outcomes are recorded (shared/state/journal.py).
     logging.getLogger("mediacourier.files").setLevel(
-        logging.NOTSET if tag == "worker" else logging.WARNING)
+        logging.NOTSET if tag == "worker" else logging.ERROR)
     logging.captureWarnings(True)  # a warning is one tagged line too, not two raw ones

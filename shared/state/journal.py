@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 
 log = logging.getLogger("mediacourier.files")
-# A file's INFO line is for the log of a worker (workers/logs.py turns it on there); a command
-# that records outcomes itself (`sync`, with its progress bar) shows only the failures.
-log.setLevel(logging.WARNING)
+# A file's line is for the log of a worker (workers/logs.py turns it on there); a command that
+# records outcomes itself (`sync`, with its progress bar and its own failure lines) logs none.
+log.setLevel(logging.ERROR)
 
 OUTCOME_EVENTS = frozenset({"ingested", "duplicate", "skipped", "failed", "empty"})
 # Fields that are text whatever they look like: a file called "2024" stays a string.

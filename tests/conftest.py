@@ -6,6 +6,8 @@ another fixture) a fixture that starts a real service; `-m "not e2e"` is the fas
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +34,14 @@ SERVICE_FIXTURES = frozenset({
     "sshd_server", "sshd", "dockerd", "syncthing_pair", "tiny_tmpfs",
     "dep", "deployment",  # a Deployment with its own redis-server (tests/workers, tests/e2e)
 })
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`up` remembers its deployment under $XDG_STATE_HOME, and commands look for a config under
+    $XDG_CONFIG_HOME: point both, for this process and every child, at folders of the run's own,
+    so the suite neither reads nor writes the user's."""
+    for name in ("XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        os.environ[name] = tempfile.mkdtemp(prefix=f"mc-tests-{name.lower()}-")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

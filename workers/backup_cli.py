@@ -60,11 +60,13 @@ def cmd_resolve(settings: Settings, args: argparse.Namespace) -> int:
     store = _store(settings)
     book = ConflictBook(store, mirror.name, mirror.target)
     conflict = find_conflict(book, args.path)
-    destination = open_destination(settings, mirror.target, store)
-    try:
-        done = resolve(book, conflict, args.keep, settings.mirror_root(mirror), destination)
-    finally:
-        destination.close()
+    # The mirror's own lease: a run going on now must not plan against a half-settled file.
+    with store.lock(f"mirror:{mirror.name}", ttl=settings.lease_seconds):
+        destination = open_destination(settings, mirror.target, store)
+        try:
+            done = resolve(book, conflict, args.keep, settings.mirror_root(mirror), destination)
+        finally:
+            destination.close()
     store.journal("mirror_resolved", source=mirror.name, dest=mirror.target, path=args.path,
                   kind=conflict.kind, reason=f"keep {args.keep}: {done}",
                   host=socket.gethostname())

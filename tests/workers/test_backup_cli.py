@@ -23,6 +23,7 @@ def test_conflicts_lists_them_and_resolve_settles_one(dep: Deployment) -> None: 
     build_conflicts(library, backup)
     backup_before = tree(backup)
     assert cli(dep.env(), "mirror", "usb").returncode == 0
+    after_run = tree(backup)
     # When the conflicts are listed as JSON, Then the three open ones are there with their kind
     listed = cli(dep.env(), "conflicts", "usb", "--format", "json")
     assert listed.returncode == 0, listed.stderr
@@ -34,6 +35,12 @@ def test_conflicts_lists_them_and_resolve_settles_one(dep: Deployment) -> None: 
     table = cli(dep.env(), "conflicts", "usb")
     assert table.returncode == 0 and "3 conflicts (policy report)" in table.stdout
     assert all(f"│ {rel}" in table.stdout for rel in ("a.jpg", "b.jpg", "c.jpg"))
+    # When a.jpg is resolved while a run of the mirror holds its lease, Then one line, untouched
+    with dep.store().lock("mirror:usb", ttl=30):
+        busy = cli(dep.env(), "resolve", "usb", "a.jpg", "--keep", "both")
+    assert busy.returncode != 0
+    assert busy.stderr.strip() == "mediacourier: mirror:usb is being handled by another worker"
+    assert tree(backup) == after_run
     # When a.jpg is resolved keeping both, Then both versions are on both sides
     done = cli(dep.env(), "resolve", "usb", "a.jpg", "--keep", "both")
     assert done.returncode == 0, done.stderr

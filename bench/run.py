@@ -38,10 +38,11 @@ from bench.procs import (
     flush_dirty_pages,
     require_rsync,
 )
+from bench.watcher_rss import measure_watcher_rss
 from shared.state import EmbeddedRedis
 
 OUT = Path(__file__).resolve().parent / "out"
-CASES = ("a", "b", "c", "latency", "ssh")
+CASES = ("a", "b", "c", "latency", "ssh", "watcher")
 
 
 # -- the measurements: each returns its goal rows (bench/goals.py) --------------------------
@@ -82,7 +83,7 @@ def measure_ssh(bench: Bench) -> list[GoalRow]:
 
 # Run in this order; each returns rows (and may add to `bench.rows`). Add yours here.
 MEASUREMENTS: list[Callable[[Bench], list[GoalRow]]] = [
-    measure_copies, measure_tiny_tree, measure_latency, measure_ssh,
+    measure_copies, measure_tiny_tree, measure_latency, measure_ssh, measure_watcher_rss,
 ]
 
 

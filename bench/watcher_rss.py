@@ -25,11 +25,12 @@ import time
 from pathlib import Path
 
 from bench import data
-from bench.procs import REPO, child_env, mediacourier_argv, write_config
+from bench.cases import Bench
+from bench.goals import GoalRow
+from bench.procs import REPO, BenchError, child_env, mediacourier_argv, write_config
 from shared.state import EmbeddedRedis, FileRecord, RedisStateStore
 
 GOAL_MB = 60.0
-Row = tuple[str, str, float | None, str, bool | None]
 
 
 def seed_ingested(store: RedisStateStore, source: str, library: str, root: Path,
@@ -116,16 +117,25 @@ def _one(work: Path, redis_url: str, tag: str, count: int) -> tuple[float, float
     return rss, peak, files
 
 
-def measure(work: Path, redis_url: str, count: int) -> list[Row]:
-    """Rows: the watcher's RSS over `count` ingested files (goal), and over none (baseline)."""
+def measure(work: Path, redis_url: str, count: int) -> list[GoalRow]:
+    """The watcher's RSS over `count` ingested files; its ratio is to the same command over an
+    empty source (the cost of the interpreter and its imports), measured just before."""
     base, base_peak, _ = _one(work, redis_url, "empty", 0)
     rss, peak, files = _one(work, redis_url, "full", count)
-    return [
-        (f"watcher RSS, {files:,} files watched (peak {peak:.0f} MB)", f"{rss:.1f} MB",
-         round(rss / base, 2), f"<= {GOAL_MB:.0f} MB", rss <= GOAL_MB),
-        (f"watcher RSS baseline: empty source (peak {base_peak:.0f} MB)", f"{base:.1f} MB",
-         1.0, "", None),
-    ]
+    return [GoalRow("watcher-rss", f"{rss:.1f} MB over {files:,} files, peak {peak:.0f} MB; "
+                    f"empty source {base:.1f} MB, peak {base_peak:.0f} MB",
+                    round(rss / base, 2), rss <= GOAL_MB)]
+
+
+def measure_watcher_rss(bench: Bench) -> list[GoalRow]:
+    """The `watcher` case of `./dev bench` (bench/run.py's MEASUREMENTS)."""
+    if "watcher" not in bench.wanted:
+        return []
+    bench.say("watcher: RSS of `mediacourier watch` over an ingested tree")
+    try:
+        return measure(bench.work, bench.redis_url, bench.n(100_000))
+    except RuntimeError as exc:
+        raise BenchError(f"case watcher: {exc}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,9 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     redis = EmbeddedRedis(work / "redis", appendonly=False)
     try:
         url = redis.start()
-        for name, value, ratio, goal, met in measure(work, url, args.files):
-            verdict = "" if met is None else ("met" if met else "NOT met")
-            print(f"{name:<58} {value:>10}  ratio {ratio:<6} {goal:<10} {verdict}")
+        for row in measure(work, url, args.files):
+            print(f"{row.goal}: {row.value}; ratio {row.ratio}; goal <= {GOAL_MB:.0f} MB "
+                  f"{'met' if row.met else 'NOT met'}")
     finally:
         redis.stop()
         shutil.rmtree(work, ignore_errors=True)

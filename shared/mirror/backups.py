@@ -83,9 +83,15 @@ def _carry(repository: BackupRepository, plan: MirrorPlan, root: Path, rules: Mi
                                   and not rules.excludes_path(e.rel_path)
                                   and not any(u.covers(e.rel_path) for u in plan.unknown))})
 
+    planned = plan.transfer_bytes
+
     def hook(done: int, total: int, nbytes: int, total_bytes: int) -> None:
+        # restic counts the files in sync too (read quickly, or not at all): its share done,
+        # in the plan's bytes, so the bar (sized by the plan) ends at 100%, not beyond.
+        shown = round(nbytes * planned / total_bytes) if total_bytes > 0 else planned
         if progress is not None:
-            progress(Progress(done, total, nbytes, total_bytes, time.perf_counter() - started))
+            progress(Progress(done, total, min(shown, planned), planned,
+                              time.perf_counter() - started))
 
     result = repository.backup(root, files, sorted(deletes), hook)
     failed = {rel for rel, _ in result.errors}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import sys
@@ -210,3 +211,32 @@ def _restic_backup_child(cli_pid: int) -> int | None:
         return None
     return pid if b"backup" in argv else None
 
+
+
+def test_retention_forgets_and_prunes_on_its_schedule(deployment: Deployment) -> None:
+    # Given a folder mirrored to restic with keep_last = 1, applied at most once a second
+    source = deployment.folder("photos")
+    (source / "a.jpg").write_bytes(os.urandom(50_000))
+    repo = str(deployment.root / "restic")
+    secret = password_file(deployment.root)
+    deployment.tables = {"targets.vault": {"kind": "restic", "repository": repo,
+                                           "password_file": str(secret), "keep_last": 1,
+                                           "prune_every": 1},
+                         "mirrors.m": {"source_path": str(source), "target": "vault"}}
+    deployment.write_config()
+    assert restic(repo, secret, "init").returncode == 0
+    # When the mirror runs twice, a file added in between (each run takes seconds)
+    assert deployment.run_cli("mirror", "m").returncode == 0
+    (source / "b.jpg").write_bytes(os.urandom(50_000))
+    done = deployment.run_cli("mirror", "m")
+    # Then only the latest snapshot is kept, with both files, and the repository reads clean
+    assert done.returncode == 0, done.stdout + done.stderr
+    # and the progress bar, sized by the plan (50 kB to send), ends full, not beyond
+    assert re.search(r"2/2 files (\d+\.\d)/\1 kB", done.stdout), done.stdout
+    assert "retention applied (keep_last 1)" in done.stdout
+    snapshots = _snapshots(repo, secret)
+    assert len(snapshots) == 1
+    assert _files_in(repo, secret, snapshots[0]["id"]) == {"a.jpg", "b.jpg"}
+    assert len(deployment.events("backup_retention")) == 2
+    check = restic(repo, secret, "check", "--read-data")
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -16,6 +16,7 @@ from shared.state import (
 )
 from workers.app import celery_app
 from workers.restore_cli import RESTORE_COMMANDS, add_restore_parser
+from workers.web.command import WEB_COMMANDS, add_web_parser
 
 
 def _store(settings: Settings) -> RedisStateStore:
@@ -81,7 +82,8 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     metrics = command("metrics", "serve Prometheus metrics over HTTP")
     metrics.add_argument("--listen", default="", help="HOST:PORT (default: metrics_listen)")
     add_restore_parser(command)
+    add_web_parser(command)
 
 
 OPS_COMMANDS = {"pause": cmd_pause, "resume": cmd_resume, "metrics": cmd_metrics,
-                **RESTORE_COMMANDS}
+                **RESTORE_COMMANDS, **WEB_COMMANDS}

@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -22,7 +23,7 @@ from rich.markup import escape
 from shared.config import Settings
 from shared.errors import ConfigError
 from shared.ingest import STAGES
-from shared.state import FileRecord, RedisStateStore, escape_text
+from shared.state import FileRecord, RedisStateStore, escape_text, typed_entry
 
 SHOWN = 5  # files traced for one name; the rest are listed
 JOURNAL_READ = 100_000  # the whole capped journal
@@ -184,3 +185,36 @@ def print_trace(settings: Settings, store: RedisStateStore, what: str, console: 
         console.print(escape(f"{len(matches) - SHOWN} more match {what!r}: {rest}; trace one "
                              "by its path or sha256"), highlight=False)
     return 0
+
+
+def trace_data(settings: Settings, store: RedisStateStore, what: str,
+               limit: int = SHOWN) -> list[dict[str, Any]]:
+    """The journeys `print_trace` prints, as data (the web API's file search). A `what` that
+    names no file exactly matches the files whose path contains it; [] when none does."""
+    records = _records(settings, store)
+    journal = store.read_journal(JOURNAL_READ)
+    matches = _matches(settings, records, journal, what)
+    if not matches and what:
+        known = set(records) | {(e["source"], e["path"]) for e in journal
+                                if e.get("source") in settings.sources and "path" in e}
+        matches = sorted(key for key in known if what.lower() in key[1].lower())
+    queued = {tuple(key.split("\0")[:2]) for key in store.inflight()}
+    failing = {(f.get("source"), f.get("path")): f for f in store.failures()}
+    found = []
+    for source, rel in matches[:limit]:
+        record = records.get((source, rel))
+        events = [{**typed_entry(e), "hosts": _json(e.get("hosts", "")),
+                   "timings": _json(e.get("timings", ""))}
+                  for e in journal if (e.get("source"), e.get("path")) == (source, rel)]
+        twins = sorted(f"{s}/{r}" for (s, r), rec in records.items() if record and
+                       record.sha256 and rec.sha256 == record.sha256 and (s, r) != (source, rel))
+        failure = failing.get((source, rel))
+        found.append({
+            "source": source, "path": rel, "size": record.size if record else None,
+            "sha256": record.sha256 if record else "", "state": record.state if record else "",
+            "dest": record.dest if record else "",
+            "library": settings.sources[source].library, "events": events,
+            "now": _where_now(settings, Trail(source, rel, record)),
+            "queued": (source, rel) in queued,
+            "failure": failure.get("reason") if failure else None, "duplicates": twins})
+    return found

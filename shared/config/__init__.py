@@ -31,6 +31,7 @@ from shared.config.settings import RUNTIME_URL_FILE, Settings, broker_url
 from shared.config.syncthing import SyncthingConfig
 from shared.config.tables import parse_duration
 from shared.config.targets import TargetConfig, parse_rate
+from shared.config.web import WebConfig, check_web_credentials
 
 __all__ = [
     "CONFLICT_POLICIES",
@@ -55,6 +56,7 @@ __all__ = [
     "SourceConfig",
     "SyncthingConfig",
     "TargetConfig",
+    "WebConfig",
     "all_queues",
     "app_path",
     "broker_url",
@@ -65,6 +67,7 @@ __all__ = [
     "load_settings",
     "parse_duration",
     "parse_listen",
+    "check_web_credentials",
     "parse_rate",
     "queue_for",
     "reached_targets",

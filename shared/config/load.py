@@ -43,6 +43,7 @@ from shared.config.settings import DEFAULT_DATA_DIR, ENV_PREFIX, Settings
 from shared.config.syncthing import check_library_syncthing, parse_syncthing
 from shared.config.tables import Table as _Table
 from shared.config.targets import parse_rate, parse_targets
+from shared.config.web import parse_web
 from shared.errors import ConfigError
 
 log = logging.getLogger("mediacourier.config")
@@ -50,7 +51,7 @@ log = logging.getLogger("mediacourier.config")
 def _environment_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged = dict(raw)
     for key in ("redis_url", "data_dir", "key_prefix", "flower_basic_auth", "visibility_timeout",
-                "host", "flower_address", "metrics_listen"):
+                "host", "flower_address", "metrics_listen", "web_listen", "web_basic_auth"):
         value = env.get(ENV_PREFIX + key.upper())
         if value is None:
             continue
@@ -162,6 +163,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         targets=remote,
         scrubs=parse_scrubs(top.get("scrub", {}, dict), name),
         notify=parse_notify(top.get("notify", {}, dict), name),
+        web=parse_web(top, base),
     )
     top.finish()
     check_scrubs(settings.scrubs, settings.libraries, name)

@@ -16,6 +16,7 @@ from shared.config.sections import LibraryConfig, Schedule, SourceConfig
 from shared.config.security import SecurityConfig, redacted_url
 from shared.config.syncthing import SyncthingConfig
 from shared.config.targets import TargetConfig
+from shared.config.web import WebConfig
 from shared.errors import ConfigError
 
 DEFAULT_DATA_DIR = "mediacourier-data"
@@ -65,6 +66,7 @@ class Settings:
     targets: Mapping[str, TargetConfig] = field(default_factory=dict)
     scrubs: Mapping[str, ScrubConfig] = field(default_factory=dict)
     notify: Mapping[str, NotifyConfig] = field(default_factory=dict)
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def embedded_redis(self) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 from celery.exceptions import SecurityWarning
 from celery.signals import celeryd_after_setup, celeryd_init, setup_logging
 
+from shared.errors import MediacourierError
 from tasks import delivery, ingest, maintenance, mirror  # noqa: F401 - registers every task
 from tasks.app import create_app
 from workers.logs import celery_process_tag, configure_logging, level_of
@@ -54,7 +55,12 @@ def _one_line_banner(sender: str = "", instance: Any = None, **_: Any) -> None:
     log.info("%s: queues %s, concurrency %s", sender, ", ".join(queues), concurrency)
 
 
-app = create_app()
+try:
+    app = create_app()
+except MediacourierError as exc:
+    # `celery -A tasks …` with no configuration or Redis found: Celery prints this one line
+    # instead of a 30-line import traceback.
+    raise SystemExit(f"mediacourier: {exc}") from None
 
 
 class QuietBeat(app.Beat):  # type: ignore[name-defined,misc]

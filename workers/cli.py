@@ -36,6 +36,7 @@ from workers.hosts import (
     watched_settings,
     worker_argv,
 )
+from workers.logs import command_tag, configure_logging
 from workers.mirror_cli import run_mirror_command
 from workers.ops import OPS_COMMANDS, add_parsers
 from workers.report import doctor_checks, print_history, run_doctor
@@ -276,8 +277,8 @@ COMMANDS.update(BACKUP_COMMANDS)
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One format for everything `up` shows, tagged with the process (watcher, metrics, cli).
+    configure_logging(command_tag(args.command), logging.DEBUG if args.verbose else logging.INFO)
     if not args.verbose:  # "Connected (version 2.0 …)" on every SSH connection says nothing
         logging.getLogger("paramiko").setLevel(logging.WARNING)
     try:

@@ -47,8 +47,6 @@ def iso_time(at: float) -> str:
 def typed_value(name: str, text: str) -> Any:
     if name in TEXT_FIELDS:
         return text
-    if name in BOOLEAN_FIELDS:
-        return text not in ("0", "", "False", "false")
     if name in LIST_FIELDS:
         return text.split("\n")
     if _INT.fullmatch(text):
@@ -65,7 +63,11 @@ def typed_value(name: str, text: str) -> Any:
 
 def typed_entry(entry: dict[str, str]) -> dict[str, Any]:
     """One journal entry with typed values, `at` in ISO 8601 with its zone."""
-    typed = {name: typed_value(name, value) for name, value in entry.items() if name != "at"}
+    # `copied` is a flag on a file's entry but a count on a mirror run's.
+    flags = BOOLEAN_FIELDS if entry.get("event") != "mirror" else frozenset()
+    typed = {name: (value not in ("0", "", "False", "false") if name in flags
+                    else typed_value(name, value))
+             for name, value in entry.items() if name != "at"}
     try:
         at: Any = iso_time(float(entry.get("at", "")))
     except ValueError:

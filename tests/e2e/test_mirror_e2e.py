@@ -141,7 +141,7 @@ def test_worker_mirrors_the_corpus_exactly(deployment: Deployment, corpus_dir: P
     runs = [e for e in events if e["event"] == "mirror"]
     assert len(refusal) == 1 and "would delete 1 of 2" in refusal[0]["reason"]
     assert len(runs) == 1 and runs[0]["source"] == "backup" and runs[0]["dest"] == "nas"
-    assert runs[0]["copied"] == str(carried - 1) and runs[0]["renamed"] == "1"
+    assert runs[0]["copied"] == carried - 1 and runs[0]["renamed"] == 1
     assert f"copied {carried - 1}, updated 0, renamed 1, deleted 1" in runs[0]["reason"]
 
 

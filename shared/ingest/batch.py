@@ -24,6 +24,7 @@ from shared.ingest.claims import claim_lease
 from shared.ingest.context import Context
 from shared.ingest.leases import file_lease_name
 from shared.ingest.pipeline import LOCKED_STAGES, STAGES, run_stage
+from shared.ingest.remote_batch import done_sending, send_ahead
 from shared.jobs import FileJob, Outcome
 from shared.media import is_sidecar
 from shared.state import Leases
@@ -110,6 +111,7 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
             if name == "verify_copy":
                 verify_all(results, ctx, batch_store)
                 continue
+            sent_ahead = send_ahead(results, ctx) if name == "transfer_file" else []
             recorded = []
             for index, job in enumerate(results):
                 if isinstance(job, Exception):
@@ -119,6 +121,7 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
                     recorded.append(index)
                 except (RetryableError, redis.RedisError) as exc:
                     results[index] = exc
+            done_sending(sent_ahead)
             if name == "claim_content":
                 _release_unused(results, batch_store)
             if name == "record_outcome":

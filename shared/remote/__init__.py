@@ -7,9 +7,11 @@ from shared.remote.sftp_destination import KINDS
 from shared.remote.ssh import connect
 from shared.remote.ssh_master import ssh_masters_cleaned_up
 from shared.remote.targets import open_destination, parallel_of, transfer_backend
+from shared.remote.transfer import RemoteTransfer
 
 __all__ = [
     "KINDS",
+    "RemoteTransfer",
     "connect",
     "open_destination",
     "parallel_of",

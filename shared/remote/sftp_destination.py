@@ -276,6 +276,12 @@ class RsyncDestination(SftpDestination):
 
     def send(self, session: SftpSession, fd: int, src: str, size: int, tmp: str,
              progress: Progress) -> str:
+        hasher = hashlib.sha256()
+        _hash_range(fd, hasher, size)
+        found = session.stat(tmp)
+        if found is not None and found[0] == size and session.sha256(tmp) == hasher.hexdigest():
+            _report(progress, size)  # sent ahead with its batch (preupload.py), whole and right
+            return hasher.hexdigest()
         target = self.target
         # -s (--protect-args): the remote path reaches rsync as is, never split by its shell.
         argv = ["rsync", "-s", "--inplace", "--no-whole-file",
@@ -295,8 +301,6 @@ class RsyncDestination(SftpDestination):
             if free is not None and free < size:  # rsync says only "error in file IO"
                 raise DestinationFull(f"{target.name}:{tmp}: no space left on the target")
             raise error
-        hasher = hashlib.sha256()
-        _hash_range(fd, hasher, size)
         _report(progress, size)
         return hasher.hexdigest()
 

@@ -18,6 +18,7 @@ import posixpath
 from pathlib import Path
 
 from shared.errors import FileBusy
+from shared.remote.preupload import Planned, discard, preupload
 from shared.remote.sftp_destination import SftpDestination
 from shared.transfer import Expected, Placement
 
@@ -25,6 +26,19 @@ from shared.transfer import Expected, Placement
 class RemoteTransfer:
     def __init__(self, destination: SftpDestination) -> None:
         self.destination = destination
+        self._sent_ahead: list[Planned] = []
+
+    def prepare(self, root: Path, files: list[tuple[str, str, int, int]]) -> None:
+        """Send the bytes of a batch's files, (src, rel_path, size, mtime_ns) each, ahead in one
+        rsync run (see preupload.py); each `place` then finds its bytes there and checks them.
+        `done_preparing` removes what no placement took."""
+        self._sent_ahead += preupload(self.destination, [
+            Planned(src, posixpath.join(str(root), rel), size, mtime_ns)
+            for src, rel, size, mtime_ns in files])
+
+    def done_preparing(self) -> None:
+        sent, self._sent_ahead = self._sent_ahead, []
+        discard(self.destination, sent)
 
     def stat(self, root: Path, rel_path: str) -> tuple[int, int] | None:
         with self.destination.pool.session() as session:

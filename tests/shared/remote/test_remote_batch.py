@@ -1,0 +1,49 @@
+"""A batch of files into a library on an rsync target: their bytes go in one rsync run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import redis
+
+from bench.sshd import SshServer
+from shared.ingest.batch import run_batch
+from shared.jobs import FileJob, Outcome
+from tests.shared.remote.test_remote_library import put, remote_context
+
+
+@pytest.fixture
+def counted_rsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real rsync, first on PATH behind a shim that notes each run (the local side only:
+    the target's rsync is found by the target's own PATH)."""
+    shim_dir, runs = tmp_path / "shim", tmp_path / "rsync-runs"
+    shim_dir.mkdir()
+    shim = shim_dir / "rsync"
+    shim.write_text(f"#!/bin/sh\necho run >> {runs}\nexec {shutil.which('rsync')} \"$@\"\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim_dir}{os.pathsep}{os.environ['PATH']}")
+    return runs
+
+
+def test_a_batch_sends_its_bytes_in_one_rsync_run(
+        sshd: SshServer, tmp_path: Path, redis_client: redis.Redis, key_prefix: str,
+        counted_rsync: Path) -> None:
+    # Given five photos of a source whose library is on an rsync target
+    nas = tmp_path / "nas"
+    ctx = remote_context(tmp_path, sshd, redis_client, key_prefix, nas, kind="rsync")
+    photos = {f"2024/IMG_{i}.jpg": os.urandom(100_000 + i) for i in range(5)}
+    for rel, data in photos.items():
+        put(ctx, rel, data)
+    # When they are ingested as one batch
+    results = run_batch([FileJob("cam", rel) for rel in photos], ctx)
+    # Then each is on the target, byte for byte, verified, and its source released
+    assert [r.outcome for r in results] == [Outcome.INGESTED] * 5, results  # type: ignore
+    for rel, data in photos.items():
+        assert (nas / "photos" / rel).read_bytes() == data
+        assert not (ctx.settings.sources["cam"].path / rel).exists()
+    # And their bytes went in one rsync run (not one per file), leaving no temp file behind
+    assert counted_rsync.read_text().count("run") == 1
+    assert not [p for p in nas.rglob(".mediacourier-*")]

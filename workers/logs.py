@@ -13,13 +13,18 @@ dict>"), six per file, are demoted to DEBUG: `-l DEBUG` (or `-v`) shows them aga
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import TextIO
 
 from celery.app import trace as celery_trace
 
 FORMAT = "%(asctime)s %(process_tag)-7s %(levelname)-7s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+LOG_DIR_ENV = "MEDIACOURIER_LOG_DIR"  # a folder: each process also keeps its last lines there
+LOG_FILE_BYTES = 1_000_000
 
 CELERY_PROCESSES = ("worker", "beat", "flower")
 # The tag of a `mediacourier` command's log lines: the processes `up` starts by their role.
@@ -110,6 +115,12 @@ def configure_logging(tag: str, level: int | str | None = logging.INFO,
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
+    if os.environ.get(LOG_DIR_ENV):  # `up` sets it: the web page's /api/logs reads these files
+        Path(os.environ[LOG_DIR_ENV]).mkdir(parents=True, exist_ok=True)
+        kept = RotatingFileHandler(Path(os.environ[LOG_DIR_ENV]) / f"{tag}.log",
+                                   maxBytes=LOG_FILE_BYTES, backupCount=1, encoding="utf-8")
+        kept.setFormatter(TagFormatter(tag))
+        root.addHandler(kept)
     root.setLevel(numeric)
     for name in ("celery", "celery.task", "celery.redirected"):
         # Celery's own handlers would print each line a second time, in Celery's format.

@@ -76,6 +76,7 @@ class Supervisor:
     stopping: threading.Event = field(default_factory=threading.Event)
     flower_port: int = 0
     metrics_listen: str = ""
+    web_listen: str = ""
     notes: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     quick_exits: dict[str, int] = field(default_factory=dict)
@@ -93,6 +94,9 @@ class Supervisor:
             host, port = parse_listen(settings.metrics_listen)
             port = self._port_for("metrics", host, port, "metrics_listen")
             self.metrics_listen = _listen_text(host, port)
+        if settings.web.listen:
+            host, port = parse_listen(settings.web.listen, "web_listen")
+            self.web_listen = _listen_text(host, self._port_for("web", host, port, "web_listen"))
 
     def _port_for(self, what: str, host: str, port: int, setting: str) -> int:
         if port_is_free(host, port):
@@ -120,6 +124,7 @@ class Supervisor:
         env = dict(os.environ)
         env["MEDIACOURIER_REDIS_URL"] = url
         env["MEDIACOURIER_DATA_DIR"] = str(self.settings.data_dir)
+        env["MEDIACOURIER_LOG_DIR"] = str(Path(self.settings.data_dir) / "logs")  # for `web`
         if self.settings.flower_basic_auth:
             env["FLOWER_BASIC_AUTH"] = self.settings.flower_basic_auth  # not on a command line
         if self.settings.config_path:
@@ -141,6 +146,9 @@ class Supervisor:
             children.append(Child("metrics", [sys.executable, "-m", "workers.cli", "metrics",
                                               "--listen", self.metrics_listen],
                                   optional=True, grace=OPTIONAL_GRACE))
+        if self.web_listen:
+            children.append(Child("web", [sys.executable, "-m", "workers.cli", "web", "--listen",
+                                          self.web_listen], optional=True, grace=OPTIONAL_GRACE))
         if self.with_flower:
             flower = [*celery, "flower", f"--address={self.settings.flower_address}",
                       f"--port={self.flower_port}"]
@@ -176,6 +184,8 @@ class Supervisor:
             say(f"  flower    http://{flower}/")
         if self.metrics_listen:
             say(f"  metrics   http://{self.metrics_listen}/metrics")
+        if self.web_listen:
+            say(f"  web       http://{self.web_listen}{self.settings.web.root_path}/")
         for child in self.children:
             say(f"  {child.name:<9} pid {child.pid}")
         say("Press Ctrl-C to stop.")
@@ -234,7 +244,7 @@ class Supervisor:
 
     def stop(self) -> None:
         """Watcher and beat, then the worker, then Flower and metrics, then Redis."""
-        phases = (("watcher", "beat"), ("worker",), ("flower", "metrics"))
+        phases = (("watcher", "beat"), ("worker",), ("flower", "metrics", "web"))
         for names in phases:
             stop_phase([c for c in self.children if c.name in names], self._killed)
         if self.redis is not None:

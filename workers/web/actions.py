@@ -15,7 +15,7 @@ from typing import Any
 from celery import Celery
 
 from shared.config import Settings
-from shared.errors import ConfigError
+from shared.errors import ConfigError, UnknownSource
 from shared.state import RedisStateStore, check_name, sources_to_catch_up
 from tasks.enqueue import CeleryEnqueuer
 from tasks.runtime import context_of
@@ -37,7 +37,7 @@ class Actions:
         """Pause or resume a source or target; a resume reconciles what arrived meanwhile."""
         try:
             check_name(self.settings, kind, name)
-        except ConfigError as exc:
+        except (ConfigError, UnknownSource) as exc:
             raise NotFound(str(exc)) from None
         changed = self.store.set_paused(kind, name, paused)
         if changed:  # one pause is one journal entry, however often it is asked for

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from shared.config import Settings
+from shared.errors import StoreUnavailable
 from shared.state import RedisStateStore
 from workers.report import HISTORY_FIELDS
 from workers.trace import trace_data
@@ -62,7 +63,7 @@ def _act(call: Any, *args: Any) -> dict[str, Any]:
 def healthz(request: Request) -> JSONResponse:
     try:
         deps(request).store.ping()
-    except (redis.RedisError, OSError) as exc:
+    except (StoreUnavailable, redis.RedisError, OSError) as exc:
         return JSONResponse({"ok": False, "redis": str(exc)}, status_code=503)
     return JSONResponse({"ok": True, "redis": "ok"})
 

@@ -73,8 +73,9 @@ def serve(settings: Settings, listen: str = "") -> int:
     shown = f"[{host}]" if ":" in host else host
     print(f"web on http://{shown}:{port}{web.root_path}/", flush=True)
     # uvicorn's access log would be a line per thumbnail: warnings and errors only.
+    # A page left open keeps a connection: `up` gives the web child 3 s to stop.
     config = uvicorn.Config(app, log_level="warning", proxy_headers=True,
-                            forwarded_allow_ips="127.0.0.1")
+                            forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=2)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

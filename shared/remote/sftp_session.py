@@ -268,8 +268,13 @@ class SftpSession:
         return True
 
     def remove_quietly(self, path: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.call("remove", path)
+        """Remove path; one that is not there is no error (`call` would make it FileBusy)."""
+        try:
+            self.sftp.remove(wire(path))
+        except FileNotFoundError:
+            return
+        except (OSError, *LOST) as exc:
+            raise self.fail(exc, path) from exc
 
     def write_from(self, fd: int, path: str, offset: int, size: int, hasher: hashlib._Hash,
                    bucket: Bandwidth = UNLIMITED, progress: Progress = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -12,7 +13,10 @@ import redis
 from bench.sshd import SshServer
 from shared.ingest.batch import run_batch
 from shared.jobs import FileJob, Outcome
+from shared.remote import KINDS, RemoteTransfer
+from shared.transfer import Expected
 from tests.shared.remote.test_remote_library import put, remote_context
+from tests.shared.ssh_helpers import target_for
 
 
 @pytest.fixture
@@ -47,3 +51,32 @@ def test_a_batch_sends_its_bytes_in_one_rsync_run(
     # And their bytes went in one rsync run (not one per file), leaving no temp file behind
     assert counted_rsync.read_text().count("run") == 1
     assert not [p for p in nas.rglob(".mediacourier-*")]
+
+
+def test_bytes_sent_ahead_that_no_placement_took_are_removed(sshd: SshServer,
+                                                             tmp_path: Path) -> None:
+    # Given three photos sent ahead to a library on an rsync target
+    nas = tmp_path / "nas"
+    backend = RemoteTransfer(KINDS["rsync"](target_for(sshd, nas, "rsync")))
+    files = []
+    for i in range(3):
+        src = tmp_path / f"IMG_{i}.jpg"
+        src.write_bytes(os.urandom(50_000 + i))
+        info = src.stat()
+        files.append((str(src), f"2024/IMG_{i}.jpg", info.st_size, info.st_mtime_ns))
+    try:
+        backend.prepare(nas, files)
+        # Then their bytes wait on the target under temp names, not under their final names
+        assert len(list(nas.rglob(".mediacourier-*"))) == 3
+        assert not (nas / "2024/IMG_0.jpg").exists()
+        # When only the first is placed and the batch is done
+        src, rel, size, mtime_ns = files[0]
+        sha = hashlib.sha256(Path(src).read_bytes()).hexdigest()
+        assert backend.place(src, nas, rel, Expected(size, mtime_ns, sha), link_ok=False)
+        backend.done_preparing()
+    finally:
+        backend.destination.close()
+    # Then the placed one is in place and the two that no placement took are gone
+    assert (nas / rel).read_bytes() == Path(src).read_bytes()
+    assert list(nas.rglob(".mediacourier-*")) == []
+    assert sorted(p.name for p in (nas / "2024").iterdir()) == ["IMG_0.jpg"]

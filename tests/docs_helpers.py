@@ -114,6 +114,7 @@ def celery_side(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "from celery.bin.celery import celery\n"
         "from tasks.app import soft_time_limit\n"
         "app = find_app('tasks')  # what `celery -A tasks` resolves\n"
+        "app.loader.import_default_modules()  # the `include` modules a worker imports\n"
         "conf = app.conf\n"
         "print(json.dumps({'commands': sorted(celery.commands),"
         " 'tasks': sorted(n for n in app.tasks if n.startswith('mediacourier.')),"
@@ -173,7 +174,12 @@ def _probe_config(root: Path) -> dict[str, Any]:
         "targets": {"probe_local": {"kind": "local", "root": str(root / "backup")},
                     "probe_local2": {"kind": "local", "root": str(root / "backup2")},
                     "probe_sftp": {"kind": "sftp", **ssh},
-                    "probe_rsync": {"kind": "rsync", **ssh, "root": "/volume2/backup"}},
+                    "probe_rsync": {"kind": "rsync", **ssh, "root": "/volume2/backup"},
+                    "probe_restic": {"kind": "restic", "repository": "sftp:/volume1/restic",
+                                     "password_env": "RESTIC_PROBE", "keep_daily": 7,
+                                     "prune_every": "7d", "host": "nas.invalid", "user": "photos",
+                                     "key_file": str(root / "id_probe")},
+                    "probe_rclone": {"kind": "rclone", "remote": "b2crypt:", "path": "photos"}},
         "mirrors": {"probe_mir": {"library": "probe_lib", "target": "probe_local"},
                     "probe_mirsrc": {"source_path": str(root / "mirror-src"),
                                      "target": "probe_local2", "schedule": "0 3 * * *"}},

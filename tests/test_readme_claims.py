@@ -17,6 +17,7 @@ from shared.config import Settings, build_settings
 from shared.config.checks import LOOPBACK
 from shared.errors import ConfigError
 from tests.docs_helpers import CELERY_SIDE_PREFIX, EXAMPLE_CONFIG, REPO, doc, readme, site_text
+from workers import exit_codes
 from workers.cli import build_parser
 
 # -- statements of the docs checked against the code ------------------------------------------
@@ -127,15 +128,33 @@ def test_sync_options_and_exit_codes_are_documented() -> None:
                 if isinstance(a, argparse._SubParsersAction)).choices["sync"]
     workers = next(a for a in sync._actions if "--workers" in a.option_strings)
     assert workers.default == 2 * (os.cpu_count() or 1)
-    assert "`mediacourier sync SOURCE [--dry-run] [--workers N]`" in text
+    assert "`mediacourier sync SOURCE [--dry-run] [--force] [--workers N]`" in text
     assert "(default: two per CPU" in text
-    assert "1 if any file failed, 2 on a configuration or Redis error" in text
+    assert ("1 if any file failed, 2 on a configuration error, 3 when the source or its library "
+            "is paused (without `--force`), 4 when Redis cannot be reached") in text
+    assert "--force" in sync.format_usage()
     for argv in (["sync", "x", "--workers"], ["history", "--limit"], ["up", "--concurrency"],
                  ["worker", "--concurrency"]):
         assert f"`{argv[-1]}`" in text, argv
         build_parser().parse_args([*argv, "1"])
         with pytest.raises(SystemExit):
             build_parser().parse_args([*argv, "0"])
+
+
+def test_the_exit_codes_the_docs_state_are_the_codes() -> None:
+    # Given the codes every command exits with (workers/exit_codes.py is the truth)
+    codes = {exit_codes.FILES_FAILED: "some files failed", exit_codes.CONFIG:
+             "configuration or usage error", exit_codes.REFUSED: "refused by a guard",
+             exit_codes.CONNECTION: "connection error", exit_codes.INTERNAL: "internal error"}
+    # Then the README's guarantee names each code with its meaning
+    text = flat(readme())
+    for code, meaning in codes.items():
+        assert f"{code} {meaning}" in text, (code, meaning)
+    # And the one table of docs/operations.md has a row per code, and no row of another code
+    page = doc("operations")
+    table = page[page.index("## Exit codes"):page.index("## Pause and resume")]
+    rows = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
+    assert rows == {exit_codes.OK, *codes, exit_codes.INTERRUPTED}, rows
 
 
 def test_dev_packages_named_in_the_readme() -> None:

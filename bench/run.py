@@ -78,7 +78,8 @@ def measure_ssh(bench: Bench) -> list[GoalRow]:
         raise Failed(f"case ssh: {exc}") from exc
     base = row["seconds"]["rsync -a -e ssh"]
     return [ratio_row("ssh-sftp", row["seconds"]["sftp"], base, 1.2),
-            ratio_row("ssh-rsync", row["seconds"]["rsync"], base, 1.2)]
+            ratio_row("ssh-rsync", row["seconds"]["rsync"], base, 1.2),
+            ratio_row("ssh-rsync", row["seconds"]["rsync batch"], base, 1.2, "ingest batch")]
 
 
 # Run in this order; each returns rows (and may add to `bench.rows`). Add yours here.

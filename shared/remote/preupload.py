@@ -67,8 +67,12 @@ def preupload(destination: SftpDestination, planned: list[Planned]) -> list[Plan
         with open(listing, "wb") as out:
             out.write(b"\0".join(os.fsencode(n) for n in names) + b"\0")
         target = destination.target
-        # -s: remote names reach rsync as they are; --copy-links: send what a link points at.
-        argv = ["rsync", "-s", "--copy-links", "--from0", f"--files-from={listing}",
+        # -s: remote names reach rsync as they are; --copy-links: send what a link points at;
+        # --fsync: each file goes to disk as it arrives, so each upload's own fsync of its temp
+        # (kept) finds nothing left to write instead of waiting for the whole file.
+        with destination.pool.session() as session:
+            fsync = ["--fsync"] if destination._fsync_known(session) else []
+        argv = ["rsync", "-s", "--copy-links", *fsync, "--from0", f"--files-from={listing}",
                 "--timeout", str(int(target.timeout * 4)),
                 "-e", ssh_command_string(target, *destination._multiplexing()),
                 "--", f"{staging}/", f"{target.user}@{target.host}:{root}/"]

@@ -57,6 +57,8 @@ class SftpSession:
             self.client.close()
             raise TargetUnreachable(f"{target.name}: no SFTP on {target.address}: {exc}") from exc
         self._exec_ok: bool | None = None
+        # (path, sha256) the target just hashed for this session and nothing has written since
+        self.hashed: tuple[str, str] | None = None
         self._hash_in: paramiko.ChannelFile | None = None
         self._hash_out: paramiko.ChannelFile | None = None
 

@@ -21,12 +21,12 @@ from tests.shared.ssh_helpers import target_for
 
 @pytest.fixture
 def counted_rsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The real rsync, first on PATH behind a shim that notes each run (the local side only:
-    the target's rsync is found by the target's own PATH)."""
+    """The real rsync, first on PATH behind a shim that notes the arguments of each run (the
+    local side only: the target's rsync is found by the target's own PATH)."""
     shim_dir, runs = tmp_path / "shim", tmp_path / "rsync-runs"
     shim_dir.mkdir()
     shim = shim_dir / "rsync"
-    shim.write_text(f"#!/bin/sh\necho run >> {runs}\nexec {shutil.which('rsync')} \"$@\"\n")
+    shim.write_text(f"#!/bin/sh\necho \"$*\" >> {runs}\nexec {shutil.which('rsync')} \"$@\"\n")
     shim.chmod(0o755)
     monkeypatch.setenv("PATH", f"{shim_dir}{os.pathsep}{os.environ['PATH']}")
     return runs
@@ -49,7 +49,8 @@ def test_a_batch_sends_its_bytes_in_one_rsync_run(
         assert (nas / "photos" / rel).read_bytes() == data
         assert not (ctx.settings.sources["cam"].path / rel).exists()
     # And their bytes went in one rsync run (not one per file), leaving no temp file behind
-    assert counted_rsync.read_text().count("run") == 1
+    transfers = [run for run in counted_rsync.read_text().splitlines() if "--version" not in run]
+    assert len(transfers) == 1, transfers
     assert not [p for p in nas.rglob(".mediacourier-*")]
 
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from shared.config import (
     ROLES,
@@ -21,7 +20,7 @@ from shared.config import (
     worker_queues,
 )
 from shared.state import RedisStateStore
-from workers.report import print_status
+from workers.report import print_attention, print_status, table
 
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own beside the queue's.
 PRIORITY_SEPARATOR = "\x06\x16"
@@ -81,12 +80,10 @@ def doctor_settings(settings: Settings) -> Settings:
 
 
 def print_queues(console: Console, settings: Settings) -> None:
-    table = Table(title="queues")
-    table.add_column("queue")
-    table.add_column("routed there")
+    shown = table("queues", "queue", "routed there")
     for queue, what in routing_rows(settings):
-        table.add_row(queue, what)
-    console.print(table)
+        shown.add_row(queue, what)
+    console.print(shown)
     hosts = list(settings.hosts) or [None]
     for host in hosts:
         argv = worker_argv(settings, host, None, 2, None)
@@ -116,10 +113,9 @@ def print_host_status(console: Console, app: Any, settings: Settings, store: Red
     depths = {queue: queue_depth(store, queue) for queue in all_queues(settings)}
     print_status(console, store, consumed, [], depths)
     if settings.hosts:
-        table = Table(title="hosts", show_header=False)
-        table.add_column("host")
-        table.add_column("workers online")
+        shown = table("hosts", "host", "workers online", header=False)
         for host in settings.hosts:
             nodes = sorted(n for n, q in consumed.items() if host_of_node(settings, n, q) == host)
-            table.add_row(f"host {host}", ", ".join(nodes) if nodes else "none online")
-        console.print(table)
+            shown.add_row(f"host {host}", ", ".join(nodes) if nodes else "none online")
+        console.print(shown)
+    print_attention(console, store, settings)

@@ -17,8 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from shared.config import Settings
-from shared.mirror import check_mirror
+from shared.mirror import ConflictBook, check_mirror
 from shared.remote import connect
+from shared.scrub import ScrubLedger
 from shared.state import RedisStateStore, escape_text, full_targets, human_size, typed_entry
 from workers.doctor_syncthing import syncthing_checks
 from workers.rescan_doctor import rescan_checks
@@ -30,6 +31,7 @@ SHOWN_ELSEWHERE = frozenset({"id", "at", "event", "source", "path", "dest", "lib
                              "name", "target", "folder", "folders", "reason", "bytes",
                              "seconds", "sha256", "hosts", "timings", "host", "copied",
                              "duplicate_of", "task_id"})
+ATTENTION_ROWS = 10  # per library or mirror: the command named beside them lists the rest
 WIDE = 100_000  # a console this wide never wraps: piped output keeps each row on one line
 
 
@@ -78,6 +80,30 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
                                                                f"{item['path']}")),
                            Text(escape_text(str(item["reason"]))))
         console.print(recent)
+
+
+def print_attention(console: Console, store: RedisStateStore, settings: Settings) -> None:
+    """What waits for a person: library files a scrub found damaged and the open conflicts of
+    each mirror, each with the command that settles it. Nothing at all when there is none."""
+    shown = table("needs a person", "what", "file", "settle with")
+    for library in settings.libraries:
+        damaged = sorted(ScrubLedger(store, library).damaged_paths())
+        for rel in damaged[:ATTENTION_ROWS]:
+            shown.add_row("damaged (scrub)", Text(escape_text(f"{library}:{rel}")),
+                          f"mediacourier scrub {library} --repair")
+        if len(damaged) > ATTENTION_ROWS:
+            shown.add_row("damaged (scrub)", f"… {len(damaged) - ATTENTION_ROWS} more",
+                          f"mediacourier scrub {library}")
+    for name, mirror in settings.mirrors.items():
+        conflicts = sorted(ConflictBook(store, name, mirror.target).conflicts().items())
+        for rel, conflict in conflicts[:ATTENTION_ROWS]:
+            shown.add_row(f"conflict ({conflict.kind})", Text(escape_text(f"{name}:{rel}")),
+                          f"mediacourier resolve {name} PATH --keep master|backup|both")
+        if len(conflicts) > ATTENTION_ROWS:
+            shown.add_row("conflicts", f"… {len(conflicts) - ATTENTION_ROWS} more",
+                          f"mediacourier conflicts {name}")
+    if shown.row_count:
+        console.print(shown)
 
 
 def happened(counters: dict[str, int], failing: int) -> Table:

@@ -16,7 +16,11 @@ import pytest
 from rich.console import Console
 
 from shared.config import build_settings
+from shared.mirror import Conflict, ConflictBook
+from shared.scrub import ScrubLedger
 from shared.state import RedisStateStore
+from shared.transfer import RemoteEntry
+from workers.hosts import print_host_status
 from workers.ops import cmd_pause
 from workers.report import print_history, print_status
 
@@ -138,3 +142,45 @@ def test_pausing_twice_is_one_pause_in_status(redis_url: str, key_prefix: str,
     # Then it is one pause, journaled once
     assert re.search(r"│ paused\s+│ 1 ", out.getvalue()), out.getvalue()
     assert [e["event"] for e in store.read_journal()] == ["paused"]
+
+
+class _NoWorkersAnswer:
+    """What status asks Celery (`control.inspect(...).active_queues()`): no worker answered."""
+
+    def __init__(self) -> None:
+        self.control = self
+
+    def inspect(self, timeout: float) -> _NoWorkersAnswer:
+        return self
+
+    def active_queues(self) -> dict:
+        return {}
+
+
+def test_status_lists_damaged_scrub_files_and_open_mirror_conflicts(
+        fake_redis: fakeredis.FakeRedis, tmp_path: Path) -> None:
+    # Given a library with a mirror, a file a scrub found damaged and a file in conflict
+    for folder in ("in", "lib", "backup"):
+        (tmp_path / folder).mkdir()
+    settings = build_settings({
+        "sources": {"inbox": {"path": str(tmp_path / "in"), "library": "photos"}},
+        "libraries": {"photos": {"path": str(tmp_path / "lib")}},
+        "targets": {"disk": {"kind": "local", "root": str(tmp_path / "backup")}},
+        "mirrors": {"offsite": {"library": "photos", "target": "disk"}}}, None, tmp_path)
+    store = RedisStateStore(fake_redis, "report")
+    out = io.StringIO()
+    print_host_status(Console(file=out, width=200), _NoWorkersAnswer(), settings, store, 0.1)
+    assert "needs a person" not in out.getvalue()  # nothing to settle: no table at all
+    ScrubLedger(store, "photos").mark_damaged("2024/IMG_7.jpg", "a" * 64, "b" * 64, 10, 1)
+    ConflictBook(store, "offsite", "disk").open_conflicts([Conflict(
+        "modified_both", "2024/IMG_9.jpg", RemoteEntry("2024/IMG_9.jpg", 5, 1),
+        RemoteEntry("2024/IMG_9.jpg", 6, 2))])
+    # When status is printed
+    out = io.StringIO()
+    print_host_status(Console(file=out, width=200), _NoWorkersAnswer(), settings, store, 0.1)
+    text = out.getvalue()
+    # Then each is a row naming the file and the command that settles it
+    assert re.search(r"damaged \(scrub\)\s+│ photos:2024/IMG_7\.jpg\s+│ "
+                     r"mediacourier scrub photos --repair", text), text
+    assert re.search(r"conflict \(modified_both\)\s+│ offsite:2024/IMG_9\.jpg\s+│ "
+                     r"mediacourier resolve offsite PATH", text), text

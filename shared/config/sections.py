@@ -14,7 +14,7 @@ from shared.config.tables import Table as _Table
 from shared.config.tables import key_at, parse_duration, table_at, toml_text
 from shared.config.targets import TargetConfig, library_path_on_target
 from shared.errors import ConfigError
-from shared.media import validate_layout
+from shared.media import UNDATED_POLICIES, LayoutOptions, check_layout_options, validate_layout
 
 MODES = ("move", "copy")
 POLLING = ("auto", "on", "off")
@@ -49,6 +49,9 @@ class LibraryConfig:
     # "cache": a copy's read-back may be served by the page cache; "disk": its cached pages
     # are dropped first, so the check reads what the disk holds (shared/ingest/placing.py).
     verify: str = "cache"
+    # timezone, day_starts_at, unknown_folder, undated: which day a capture time belongs to
+    # and where a file with no date goes (shared/media/layout.py).
+    dates: LayoutOptions = LayoutOptions()
 
 
 @dataclass(frozen=True)
@@ -119,12 +122,17 @@ def parse_library(key: str, data: Any, base: Path, name: str, must_exist: bool =
         rescan=table.strings("rescan"),
         syncthing=table.get("syncthing", "", str),
         target=target,
+        dates=LayoutOptions(table.get("timezone", "local", str),
+                            table.get("day_starts_at", "00:00", str),
+                            table.get("unknown_folder", "unknown/", str),
+                            table.choice("undated", "unknown", UNDATED_POLICIES)),
     )
     table.finish()
     if library.duplicates == "archive" and library.archive_path is None:
         raise ConfigError(f"{where}: duplicates = \"archive\" needs 'archive_path'")
 
     validate_layout(library.layout, key_at(where, "layout"))
+    check_layout_options(library.dates, lambda option: key_at(where, option))
     return library
 
 

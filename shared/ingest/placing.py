@@ -22,11 +22,11 @@ from shared.ingest.releasing import (
 from shared.jobs import FileJob, Outcome
 from shared.media import (
     MEDIA_EXTENSIONS,
-    capture_date,
     image_candidates,
     is_sidecar,
-    library_rel_path,
-    needs_date,
+    layout_path,
+    needs_metadata,
+    read_metadata,
     sidecar_name_for,
     with_suffix_number,
 )
@@ -135,8 +135,10 @@ def target_rel_path(job: FileJob, ctx: Context) -> str:
         if paired:
             return paired
     library = ctx.library(job)
-    date = capture_date(ctx.source_path(job), job.mtime_ns) if needs_date(library.layout) else None
-    return library_rel_path(library.layout, job.rel_path, job.source, date)
+    meta = (read_metadata(ctx.source_path(job), job.mtime_ns)
+            if needs_metadata(library.layout) else None)
+    return layout_path(library.layout, job.rel_path, job.source, meta, library.dates,
+                       sha256=job.sha256)
 
 
 def _sidecar_target(job: FileJob, ctx: Context) -> str | None:

@@ -1,27 +1,57 @@
-"""Media: what a photo or video file is (extensions, sidecars, ignore rules) and where it goes
-in a library (layout templates, capture dates, collision names). Plain logic, no I/O beyond
-reading a file's own metadata."""
+"""Media: what a photo or video file is (extensions, sidecars, ignore rules, its metadata as
+ExifTool reads it, Google Takeout JSONs) and where it goes in a library (layout templates,
+capture dates, collision names)."""
 
+from shared.media.dates import DateSource
 from shared.media.ignore import MEDIA_EXTENSIONS, IgnoreRules, is_sidecar
 from shared.media.layout import (
+    LAYOUT_ALIASES,
+    UNDATED_POLICIES,
+    LayoutOptions,
     capture_date,
-    image_candidates,
+    check_layout_options,
+    layout_path,
     library_rel_path,
     needs_date,
-    sidecar_name_for,
+    needs_metadata,
+    path_safe,
     validate_layout,
-    with_suffix_number,
+)
+from shared.media.metadata import Metadata, read_metadata, reader_problem
+from shared.media.sidecars import image_candidates, sidecar_name_for, with_suffix_number
+from shared.media.takeout import (
+    TakeoutInfo,
+    json_for,
+    media_for,
+    read_takeout,
+    write_takeout_xmp,
 )
 
 __all__ = [
+    "LAYOUT_ALIASES",
+    "UNDATED_POLICIES",
+    "DateSource",
+    "LayoutOptions",
     "IgnoreRules",
     "MEDIA_EXTENSIONS",
+    "Metadata",
+    "TakeoutInfo",
     "capture_date",
+    "check_layout_options",
     "image_candidates",
     "is_sidecar",
+    "json_for",
+    "layout_path",
     "library_rel_path",
+    "media_for",
     "needs_date",
+    "needs_metadata",
+    "path_safe",
+    "read_metadata",
+    "read_takeout",
+    "reader_problem",
     "sidecar_name_for",
     "validate_layout",
     "with_suffix_number",
+    "write_takeout_xmp",
 ]

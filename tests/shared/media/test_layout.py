@@ -10,15 +10,10 @@ from pathlib import Path
 import pytest
 
 from shared.errors import ConfigError
-from shared.media.layout import (
-    capture_date,
-    image_candidates,
-    library_rel_path,
-    needs_date,
-    sidecar_name_for,
-    validate_layout,
-    with_suffix_number,
-)
+from shared.media.dates import DateSource
+from shared.media.layout import capture_date, library_rel_path, needs_date, validate_layout
+from shared.media.metadata import read_metadata
+from shared.media.sidecars import image_candidates, sidecar_name_for, with_suffix_number
 
 DATA = Path(__file__).parents[2] / "data"
 MAY_2008 = dt.date(2008, 5, 30)
@@ -114,10 +109,13 @@ def test_capture_date_of_another_camera() -> None:
     assert capture_date(str(DATA / "Nikon_D70.jpg"), _mtime_ns(2020, 1, 1)) == dt.date(2008, 3, 15)
 
 
-def test_invalid_exif_falls_back_to_mtime() -> None:
-    # Given a JPEG from the collection's 'invalid' folder (its EXIF cannot be parsed)
-    # When read / Then the mtime fallback is used
-    assert capture_date(str(DATA / "image01551.jpg"), _mtime_ns(2019, 7, 4)) == dt.date(2019, 7, 4)
+def test_invalid_exif_still_gives_its_xmp_create_date() -> None:
+    # Given a JPEG from the collection's 'invalid' folder: its EXIF cannot be parsed, but its
+    # XMP says xmp:CreateDate 2011-09-23T12:43:03Z (exifread never read XMP: it gave the mtime)
+    # When read / Then ExifTool's XMP date is used, not the mtime
+    meta = read_metadata(str(DATA / "image01551.jpg"), _mtime_ns(2019, 7, 4))
+    assert meta.taken == dt.datetime(2011, 9, 23, 12, 43, 3, tzinfo=dt.UTC)
+    assert meta.date_source == DateSource.XMP_CREATE_DATE
 
 
 def test_heif_without_date_tags_falls_back_to_mtime() -> None:

@@ -1,0 +1,203 @@
+"""What a media file says about itself: its capture date (and where that date came from), its
+camera, and the identifiers that tie a Live Photo or a burst together.
+
+Read with ExifTool (one long-lived process per worker process, shared/media/exiftool.py), which
+knows RAW formats, HEIC, QuickTime/MP4, MakerNotes and XMP. Without ExifTool, exifread reads
+the EXIF dates of JPEG/TIFF/HEIC only; one warning says so, and `reader_problem()` tells doctor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import posixpath
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import exifread
+
+from shared.media.dates import DateSource, date_from_name, parse_exif_datetime, parse_offset
+from shared.media.exiftool import ExifTool, ExifToolFailed, shared_exiftool
+from shared.media.takeout import TakeoutInfo
+
+log = logging.getLogger(__name__)
+# exifread warns "File format not recognized." for every PNG or video it is shown: noise in a
+# worker's log, where the date order's next source takes over anyway.
+logging.getLogger("exifread").setLevel(logging.ERROR)
+
+VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "m4v", "avi", "mkv", "3gp", "3g2", "mts", "m2ts",
+                              "mpg", "mpeg", "wmv", "webm"})
+TAGS = ("-SubSecDateTimeOriginal", "-DateTimeOriginal", "-OffsetTimeOriginal", "-CreateDate",
+        "-OffsetTimeDigitized", "-XMP-photoshop:DateCreated", "-ContentIdentifier",
+        "-MediaGroupUUID", "-BurstUUID", "-Make", "-Model", "-MIMEType", "-GPSLatitude",
+        "-GPSLongitude")
+# -n: numbers as numbers (signed GPS degrees); -a -G1: every CreateDate with its group, so the
+# QuickTime one (UTC) is told from the EXIF one (local); -fast: no scan for JPEG trailers.
+OPTIONS = ("-n", "-a", "-G1", "-fast", "-m", "-q", "-api", "LargeFileSupport=1")
+_MISSING = ("ExifTool is not installed (Debian: apt-get install libimage-exiftool-perl): capture "
+            "dates come from exifread, which reads no video dates, no XMP and no Live Photo "
+            "identifiers")
+_warned = threading.Event()
+_DATE_TAGS = ("DateTimeOriginal", "CreateDate", "DateCreated", "ModifyDate")
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """`taken` is aware when the file says its zone (an offset, a UTC clock, an epoch), naive
+    when it gives only a wall-clock time; `has_time` is False for a bare day (a WhatsApp
+    name). With only the mtime, `date_source` is MTIME: a layout decides whether that counts."""
+
+    taken: dt.datetime | None
+    date_source: DateSource
+    has_time: bool = True
+    kind: str = "IMG"  # IMG or VID, as Immich's {{filetype}}
+    make: str = ""
+    model: str = ""
+    content_id: str = ""  # Apple ContentIdentifier: HEIC stills of recent iOS and their MOV
+    media_group: str = ""  # Apple MediaGroupUUID: the still of older iOS versions
+    burst_id: str = ""
+    original_name: str = ""  # the name a Takeout JSON gives (`title`)
+    latitude: float | None = None
+    longitude: float | None = None
+    reader: str = "exiftool"
+
+    @property
+    def live_photo_id(self) -> str:
+        """What pairs a still with its video: Immich's ContentIdentifier || MediaGroupUUID."""
+        return self.content_id or self.media_group
+
+    @property
+    def is_dated(self) -> bool:
+        return self.date_source not in (DateSource.MTIME, DateSource.NONE)
+
+
+def reader_problem() -> str | None:
+    """For doctor: None when ExifTool reads metadata here, else what is missing and its cost."""
+    return None if shared_exiftool() is not None else _MISSING
+
+
+def media_kind(name: str, mime: str = "") -> str:
+    if mime.startswith("video/"):
+        return "VID"
+    if mime.startswith("image/"):
+        return "IMG"
+    return "VID" if posixpath.splitext(name)[1].lower().lstrip(".") in VIDEO_EXTENSIONS else "IMG"
+
+
+def read_metadata(path: str, mtime_ns: int | None = None, *, takeout: TakeoutInfo | None = None,
+                  reader: ExifTool | None = None) -> Metadata:
+    """Everything the layout and the set pairing need, in the issue's date order: EXIF
+    DateTimeOriginal (SubSec, OffsetTimeOriginal), CreateDate (QuickTime's in UTC), XMP
+    photoshop:DateCreated, a date in the file name, the Takeout JSON, then the mtime."""
+    exiftool = reader or shared_exiftool()
+    tags: Mapping[str, Any] = {}
+    used = "exiftool"
+    if exiftool is None:
+        if not _warned.is_set():
+            _warned.set()
+            log.warning(_MISSING)
+        tags, used = _exifread_tags(path), "exifread"
+    else:
+        try:
+            found, errors = exiftool.execute_json([*OPTIONS, *TAGS, os.path.abspath(path)])
+            tags = found[0] if found else {}
+            if errors and not found:
+                log.debug("%s: exiftool: %s", path, errors)
+        except ExifToolFailed as exc:
+            log.warning("%s: exiftool failed (%s); reading EXIF with exifread", path, exc)
+            tags, used = _exifread_tags(path), "exifread"
+        else:
+            if not any(tag.endswith(_DATE_TAGS) for tag in tags):
+                # ExifTool refuses a cut EXIF segment (a half-copied JPEG) that exifread still
+                # reads: no date from ExifTool is worth a second look before the file name.
+                extra = _exifread_tags(path)
+                if any(tag.endswith(_DATE_TAGS) for tag in extra):
+                    tags, used = {**extra, **tags}, "exifread"
+    return _from_tags(path, tags, mtime_ns, takeout, used)
+
+
+def _from_tags(path: str, tags: Mapping[str, Any], mtime_ns: int | None,
+               takeout: TakeoutInfo | None, used: str) -> Metadata:
+    name = os.path.basename(path)
+    taken, has_time, source = _capture_date(tags, name, takeout, mtime_ns)
+    latitude, longitude = _number(_tag(tags, "GPSLatitude")), _number(_tag(tags, "GPSLongitude"))
+    if latitude is None and takeout is not None:
+        latitude, longitude = takeout.latitude, takeout.longitude
+    return Metadata(
+        taken=taken, date_source=source, has_time=has_time,
+        kind=media_kind(name, str(_tag(tags, "MIMEType") or "")),
+        make=_text(_tag(tags, "Make")), model=_text(_tag(tags, "Model")),
+        content_id=_text(_tag(tags, "ContentIdentifier")),
+        media_group=_text(_tag(tags, "MediaGroupUUID")), burst_id=_text(_tag(tags, "BurstUUID")),
+        original_name=takeout.title if takeout else "",
+        latitude=latitude, longitude=longitude, reader=used)
+
+
+def _capture_date(tags: Mapping[str, Any], name: str, takeout: TakeoutInfo | None,
+                  mtime_ns: int | None) -> tuple[dt.datetime | None, bool, DateSource]:
+    original_offset = parse_offset(str(_tag(tags, "OffsetTimeOriginal") or ""))
+    digitized_offset = parse_offset(str(_tag(tags, "OffsetTimeDigitized") or ""))
+    steps = (
+        ("Composite:SubSecDateTimeOriginal", original_offset, DateSource.DATE_TIME_ORIGINAL),
+        ("DateTimeOriginal", original_offset, DateSource.DATE_TIME_ORIGINAL),
+        ("ExifIFD:CreateDate", digitized_offset, DateSource.CREATE_DATE),
+        ("QuickTime:CreateDate", dt.UTC, DateSource.QUICKTIME_CREATE_DATE),
+        ("XMP-xmp:CreateDate", None, DateSource.XMP_CREATE_DATE),
+        ("XMP-photoshop:DateCreated", None, DateSource.XMP_DATE_CREATED),
+        ("ModifyDate", None, DateSource.MODIFY_DATE),  # exifread's Image DateTime only
+    )
+    for key, zone, source in steps:
+        parsed = parse_exif_datetime(_tag(tags, key))
+        if parsed is not None:
+            stamp, has_time = parsed
+            if stamp.tzinfo is None and zone is not None and has_time:
+                stamp = stamp.replace(tzinfo=zone)
+            return stamp, has_time, source
+    from_name = date_from_name(name)
+    if from_name is not None:
+        return from_name[0], from_name[1], DateSource.FILE_NAME
+    if takeout is not None and takeout.taken is not None:
+        return takeout.taken, True, DateSource.TAKEOUT
+    if mtime_ns is not None:
+        return dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC), True, DateSource.MTIME
+    return None, False, DateSource.NONE
+
+
+def _tag(tags: Mapping[str, Any], key: str) -> Any:
+    """A tag by 'Group:Name', or by 'Name' in whichever group has it (EXIF before XMP)."""
+    if ":" in key:
+        return tags.get(key)
+    for group in ("ExifIFD", "IFD0", "Composite", "Apple", "Keys", "QuickTime", "UserData",
+                  "ItemList", "File"):
+        if f"{group}:{key}" in tags:
+            return tags[f"{group}:{key}"]
+    return next((value for tag, value in tags.items() if tag.rpartition(":")[2] == key), None)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+_EXIFREAD_TAGS = {"EXIF DateTimeOriginal": "ExifIFD:DateTimeOriginal",
+                  "EXIF OffsetTimeOriginal": "ExifIFD:OffsetTimeOriginal",
+                  "EXIF DateTimeDigitized": "ExifIFD:CreateDate",
+                  "Image DateTime": "IFD0:ModifyDate", "Image Make": "IFD0:Make",
+                  "Image Model": "IFD0:Model"}
+
+
+def _exifread_tags(path: str) -> dict[str, Any]:
+    """The few tags exifread finds, under ExifTool's names, so one date order serves both."""
+    try:
+        with open(path, "rb") as stream:
+            found = exifread.process_file(stream, details=False)
+    except Exception:  # noqa: BLE001 - corrupt EXIF is common; the other date sources remain
+        return {}
+    return {ours: str(found[theirs]) for theirs, ours in _EXIFREAD_TAGS.items()
+            if theirs in found}

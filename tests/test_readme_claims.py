@@ -162,9 +162,11 @@ def test_dev_packages_named_in_the_readme() -> None:
     text = flat(doc("setup"))
 
     def packages(variable: str) -> list[str]:
-        match = re.search(rf'^{variable}="([^"]*)"', dev, re.M)
-        assert match, f"dev has no {variable}"
-        return match.group(1).split()
+        # Every assignment counts: `V="a b"`, `V="$V c"` and `V+=" d"` (the list grew by the
+        # last form, whose packages the docs had stopped naming)
+        found = re.findall(rf'^{variable}\+?="([^"]*)"', dev, re.M)
+        assert found, f"dev has no {variable}"
+        return [word for value in found for word in value.split() if not word.startswith("$")]
 
     for variable in ("APT_TEST_PACKAGES", "APT_BENCH_PACKAGES"):
         assert f"`{variable}`" in text, variable

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis._parsers import Encoder
+from redis.connection import PythonRespSerializer
 
 from shared.errors import StoreUnavailable
 from shared.state.claims import ContentClaims, ContentEntry
@@ -49,6 +51,11 @@ from shared.state.journal import log_outcome
 __all__ = ["ContentEntry", "FileRecord", "RedisStateStore", "SEP"]
 
 JOURNAL_MAXLEN = 100_000
+# With hiredis installed, redis-py packs commands with hiredis, which encodes text as strict
+# UTF-8 and ignores `encoding_errors`: a file name that is not UTF-8 then crashes the command.
+# The pure-Python packer uses the client's encoder (hiredis still parses the replies).
+_SURROGATE_PACKER = PythonRespSerializer(
+    6000, Encoder("utf-8", "surrogateescape", decode_responses=True).encode)
 SEP = "\t"
 
 
@@ -90,7 +97,7 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys):
         # surrogateescape: file names that are not UTF-8 round-trip instead of crashing.
         client = redis.Redis.from_url(
             url, decode_responses=True, encoding_errors="surrogateescape", socket_timeout=30,
-            health_check_interval=30,
+            health_check_interval=30, command_packer=_SURROGATE_PACKER,
         )
         return cls(client, prefix)
 

@@ -76,6 +76,13 @@ def failures(request: Request) -> HTMLResponse:
                    failures=failures_data(deps(request).store))
 
 
+@router.get("/fragments/failures", response_class=HTMLResponse)
+def failures_fragment(request: Request) -> HTMLResponse:
+    context = {"root": request.scope.get("root_path", ""),
+               "failures": failures_data(deps(request).store)}
+    return templates.TemplateResponse(request, "_failures.html", context)
+
+
 @router.get("/controls", response_class=HTMLResponse)
 def controls(request: Request) -> HTMLResponse:
     d = deps(request)

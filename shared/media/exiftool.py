@@ -21,6 +21,9 @@ from collections.abc import Sequence
 from typing import Any
 
 DEFAULT_TIMEOUT = 30.0  # a multi-GB video on a slow share still answers well within this
+# A fresh process first loads Perl and ExifTool's modules: seconds on a busy or slow machine,
+# so its first answer gets this much more time than the deadline of a warm one.
+STARTUP_ALLOWANCE = 20.0
 
 
 class ExifToolFailed(Exception):
@@ -42,6 +45,7 @@ class ExifTool:
         self._process: subprocess.Popen[bytes] | None = None
         self._owner_pid = 0
         self._counter = 0
+        self._warm = False  # the current process has answered once
 
     @property
     def pid(self) -> int | None:
@@ -84,20 +88,23 @@ class ExifTool:
         assert process.stdin is not None
         process.stdin.write(payload)
         process.stdin.flush()
-        out = self._read_until(process, f"{{ready{number}}}".encode(), f"{{done{number}}}".encode())
-        return out
+        timeout = self.timeout + (0.0 if self._warm else STARTUP_ALLOWANCE)
+        answer = self._read_until(process, f"{{ready{number}}}".encode(),
+                                  f"{{done{number}}}".encode(), timeout)
+        self._warm = True
+        return answer
 
-    def _read_until(self, process: subprocess.Popen[bytes], ready: bytes,
-                    done: bytes) -> tuple[bytes, str]:
+    def _read_until(self, process: subprocess.Popen[bytes], ready: bytes, done: bytes,
+                    timeout: float) -> tuple[bytes, str]:
         assert process.stdout is not None and process.stderr is not None
         streams = {process.stdout.fileno(): bytearray(), process.stderr.fileno(): bytearray()}
         markers = {process.stdout.fileno(): ready, process.stderr.fileno(): done}
         pending = set(streams)
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + timeout
         while pending:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ExifToolFailed(f"exiftool did not answer within {self.timeout:g} s")
+                raise ExifToolFailed(f"exiftool did not answer within {timeout:g} s")
             readable, _, _ = select.select(list(pending), [], [], left)
             for fd in readable:
                 chunk = os.read(fd, 65536)
@@ -122,6 +129,7 @@ class ExifTool:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True)  # a Ctrl-C meant for the worker is not exiftool's
         self._owner_pid = os.getpid()
+        self._warm = False
         return self._process
 
     def _stop_locked(self, kill: bool = False) -> None:

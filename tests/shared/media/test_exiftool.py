@@ -110,10 +110,11 @@ def test_a_hung_process_is_replaced_after_the_deadline(tmp_path: Path) -> None:
         old = tool.pid
         assert old is not None
         os.kill(old, signal.SIGSTOP)
-        # When a call is made / Then after the deadline a new process answers it
+        # When a call is made / Then after the deadline a new process answers it (a fresh
+        # process's first answer has a start-up allowance, so a busy machine passes too)
         started = time.monotonic()
         assert model(tool, heic) == "iPhone 11 Pro Max"
-        assert 1 <= time.monotonic() - started < 10
+        assert 1 <= time.monotonic() - started < 1 + 20 + 5
         assert tool.pid != old
         wait_for(lambda: not alive(old))
     finally:

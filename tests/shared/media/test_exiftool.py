@@ -167,10 +167,14 @@ def test_a_forked_worker_starts_its_own_process(tmp_path: Path) -> None:
     assert model(parent_tool, heic) == "iPhone 11 Pro Max" and parent_tool.pid == parent_pid
 
 
-def test_a_path_with_a_newline_is_read(tool: ExifTool, tmp_path: Path) -> None:
-    # An argfile line cannot hold a newline: such a name is read by a one-off exiftool
+@pytest.mark.parametrize("name", [
+    "new\nline.HEIC",  # an argfile line cannot hold it: read by a one-off exiftool
+    os.fsdecode(b"caf\xe9.HEIC"),  # Latin-1 from an old share, as the walker reports it
+    "-ver.HEIC", " lead and trail .HEIC", "quote'\"$(x).HEIC",
+])
+def test_hostile_names_are_read(tool: ExifTool, tmp_path: Path, name: str) -> None:
     heic, _ = make(tmp_path)
-    odd = tmp_path / "new\nline.HEIC"
+    odd = tmp_path / name
     heic.rename(odd)
     assert model(tool, odd) == "iPhone 11 Pro Max"
 

@@ -49,7 +49,7 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, corpus_dir: Path
         assert up.poll() is None, output()
         assert f"http://127.0.0.1:{port}/" in output()
         pids = [int(p) for p in re.findall(r"pid (\d+)", output())]
-        assert len(pids) == 5, output()
+        assert len(pids) == 6, output()  # worker, beat, watcher, metrics, web, flower
         assert f"http://127.0.0.1:{metrics_port}/metrics" in output()
         photo = corpus_dir / "jpg" / "Nikon_D70.jpg"
         wait_for(lambda: "ready." in output(), 60, "the worker")

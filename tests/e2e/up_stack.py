@@ -129,7 +129,7 @@ class UpStack:
         assert match, f"no pid line for {name}:\n{self.output()[-3000:]}"
         return int(match.group(1))
 
-    def wait_ready(self, children: int = 5) -> list[ProcStat]:
+    def wait_ready(self, children: int = 6) -> list[ProcStat]:
         """Until the worker is ready and its pool is there; the stack's processes then."""
         assert self.popen is not None
         wait_for(lambda: "ready." in self.output() or self.popen.poll() is not None, 90,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -24,7 +25,10 @@ from workers.web.data import (
     history_data,
     log_lines,
     status_data,
+    workers_by_host,
 )
+
+WORKERS_TTL = 10.0
 
 
 @dataclass
@@ -35,6 +39,16 @@ class Deps:
     store: RedisStateStore
     celery: Celery
     inspect_timeout: float = 1.0
+    _workers: tuple[float, dict[str, list[str]]] = (0.0, {})
+
+    def workers(self) -> dict[str, list[str]]:
+        """Workers per host, asked at most every WORKERS_TTL seconds: an open overview polls
+        every few seconds, and each ask is a broadcast that waits for every worker's answer."""
+        at, known = self._workers
+        if time.monotonic() - at > WORKERS_TTL:
+            known = workers_by_host(self.settings, self.celery, self.inspect_timeout)
+            self._workers = (time.monotonic(), known)
+        return known
 
     @property
     def actions(self) -> Actions:
@@ -71,7 +85,7 @@ def healthz(request: Request) -> JSONResponse:
 @api.get("/status", summary="Sources, libraries, targets, holds, queues, workers, counts")
 def status(request: Request) -> dict[str, Any]:
     d = deps(request)
-    return status_data(d.settings, d.store, d.celery, d.inspect_timeout)
+    return status_data(d.settings, d.store, d.workers())
 
 
 @api.get("/files", summary="Search files by name, path or sha256; each with its journey")

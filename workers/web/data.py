@@ -63,9 +63,10 @@ def _arrivals(settings: Settings, journal: list[dict[str, str]], now: float) -> 
     return found
 
 
-def status_data(settings: Settings, store: RedisStateStore, app: Any | None = None,
-                timeout: float = 1.0, now: float | None = None) -> dict[str, Any]:
-    """Sources, libraries, targets, holds, queues, workers per host and counts."""
+def status_data(settings: Settings, store: RedisStateStore,
+                workers: dict[str, list[str]] | None = None,
+                now: float | None = None) -> dict[str, Any]:
+    """Sources, libraries, targets, holds, queues, workers per host (as given) and counts."""
     now = time.time() if now is None else now
     paused = store.paused()
     full = full_targets(store)
@@ -109,7 +110,7 @@ def status_data(settings: Settings, store: RedisStateStore, app: Any | None = No
                     for name in sorted(settings.mirrors)],
         "holds": holds,
         "queues": {queue: queue_depth(store, queue) for queue in all_queues(settings)},
-        "workers": workers_by_host(settings, app, timeout) if app is not None else {},
+        "workers": workers or {},
         "in_flight": len(inflight),
         "failing": len(failures),
         "counts": store.counters(),

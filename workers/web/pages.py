@@ -47,7 +47,7 @@ def _render(request: Request, name: str, title: str, current: str, **context: An
 
 def _overview_context(request: Request) -> dict[str, Any]:
     d = deps(request)
-    return {"status": status_data(d.settings, d.store, d.celery, d.inspect_timeout),
+    return {"status": status_data(d.settings, d.store, d.workers()),
             "failures": failures_data(d.store)}
 
 

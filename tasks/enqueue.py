@@ -16,6 +16,7 @@ from shared.jobs import FileJob
 from shared.source import Entry, plan_source, plan_sweep, vanished_library_files
 from shared.state import files_in_messages, hold_for_source, inflight_field
 from tasks.chain import file_label, ingest_chain, named_after
+from tasks.routing import FIRST
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,16 @@ def enqueue_batches(app: Celery, ctx: Context, source: str, entries: Iterable[En
     return send_batches(app, ctx, source, marked)
 
 
-def send_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry]) -> int:
-    """Send file versions (already marked in flight) as `ingest_batch` tasks; how many."""
+def send_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry],
+                 priority: int | None = None) -> int:
+    """Send file versions (already marked in flight) as `ingest_batch` tasks; how many.
+    `priority`: the router's default (a reconcile's) unless given (tasks/routing.py)."""
     settings = ctx.settings
     queued = 0
     for batch in chunks(entries, settings.batch_files, settings.batch_bytes):
         app.send_task("mediacourier.ingest_batch",
                       args=[source, [[e.rel_path, e.size, e.mtime_ns] for e in batch]],
+                      priority=priority,
                       **batch_time_limits(settings, (e.size for e in batch)),
                       **named_after("mediacourier.ingest_batch", batch_label(source, batch)))
         queued += len(batch)
@@ -91,7 +95,8 @@ def resend_abandoned(app: Celery, ctx: Context, now: float | None = None) -> dic
     for source, entries in plan.resend.items():
         fields = [inflight_field(source, e.rel_path, e.size, e.mtime_ns) for e in entries]
         store.touch_inflight(fields, now)
-        send_batches(app, ctx, source, entries)
+        # Files that were lost go ahead of what waits: they have waited the longest.
+        send_batches(app, ctx, source, entries, priority=FIRST)
         for entry, key in zip(entries, fields, strict=True):
             store.journal("inflight-resent", source=source, path=entry.rel_path,
                           seconds=f"{plan.ages.get(key, 0.0):.1f}")

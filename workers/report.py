@@ -20,7 +20,14 @@ from shared.config import Settings
 from shared.mirror import ConflictBook, check_mirror
 from shared.remote import connect
 from shared.scrub import ScrubLedger
-from shared.state import RedisStateStore, escape_text, full_targets, human_size, typed_entry
+from shared.state import (
+    RedisStateStore,
+    escape_text,
+    full_targets,
+    human_size,
+    priority_lists,
+    typed_entry,
+)
 from workers.doctor_syncthing import syncthing_checks
 from workers.rescan_doctor import rescan_checks
 
@@ -36,7 +43,9 @@ WIDE = 100_000  # a console this wide never wraps: piped output keeps each row o
 
 
 def queue_depths(store: RedisStateStore, queues: list[str]) -> dict[str, int]:
-    return store.queue_lengths(queues)
+    """Messages waiting in each queue, at every priority (tasks/routing.py)."""
+    lengths = store.queue_lengths([name for queue in queues for name in priority_lists(queue)])
+    return {queue: sum(lengths[name] for name in priority_lists(queue)) for queue in queues}
 
 
 def table(title: str, *columns: str, header: bool = True) -> Table:

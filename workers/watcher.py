@@ -187,7 +187,7 @@ class Watcher:
         with self._lock:
             watch.tracker.handed_over(path)
         # DEBUG: at INFO a file's one line is its outcome, logged by the worker that records it.
-        log.info("source %s: %s %r", name, "queued" if queued else "in flight", rel)
+        log.debug("source %s: %s %r", name, "queued" if queued else "in flight", rel)
         return 1
 
     def _attach(self, watch: _Watch) -> bool:

@@ -15,7 +15,7 @@ from shared.state.full_hold import (
 )
 from shared.state.journal import escape_text, human_size, iso_time, typed_entry
 from shared.state.leases import Leases
-from shared.state.messages import files_in_messages
+from shared.state.messages import files_in_messages, priority_lists
 from shared.state.metrics import observe_timings, serve_metrics
 from shared.state.pause import (
     Hold,
@@ -43,6 +43,7 @@ __all__ = [
     "escape_text",
     "file_lease_name",
     "files_in_messages",
+    "priority_lists",
     "find_redis_server",
     "full_target",
     "full_targets",

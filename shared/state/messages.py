@@ -34,6 +34,16 @@ SIGNED_SEPARATOR = b"\x00\x01"  # celery.security.serialization.DEFAULT_SEPARATO
 PAGE = 1000
 
 FileName = tuple[str, str]
+# kombu's Redis transport keeps a queue's messages of priority 3, 6 and 9 (tasks/routing.py)
+# in lists of their own beside the queue's list, which holds priority 0.
+PRIORITY_SEPARATOR = "\x06\x16"
+PRIORITY_STEPS = (0, 3, 6, 9)
+
+
+def priority_lists(queue: str) -> list[str]:
+    """The Redis lists of one queue, the first consumed first."""
+    return [queue if step == 0 else f"{queue}{PRIORITY_SEPARATOR}{step}"
+            for step in PRIORITY_STEPS]
 
 
 def files_in_messages(client: redis.Redis, queues: list[str], now: float, grace: float,
@@ -41,13 +51,14 @@ def files_in_messages(client: redis.Redis, queues: list[str], now: float, grace:
     """(source, rel_path) of every file a live message names, in `queues` and in the messages
     delivered from them; None when more than `limit` messages wait (a backlog: its files are
     still coming, and reading it all every minute would cost more than it tells)."""
-    lengths = [int(n) for n in _pipelined(client, [("llen", q) for q in queues])]
+    lists = [name for queue in queues for name in priority_lists(queue)]
+    lengths = [int(n) for n in _pipelined(client, [("llen", q) for q in lists])]
     if sum(lengths) + int(client.hlen(UNACKED)) > limit:
         return None
     found: set[FileName] = set()
-    for queue, length in zip(queues, lengths, strict=True):
+    for name, length in zip(lists, lengths, strict=True):
         for start in range(0, length, PAGE):
-            for raw in client.lrange(queue, start, start + PAGE - 1):
+            for raw in client.lrange(name, start, start + PAGE - 1):
                 found |= files_of(_loads(raw))
     delivered = dict(client.zrange(UNACKED_INDEX, 0, -1, withscores=True))
     ours = set(queues)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from shared.state import priority_lists
 from shared.state.redis_server import find_redis_server
 from shared.state.store import RedisStateStore
 from tests.e2e.harness import Deployment, Proc, wait_for, write_toml
@@ -197,7 +198,7 @@ def test_tasks_run_where_their_files_are_and_wait_for_a_stopped_host(
     store = dep.store()
     wait_for(lambda: all((r := store.get_record("inbox", p.name)) and r.state == "verified"
                          for p in later), 45, "the new photos copied and verified")
-    wait_for(lambda: dep.client().llen(prefix) >= 1, 20, "work waiting in the shared queue")
+    wait_for(lambda: waiting(dep.client(), prefix) >= 1, 20, "work waiting in the shared queue")
     time.sleep(1.0)
     assert len(ingested(dep)) == 3
     for photo in later:
@@ -218,8 +219,13 @@ def test_tasks_run_where_their_files_are_and_wait_for_a_stopped_host(
     # Then the waiting work completes: all five photos recorded, the queue drained
     wait_for(lambda: len(ingested(dep)) == 5, 45, "the waiting photos recorded")
     assert set(ingested(dep)) == {p.name for p in first + later}
-    wait_for(lambda: dep.client().llen(prefix) == 0, 20, "the shared queue drained")
+    wait_for(lambda: waiting(dep.client(), prefix) == 0, 20, "the shared queue drained")
     assert not any(inbox.iterdir())
+
+
+def waiting(client: redis.Redis, queue: str) -> int:
+    """Messages waiting in a queue, at every priority."""
+    return sum(client.llen(name) for name in priority_lists(queue))
 
 
 def test_two_beats_on_two_machines_schedule_once(hosts: MultiHost) -> None:

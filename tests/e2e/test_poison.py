@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from shared.crashpoints import ENV, FILE_ENV
+from shared.state import priority_lists
 from shared.state.store import FileRecord
 from shared.transfer import TMP_PREFIX
 from tasks.deliveries import MAX_DELIVERIES
@@ -109,7 +110,8 @@ def test_a_file_that_kills_its_worker_fails_alone_and_the_batch_gets_through(
     # own chain, then never again: no message is left to loop, waiting or delivered
     assert worker.output().count(CRASH_LINE) == 1 + MAX_DELIVERIES
     client = poisoned.store().client
-    wait_for(lambda: client.llen(poisoned.prefix) == 0 and client.hlen("unacked") == 0, 30,
+    wait_for(lambda: sum(client.llen(q) for q in priority_lists(poisoned.prefix)) == 0
+             and client.hlen("unacked") == 0, 30,
              "the broker to hold no message")
     assert worker.output().count(CRASH_LINE) == 1 + MAX_DELIVERIES
     assert worker.alive()

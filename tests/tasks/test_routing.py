@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from shared.state import priority_lists
 from tests.e2e.harness import REPO, write_toml
 from tests.shared.config.test_config_hosts import two_host_config
 
@@ -52,7 +53,8 @@ def run_app(tmp_path: Path, redis_url: str, prefix: str, code: str) -> list[Any]
 
 def depths(client: redis.Redis, prefix: str) -> dict[str, int]:
     names = [prefix] + [f"{prefix}.{h}.{r}" for h in ("upload", "nas") for r in ("files", "rescan")]
-    return {name: int(client.llen(name)) for name in names if client.llen(name)}
+    counts = {name: sum(int(client.llen(lst)) for lst in priority_lists(name)) for name in names}
+    return {name: n for name, n in counts.items() if n}
 
 
 def test_messages_land_in_the_queue_of_the_host_that_reaches_the_files(

@@ -15,7 +15,7 @@ from celery import Celery
 
 from shared.config import Settings, build_settings
 from shared.jobs import FileJob
-from shared.state import RedisStateStore, files_in_messages
+from shared.state import RedisStateStore, files_in_messages, priority_lists
 from shared.state.messages import UNACKED, UNACKED_INDEX
 from tasks.app import create_app
 from tasks.chain import ingest_chain
@@ -43,7 +43,7 @@ def app(tmp_path: Path, redis_url: str, key_prefix: str,
     yield celery
     while OPEN:
         OPEN.pop().close()
-    redis_client.delete(key_prefix, UNACKED, UNACKED_INDEX)  # kombu's keys are not prefixed
+    redis_client.delete(*priority_lists(key_prefix), UNACKED, UNACKED_INDEX)  # kombu's keys
     celery.close()
 
 
@@ -114,12 +114,13 @@ def test_signed_messages_are_read_too(tmp_path: Path, redis_url: str, key_prefix
     signed = create_app(settings)
     try:
         signed.send_task("mediacourier.ingest_batch", args=["cam", [["signed.jpg", 1, 2]]])
-        raw = redis_client.lindex(key_prefix, 0)
+        batches = priority_lists(key_prefix)[2]  # a reconcile's batch: priority 6
+        raw = redis_client.lindex(batches, 0)
         assert raw is not None and "application/data" in raw  # really signed
         # Then its file is named like any other
         assert _found(redis_client, key_prefix) == {("cam", "signed.jpg")}
     finally:
-        redis_client.delete(key_prefix)
+        redis_client.delete(*priority_lists(key_prefix))
         signed.close()
 
 

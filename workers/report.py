@@ -62,6 +62,8 @@ def _when(at: float, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 def print_status(console: Console, store: RedisStateStore, workers: dict[str, object] | None,
                  queues: list[str], depths: dict[str, int] | None = None) -> None:
+    # Piped (a script, a test, `| less`): rows are not wrapped, as in `history`.
+    console = console if console.is_terminal else Console(file=console.file, width=WIDE)
     shown = table("mediacourier status", "what", "value", header=False)
     names = sorted(workers or {})
     shown.add_row("workers online", ", ".join(names) if names else "none answered")

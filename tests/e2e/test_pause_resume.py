@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -45,7 +46,7 @@ def test_paused_source_holds_queued_and_new_files_and_resume_delivers_all(
     assert not deployment.events("ingested") and not deployment.events("failed")
     status = deployment.run_cli("status")
     assert status.returncode == 0, status.stderr
-    assert "paused source" in status.stdout and "inbox" in status.stdout
+    assert re.search(r"paused\s*│\s*source inbox", status.stdout), status.stdout
 
     # When the source is resumed
     resumed = deployment.run_cli("resume", "source", "inbox")

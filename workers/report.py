@@ -22,6 +22,7 @@ from shared.remote import connect
 from shared.scrub import ScrubLedger
 from shared.state import (
     RedisStateStore,
+    absent_libraries,
     escape_text,
     full_targets,
     human_size,
@@ -62,8 +63,9 @@ def _when(at: float, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 def print_status(console: Console, store: RedisStateStore, workers: dict[str, object] | None,
                  queues: list[str], depths: dict[str, int] | None = None) -> None:
-    # Piped (a script, a test, `| less`): rows are not wrapped, as in `history`.
-    console = console if console.is_terminal else Console(file=console.file, width=WIDE)
+    if not console.is_terminal and not console.record:
+        # Piped (a script, `| less`): rows are not wrapped, as in `history`.
+        console = Console(file=console.file, width=WIDE)
     shown = table("mediacourier status", "what", "value", header=False)
     names = sorted(workers or {})
     shown.add_row("workers online", ", ".join(names) if names else "none answered")
@@ -77,6 +79,13 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
         when = _when(at, "%H:%M:%S")
         shown.add_row(f"target {name}", f"ok (since {when})" if healthy
                       else Text.assemble(("unreachable", "red"), f" since {when}: {reason}"))
+    for name, (since, reason) in sorted(absent_libraries(store).items()):
+        shown.add_row(f"library {name}", Text.assemble(
+            ("NOT THERE", "red"), f" since {_when(since, '%H:%M:%S')}: {reason}"))
+    for name, state in sorted(store.index_states().items()):
+        if not state.get("complete"):
+            shown.add_row(f"library {name}", f"first index: {state.get('files_done', 0)} of "
+                          f"{state.get('files_total', '?')} files; its arrivals wait for it")
     for name, (since, reason) in sorted(full_targets(store).items()):
         shown.add_row(f"target {name}", Text.assemble(
             ("FULL", "red"), f" since {_when(since, '%H:%M:%S')}: {reason}"))

@@ -233,7 +233,7 @@ def test_readme_example_and_claims_match_the_code() -> None:
     from shared.robocopy.command import DEFAULT_EXCLUDE_DIRS, DEFAULT_EXCLUDE_FILES
     from shared.robocopy.run import DISK_FULL_ERRORS, NETWORK_ERRORS
 
-    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[3] / "docs" / "targets.md").read_text(encoding="utf-8")
     section = readme.split("## Robocopy targets on a Windows worker", 1)[1].split("\n## ", 1)[0]
     # Given the README's example target, When parsed, Then it is valid and means what it says
     block = re.search(r"```toml\n(.*?)```", section, re.S)[1]

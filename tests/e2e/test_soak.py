@@ -16,10 +16,11 @@ from bench.procs import REPO, child_env
 
 FILES, FAULTS, ARRIVAL, SEED = 200, 20, 60, 11
 DRAIN = 150  # the bound on the wait after the last fault
-# The goal is 60 s (met by the full soak: 42 s); the CI-sized run of a crash storm on a busy
-# 2-core machine takes 38-66 s, a lost message waiting for the in-flight sweeper (every 30 s, for
-# markers over 60 s old). This bound catches a file that is stuck, not a slow sweep.
-RECOVERY_BOUND = 150
+# The goal is 60 s: 20 runs of this size (seeds 101-120) on a machine loaded by other test runs
+# (load average 5-9 on 2 cores) recovered in 59.4 s at most, median 17 s, since `up` starts
+# killed children again and the sweeper runs every 15 s. The bound leaves room for a slower CI
+# machine; a stuck file still fails it.
+RECOVERY_BOUND = 90
 
 
 @pytest.mark.timeout(420)

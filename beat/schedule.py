@@ -55,7 +55,21 @@ def entry_for(schedule: Schedule) -> dict[str, Any]:
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return {**{f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()},
             **mirror_entries(settings), SWEEP_ENTRY: sweep_entry(settings),
-            **backup_entries(settings)}
+            **backup_entries(settings), **index_entries(settings)}
+
+
+def index_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """A library's index is kept current on the schedule of its sources' reconciles (the first
+    scheduled source of each local library: cheap, unchanged files are not read again)."""
+    entries = {}
+    for schedule in settings.schedules.values():
+        source = settings.sources.get(schedule.source)
+        library = settings.libraries.get(source.library) if source else None
+        if library is None or library.target or f"index-{library.name}" in entries:
+            continue
+        entries[f"index-{library.name}"] = {**entry_for(schedule), "task": "mediacourier.index",
+                                            "args": [library.name]}
+    return entries
 
 
 SWEEP_ENTRY = "sweep-inflight"

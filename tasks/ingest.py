@@ -57,11 +57,13 @@ from tasks.gates import (
     wait_for_space,
     wait_while_paused,
 )
+from tasks.library import index_hold
 from tasks.runtime import context_of, task_context
 
 log = logging.getLogger(__name__)
 RETRYABLE = (RetryableError, redis.RedisError)
 FULL_GATED_STAGE = "transfer_file"  # the stage that needs room on the target
+INDEX_GATED_STAGE = "claim_content"  # the stage that needs the library's content known
 
 
 def checked_job_argument(ctx: Context, task: str, data: Any) -> FileJob:
@@ -85,8 +87,15 @@ def run_stage_task(task: Task, name: str, data: dict[str, Any]) -> dict[str, Any
     ctx = task_context(task)
     job = checked_job_argument(ctx, f"mediacourier.{name}", data)
     settings = ctx.settings
-    paused = (lambda: hold_for_source(ctx.store, settings, job.source)) \
-        if name != "record_outcome" else (lambda: None)
+
+    def paused() -> Hold | None:
+        if name == "record_outcome":
+            return None
+        hold = hold_for_source(ctx.store, settings, job.source)
+        if hold is None and name == INDEX_GATED_STAGE:  # a claim before the first index of
+            hold = index_hold(task.app, ctx, job.source)  # the library could duplicate
+        return hold
+
     full = (lambda: source_gate(ctx.store, settings, job.source, job.size)) \
         if name == FULL_GATED_STAGE else None
     trial = pass_gates(task, paused, full)
@@ -203,7 +212,8 @@ def ingest_batch(self: Task, source: str, items: list[list[Any]]) -> dict[str, i
     counts: Counter[str] = Counter()
     checked = _checked_items(ctx, source, items, counts)
     smallest = min((size for _, size, _ in checked), default=0)
-    trial = pass_gates(self, lambda: hold_for_source(ctx.store, ctx.settings, source),
+    trial = pass_gates(self, lambda: hold_for_source(ctx.store, ctx.settings, source)
+                       or index_hold(self.app, ctx, source),
                        lambda: source_gate(ctx.store, ctx.settings, source, smallest))
     jobs = [FileJob(source, rel, size, mtime_ns, queued_version=f"{size}:{mtime_ns}")
             for rel, size, mtime_ns in checked]

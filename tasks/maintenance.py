@@ -11,7 +11,7 @@ from shared.executors import CommandExecutor
 from shared.ingest import Context
 from shared.rescan import flush_rescans, make_executor
 from shared.source import journal_refusal
-from shared.state import hold_for, recheck_cap
+from shared.state import hold_for, recheck_cap, rescan_gate
 from tasks.deliveries import counted, refuse_poison
 from tasks.enqueue import reconcile_source, resend_abandoned
 from tasks.gates import out_of_retries, pass_gates, retry_later
@@ -78,7 +78,8 @@ def flush_rescans_task(self: Task, target: str) -> dict[str, Any]:
         raise _refused(ctx, "mediacourier.flush_rescans", target,
                        f"no rescan target named {target!r}; configured: "
                        f"{', '.join(settings.rescan_targets) or 'none'}")
-    pass_gates(self, lambda: hold_for(ctx.store, targets=[target], cap=recheck_cap(settings)))
+    pass_gates(self, lambda: hold_for(ctx.store, targets=[target], cap=recheck_cap(settings))
+               or rescan_gate(ctx.store, settings, target))  # never for a library not there
     roots = [str(lib.path) for lib in settings.libraries.values()]
     with counted(self, ctx) as delivery:
         refuse_poison(self, delivery)

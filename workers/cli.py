@@ -36,6 +36,7 @@ from workers.hosts import (
     watched_settings,
     worker_argv,
 )
+from workers.index_cli import INDEX_COMMANDS, add_index_parser
 from workers.logs import command_tag, configure_logging
 from workers.mirror_cli import run_mirror_command
 from workers.ops import OPS_COMMANDS, add_parsers
@@ -263,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("queues", "the queue names, what is routed to each, and worker lines")
     add_parsers(command)
     add_backup_parsers(command)
+    add_index_parser(command)
     return parser
 
 
@@ -273,6 +275,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 }
 COMMANDS.update(OPS_COMMANDS)
 COMMANDS.update(BACKUP_COMMANDS)
+COMMANDS.update(INDEX_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,7 @@ from shared.rescan import flush_rescans
 from shared.source import Entry, plan_source
 from shared.state import RedisStateStore, hold_for_source
 from workers.exit_codes import FILES_FAILED, OK, REFUSED
+from workers.index_cli import index_first
 from workers.progress import rate_columns
 
 RETRIES = 4
@@ -121,6 +122,8 @@ def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes:
                   "sync --force to carry the files anyway)", file=sys.stderr, flush=True)
             return REFUSED
         console.print(f"{hold.reason}: --force given, syncing anyway", highlight=False)
+    if not dry_run:  # what the library already holds counts before anything is carried
+        index_first(ctx.store, settings, settings.sources[source_name].library, console)
     plan = _settled_plan(ctx, source_name, console, wait=not dry_run)
     total_bytes = sum(e.size for e in plan.to_ingest)
     if dry_run:

@@ -33,6 +33,7 @@ NEEDS: dict[str, tuple[str, str]] = {
     "mediacourier.flush_rescans": ("rescan", "rescan"),
     # A mirror reads its local tree and writes its target: the host listing the mirror.
     "mediacourier.mirror": ("files", "mirror"),
+    "mediacourier.index": ("files", "library"),  # it walks and reads the library
 }
 
 

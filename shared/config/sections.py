@@ -52,6 +52,8 @@ class LibraryConfig:
     # timezone, day_starts_at, unknown_folder, undated: which day a capture time belongs to
     # and where a file with no date goes (shared/media/layout.py).
     dates: LayoutOptions = LayoutOptions()
+    # A file that must be in `path` for the library to count as there (mounted): library_hold.
+    sentinel: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ def parse_library(key: str, data: Any, base: Path, name: str, must_exist: bool =
                             table.get("day_starts_at", "00:00", str),
                             table.get("unknown_folder", "unknown/", str),
                             table.choice("undated", "unknown", UNDATED_POLICIES)),
+        sentinel=table.get("sentinel", "", str),
     )
     table.finish()
     if library.duplicates == "archive" and library.archive_path is None:

@@ -13,16 +13,26 @@ from shared.ingest.deadlines import (
     time_limits,
     wait_for_free_lease,
 )
+from shared.ingest.library_index import (
+    IndexRun,
+    first_index_hold,
+    index_library,
+    needs_first_index,
+)
 from shared.ingest.pipeline import STAGES, fail_and_record, give_up, run_all, run_stage
 
 __all__ = [
     "STAGES",
     "Context",
+    "IndexRun",
     "batch_time_limits",
     "chunks",
     "fail_and_record",
+    "first_index_hold",
     "give_up",
+    "index_library",
     "ingest_many",
+    "needs_first_index",
     "renew_claim",
     "run_all",
     "run_batch",

@@ -15,6 +15,13 @@ from shared.state.full_hold import (
 )
 from shared.state.journal import escape_text, human_size, iso_time, typed_entry
 from shared.state.leases import Leases
+from shared.state.library_hold import (
+    absent_libraries,
+    library_gate,
+    library_missing,
+    rescan_gate,
+)
+from shared.state.library_keys import stat_value
 from shared.state.messages import files_in_messages, priority_lists
 from shared.state.metrics import observe_timings, serve_metrics
 from shared.state.pause import (
@@ -41,6 +48,7 @@ __all__ = [
     "SEP",
     "check_name",
     "escape_text",
+    "absent_libraries",
     "file_lease_name",
     "files_in_messages",
     "priority_lists",
@@ -53,12 +61,16 @@ __all__ = [
     "human_size",
     "inflight_field",
     "iso_time",
+    "library_gate",
+    "library_missing",
     "lift_target_full",
     "observe_timings",
     "recheck_cap",
+    "rescan_gate",
     "serve_metrics",
     "source_gate",
     "sources_to_catch_up",
+    "stat_value",
     "target_gate",
     "typed_entry",
 ]

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from shared.config import Settings
+from shared.state.library_hold import absent_gate
 from shared.state.pause import MAX_RECHECK_SECONDS, Hold, recheck_cap, recheck_delay
 from shared.state.store import RedisStateStore
 
@@ -103,7 +104,11 @@ def target_gate(store: RedisStateStore, name: str, cap: float = MAX_RECHECK_SECO
 
 
 def source_gate(store: RedisStateStore, settings: Settings, source: str, need: int) -> Gate:
-    """The gate for a file of `source` needing `need` bytes in its library."""
+    """The gate for a file of `source` needing `need` bytes in its library (which must be
+    there at all: library_hold.py)."""
+    absent = absent_gate(store, settings, source)
+    if absent is not None:
+        return Gate(absent)
     name = full_target(settings, source)
     if not name:
         return Gate(None)

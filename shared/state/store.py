@@ -25,6 +25,9 @@ Keys (P = prefix):
   P:deliveries:<unit>   int   deliveries of one piece of work that did not finish (died
                               or still running: poison messages), a day's TTL
   P:deliveries:<unit>:timeouts int  how often that work hit its time limit, a day's TTL
+  P:libstat:<library>, P:libindex, P:libindex-sent:<library>, P:libmounted, P:absent
+                              the index of what a library held before us and the hold on a
+                              library that is not there (library_keys.py)
   P:metrics:stage_seconds hash "<stage>\t<bucket|sum|count>..." -> stage-time histogram
 Celery's own keys (queues named after the prefix, results, kombu's unacked sets) are Celery's;
 the in-flight sweeper only reads them (messages.py).
@@ -47,6 +50,7 @@ from shared.state.claims import ContentClaims, ContentEntry
 from shared.state.coordination import CoordinationKeys
 from shared.state.holds import HoldKeys
 from shared.state.journal import log_outcome
+from shared.state.library_keys import LibraryKeys
 
 __all__ = ["ContentEntry", "FileRecord", "RedisStateStore", "SEP"]
 
@@ -85,7 +89,7 @@ def _key_of(*parts: str | int) -> str:
     return "\0".join(str(p) for p in parts)
 
 
-class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys):
+class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
     """The real store. Works against redis-server, and against fakeredis in unit tests."""
 
     def __init__(self, client: redis.Redis, prefix: str = "mediacourier") -> None:

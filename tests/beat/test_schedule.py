@@ -78,8 +78,10 @@ def test_beat_schedule_has_one_entry_per_source_hourly_by_default(tmp_path: Path
     }
     schedule = beat_schedule(build_settings(raw, None, tmp_path))
     # Then every source has a reconcile: the configured ones, and hourly for the rest (beside
-    # the in-flight sweeper, which is always there)
-    assert set(schedule) == {"reconcile-a", "reconcile-b", "reconcile-c", "sweep-inflight"}
+    # the in-flight sweeper, which is always there, and the index of their library)
+    assert set(schedule) == {"reconcile-a", "reconcile-b", "reconcile-c", "sweep-inflight",
+                             "index-lib"}
+    assert schedule["index-lib"]["task"] == "mediacourier.index"
     assert schedule["reconcile-c"]["schedule"] == dt.timedelta(hours=1)
     assert schedule["reconcile-a"]["schedule"] == dt.timedelta(hours=1)
     assert schedule["reconcile-a"]["args"] == ["a"]

@@ -1,0 +1,101 @@
+"""The library keys of RedisStateStore: the index of files mediacourier did not place, and the
+hold on a library that is not there (a mixin: it needs `client` and `key`).
+
+Keys (P = prefix):
+  P:libstat:<library>        hash  rel_path -> "size:mtime_ns:inode:sha256", every indexed file
+                                   (the cache that spares re-hashing an unchanged file)
+  P:libindex                 hash  library -> JSON {complete, cursor, files, bytes, at}
+  P:libindex-sent:<library>  string an index task is on its way (a TTL; sent once, not per file)
+  P:libmounted               hash  library -> st_dev it was seen mounted on (a mount point)
+  P:absent                   hash  library -> JSON {since, reason}: held, not there
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+
+STAT_SEP = ":"
+
+
+def stat_value(size: int, mtime_ns: int, inode: int, sha256: str) -> str:
+    return f"{size}{STAT_SEP}{mtime_ns}{STAT_SEP}{inode}{STAT_SEP}{sha256}"
+
+
+class LibraryKeys:
+    client: redis.Redis
+
+    def key(self, *parts: str) -> str:
+        raise NotImplementedError
+
+    # the index of what a library already held -------------------------------------------
+    def index_state(self, library: str) -> dict[str, Any]:
+        raw = self.client.hget(self.key("libindex"), library)
+        return json.loads(raw) if raw else {}
+
+    def put_index_state(self, library: str, state: dict[str, Any]) -> None:
+        self.client.hset(self.key("libindex"), library, json.dumps(state))
+
+    def index_complete(self, library: str) -> bool:
+        return bool(self.index_state(library).get("complete"))
+
+    def index_states(self) -> dict[str, dict[str, Any]]:
+        return {name: json.loads(raw)
+                for name, raw in self.client.hgetall(self.key("libindex")).items()}
+
+    def note_index_sent(self, library: str, ttl: float) -> bool:
+        """True for the one caller that should send the index task now."""
+        return bool(self.client.set(self.key("libindex-sent", library), "1", nx=True,
+                                    ex=max(1, int(ttl))))
+
+    def forget_index_sent(self, library: str) -> None:
+        self.client.delete(self.key("libindex-sent", library))
+
+    def library_stats(self, library: str) -> dict[str, str]:
+        return self.client.hgetall(self.key("libstat", library))
+
+    def index_files(self, library: str, entries: list[tuple[str, str]],
+                    placed_by_us: dict[str, str]) -> int:
+        """Record (rel_path, stat_value) pairs and make each file's hash count for dedupe (a
+        claim or another entry of that hash stays: HSETNX). How many hashes were new."""
+        if not entries:
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        for rel, value in entries:
+            pipe.hset(self.key("libstat", library), rel, value)
+            if rel not in placed_by_us:
+                sha = value.rsplit(STAT_SEP, 1)[1]
+                pipe.hsetnx(self.key("content"), sha, f"{library}\t{rel}")
+        return sum(1 for ok in pipe.execute()[1::2] if ok is True)
+
+    def forget_indexed(self, library: str, gone: dict[str, str]) -> None:
+        """Files indexed once that are no longer there: their entries, and their hash's entry
+        when it still names them."""
+        if not gone:
+            return
+        pipe = self.client.pipeline()
+        pipe.hdel(self.key("libstat", library), *gone)
+        for rel, value in gone.items():
+            sha = value.rsplit(STAT_SEP, 1)[1]
+            if self.client.hget(self.key("content"), sha) == f"{library}\t{rel}":
+                pipe.hdel(self.key("content"), sha)
+        pipe.execute()
+
+    # a library that is not there -------------------------------------------------------
+    def mounted_dev(self, library: str) -> int | None:
+        raw = self.client.hget(self.key("libmounted"), library)
+        return int(raw) if raw else None
+
+    def note_mounted(self, library: str, dev: int) -> None:
+        self.client.hset(self.key("libmounted"), library, str(dev))
+
+    def hold_absent_entry(self, library: str, entry: str) -> bool:
+        return bool(self.client.hsetnx(self.key("absent"), library, entry))
+
+    def drop_absent_entry(self, library: str) -> bool:
+        return bool(self.client.hdel(self.key("absent"), library))
+
+    def absent_entries(self) -> dict[str, str]:
+        return self.client.hgetall(self.key("absent"))

@@ -65,10 +65,10 @@ class LibraryKeys:
         pipe = self.client.pipeline(transaction=False)
         for rel, value in entries:
             pipe.hset(self.key("libstat", library), rel, value)
-            if rel not in placed_by_us:
-                sha = value.rsplit(STAT_SEP, 1)[1]
-                pipe.hsetnx(self.key("content"), sha, f"{library}\t{rel}")
-        return sum(1 for ok in pipe.execute()[1::2] if ok is True)
+        counted = [(rel, value) for rel, value in entries if rel not in placed_by_us]
+        for rel, value in counted:
+            pipe.hsetnx(self.key("content"), value.rsplit(STAT_SEP, 1)[1], f"{library}\t{rel}")
+        return sum(1 for ok in pipe.execute()[len(entries):] if ok)
 
     def forget_indexed(self, library: str, gone: dict[str, str]) -> None:
         """Files indexed once that are no longer there: their entries, and their hash's entry

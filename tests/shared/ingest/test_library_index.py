@@ -58,6 +58,7 @@ def test_the_index_makes_every_library_file_count_and_reuses_unchanged_hashes(
     run = index_library(store, library)
     # Then every photo's hash names it in the content index (sidecars and hidden files do not)
     assert run.complete and run.files == len(PHOTOS) and run.hashed == len(PHOTOS)
+    assert run.new == len(PHOTOS)
     for rel, digest in hashes.items():
         entry = store.content(digest)
         assert entry is not None and (entry.library, entry.rel_path) == ("lib", rel)

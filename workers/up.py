@@ -1,8 +1,8 @@
 """`mediacourier up`: Redis (embedded unless configured), a worker, beat, the watcher, metrics and
 Flower, as children that die with it (see supervisor.py).
 
-A needed child that exits is started again (at most three times a minute, then everything
-stops), and so is the embedded Redis, from its append-only file on its own port.
+A needed child that exits is started again (unless it keeps exiting within 10 s of its start:
+then everything stops), and so is the embedded Redis, from its append-only file on its port.
 
 Stopping (SIGINT, SIGTERM, SIGHUP, or a needed child that keeps exiting) goes in order: the
 watcher and beat first (no new work), then the worker with a bounded warm shutdown, then Flower

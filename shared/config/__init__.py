@@ -5,7 +5,6 @@ as a whole; the section types it holds; and the queue routing that follows from 
 the `Settings` type, one module per section parses its table."""
 
 from shared.config.backups import RcloneTarget, ResticTarget
-from shared.config.backups import RcloneTarget, ResticTarget
 from shared.config.flower import check_flower_command
 from shared.config.listen import parse_listen
 from shared.config.load import build_settings, load_settings
@@ -46,9 +45,7 @@ __all__ = [
     "LibraryConfig",
     "MirrorConfig",
     "RcloneTarget",
-    "RcloneTarget",
     "RescanTarget",
-    "ResticTarget",
     "ResticTarget",
     "Schedule",
     "SecurityConfig",

@@ -63,6 +63,12 @@ class ContentClaimed(RetryableError):
         self.countdown = countdown
 
 
+class SetPartnerPending(ContentClaimed):
+    """Raised when a member of a set (a Live Photo's video, the JPEG of a RAW+JPEG pair) waits
+    for the first of its set to land, whose stem and folder it takes: a short fixed wait like a
+    twin's, using up no retry."""
+
+
 class PermanentError(MediacourierError):
     """Raised when a stage can never succeed for this file: record the reason, do not retry."""
 

@@ -25,6 +25,7 @@ from shared.ingest.context import Context
 from shared.ingest.leases import file_lease_name
 from shared.ingest.pipeline import LOCKED_STAGES, STAGES, run_stage
 from shared.ingest.remote_batch import done_sending, send_ahead
+from shared.ingest.sets import followers
 from shared.jobs import FileJob, Outcome
 from shared.media import is_sidecar
 from shared.state import Leases
@@ -60,8 +61,12 @@ def chunks(items: Iterable[S], files: int, size: int) -> Iterator[list[S]]:
 
 
 def waves(jobs: list[T], rel_path: Callable[[T], str]) -> list[list[T]]:
-    """Images (and videos) first, then sidecars, so that a sidecar finds where its image landed."""
-    return [[j for j in jobs if not is_sidecar(rel_path(j))],
+    """Images (and videos) first, then the other members of their sets (a Live Photo's video,
+    the JPEG of a RAW), then sidecars: each finds where the one it follows landed."""
+    media = [j for j in jobs if not is_sidecar(rel_path(j))]
+    later = followers(media, rel_path)
+    return [[j for i, j in enumerate(media) if i not in later],
+            [j for i, j in enumerate(media) if i in later],
             [j for j in jobs if is_sidecar(rel_path(j))]]
 
 

@@ -19,6 +19,7 @@ from shared.ingest.releasing import (
     source_changed,
     source_identity,
 )
+from shared.ingest.sets import free_for_set, plan_set
 from shared.jobs import FileJob, Outcome
 from shared.media import (
     MEDIA_EXTENSIONS,
@@ -137,8 +138,12 @@ def target_rel_path(job: FileJob, ctx: Context) -> str:
     library = ctx.library(job)
     meta = (read_metadata(ctx.source_path(job), job.mtime_ns)
             if needs_metadata(library.layout) else None)
-    return layout_path(library.layout, job.rel_path, job.source, meta, library.dates,
-                       sha256=job.sha256)
+    in_set = plan_set(job, ctx, meta)  # the rest of a set goes where its first went
+    if in_set.target:
+        return in_set.target
+    target = layout_path(library.layout, job.rel_path, job.source, meta, library.dates,
+                         sha256=job.sha256)
+    return free_for_set(target, in_set.others, job, ctx) if in_set.others else target
 
 
 def _sidecar_target(job: FileJob, ctx: Context) -> str | None:

@@ -17,7 +17,7 @@ from shared.media.layout import (
     path_safe,
     validate_layout,
 )
-from shared.media.metadata import Metadata, read_metadata, reader_problem
+from shared.media.metadata import VIDEO_EXTENSIONS, Metadata, read_metadata, reader_problem
 from shared.media.sidecars import image_candidates, sidecar_name_for, with_suffix_number
 from shared.media.takeout import (
     TakeoutInfo,
@@ -30,6 +30,7 @@ from shared.media.takeout import (
 __all__ = [
     "LAYOUT_ALIASES",
     "UNDATED_POLICIES",
+    "VIDEO_EXTENSIONS",
     "DateSource",
     "LayoutOptions",
     "IgnoreRules",

@@ -8,6 +8,7 @@ Keys (P = prefix):
   P:libindex-sent:<library>  string an index task is on its way (a TTL; sent once, not per file)
   P:libmounted               hash  library -> st_dev it was seen mounted on (a mount point)
   P:absent                   hash  library -> JSON {since, reason}: held, not there
+  P:sets:<source>            hash  Live Photo identifier -> rel_path of its still (sets.py)
 """
 
 from __future__ import annotations
@@ -99,3 +100,10 @@ class LibraryKeys:
 
     def absent_entries(self) -> dict[str, str]:
         return self.client.hgetall(self.key("absent"))
+
+    # sets: which still a Live Photo identifier names ------------------------------------
+    def set_leader(self, source: str, set_id: str) -> str | None:
+        return self.client.hget(self.key("sets", source), set_id)
+
+    def note_set_leader(self, source: str, set_id: str, rel_path: str) -> None:
+        self.client.hset(self.key("sets", source), set_id, rel_path)

@@ -31,9 +31,15 @@ class SourceConfig:
     exclude: tuple[str, ...] = ()
     stability_seconds: float = 2.0
     polling: str = "auto"
+    # "takeout": a Google Takeout export, each file's date from its JSON when it has none of
+    # its own (also detected by its Takeout/Google Photos folders); `takeout_xmp`: write that
+    # date and place into an XMP sidecar beside the library copy (shared/ingest/takeout.py).
+    kind: str = "folder"
+    takeout_xmp: bool = False
 
 
 VERIFY_MODES = ("cache", "disk")
+SOURCE_KINDS = ("folder", "takeout")
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,8 @@ def parse_source(key: str, data: Any, base: Path, name: str,
         exclude=table.strings("exclude"),
         stability_seconds=parse_duration(table.get("stability", 2.0), table.at("stability")),
         polling=table.choice("polling", "auto", POLLING),
+        kind=table.choice("kind", "folder", SOURCE_KINDS),
+        takeout_xmp=table.get("takeout_xmp", False, bool),
     )
     table.finish()
     return source

@@ -20,12 +20,14 @@ from shared.ingest.releasing import (
     source_identity,
 )
 from shared.ingest.sets import free_for_set, plan_set
+from shared.ingest.takeout import takeout_info, write_xmp_beside
 from shared.jobs import FileJob, Outcome
 from shared.media import (
     MEDIA_EXTENSIONS,
     image_candidates,
     is_sidecar,
     layout_path,
+    media_for,
     needs_metadata,
     read_metadata,
     sidecar_name_for,
@@ -60,6 +62,8 @@ def transfer_file(job: FileJob, ctx: Context) -> FileJob:
                                      link_ok=source.mode == "move")
     job = job.evolve(outcome=Outcome.TRANSFERRED, dest_path=placed.rel_path,
                      copied=not placed.linked and bool(placed.check), copy_check=placed.check)
+    if source.takeout_xmp:
+        write_xmp_beside(job, ctx, takeout_info(job, ctx))
     return _note_placement(job, ctx, placed) if local else job
 
 
@@ -136,7 +140,7 @@ def target_rel_path(job: FileJob, ctx: Context) -> str:
         if paired:
             return paired
     library = ctx.library(job)
-    meta = (read_metadata(ctx.source_path(job), job.mtime_ns)
+    meta = (read_metadata(ctx.source_path(job), job.mtime_ns, takeout=takeout_info(job, ctx))
             if needs_metadata(library.layout) else None)
     in_set = plan_set(job, ctx, meta)  # the rest of a set goes where its first went
     if in_set.target:
@@ -157,6 +161,9 @@ def _sidecar_target(job: FileJob, ctx: Context) -> str | None:
     except OSError:
         present = []
     candidates = image_candidates(job.rel_path, present)
+    if not candidates and job.rel_path.lower().endswith(".json"):  # a truncated Takeout name
+        candidates = [posixpath.join(folder, name)
+                      for name in media_for(posixpath.basename(job.rel_path), present)]
     for image_rel in candidates:
         record = ctx.store.get_record(job.source, image_rel)
         if _done(record) and _is_present_version(record, ctx, job.source, image_rel):

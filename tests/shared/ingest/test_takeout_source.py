@@ -1,0 +1,100 @@
+"""A Google Takeout export as a source (shared.ingest.takeout): dates from the JSONs for files
+without their own, the Takeout shape detected, truncated JSON names travelling with their
+photo, and the optional XMP sidecar (real ExifTool, real Redis)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from shared.config import build_settings
+from shared.ingest.context import Context
+from shared.ingest.pipeline import run_all
+from shared.jobs import FileJob, Outcome
+from shared.media import read_metadata
+from shared.state.store import RedisStateStore
+from tests.shared.ingest.trees import tree
+
+TAKEN_2015 = "1433150100"  # 2015-06-01 09:15:00 UTC
+NO_EXIF = b"\xff\xd8\xff\xdb" + b"\0" * 2000 + b"\xff\xd9"  # a JPEG that says no date
+
+
+def _json(path: Path, timestamp: str = TAKEN_2015) -> None:
+    path.write_text(json.dumps({
+        "title": "photo.jpg", "photoTakenTime": {"timestamp": timestamp},
+        "geoData": {"latitude": 48.1372, "longitude": 11.5756, "altitude": 519.0}}))
+
+
+def _context(base: Path, client: redis.Redis, prefix: str, source_path: str,
+             **source: Any) -> Context:
+    (base / source_path).mkdir(parents=True)
+    (base / "lib").mkdir()
+    raw = {"sources": {"takeout": {"path": source_path, "library": "lib", "mode": "copy",
+                                   **source}},
+           "libraries": {"lib": {"path": "lib", "layout": "{year}/{month}/{name}",
+                                 "timezone": "UTC"}}}
+    return Context(build_settings(raw, None, base), RedisStateStore(client, prefix),
+                   hostname="test-host")
+
+
+def _ingest(ctx: Context, *rels: str) -> None:
+    for rel in rels:
+        assert run_all(FileJob("takeout", rel), ctx).outcome == Outcome.INGESTED, rel
+
+
+def test_a_takeout_photo_without_exif_takes_the_date_of_its_json_and_gets_an_xmp(
+        tmp_path: Path, redis_client: redis.Redis, key_prefix: str) -> None:
+    # Given a source of kind "takeout" writing XMP sidecars, a photo with no date of its own
+    # and its JSON (2015)
+    ctx = _context(tmp_path, redis_client, key_prefix, "export", kind="takeout",
+                   takeout_xmp=True)
+    src = tmp_path / "export"
+    (src / "photo.jpg").write_bytes(NO_EXIF)
+    _json(src / "photo.jpg.json")
+    # When both are ingested
+    _ingest(ctx, "photo.jpg", "photo.jpg.json")
+    # Then the photo is in 2015/06 (not the month of the copy), its JSON beside it, and an XMP
+    # sidecar ExifTool reads the date and place from
+    placed = tree(tmp_path / "lib")
+    assert placed["2015/06/photo.jpg"] == NO_EXIF
+    assert "2015/06/photo.jpg.json" in placed
+    xmp = read_metadata(str(tmp_path / "lib" / "2015/06/photo.jpg.xmp"))
+    assert xmp.taken is not None and (xmp.taken.year, xmp.taken.month) == (2015, 6)
+    assert xmp.latitude == pytest.approx(48.1372)
+
+
+@pytest.mark.parametrize("folder", ["Takeout/Google Photos/Trip", "Takeout/Google Fotos/Trip"])
+def test_the_takeout_shape_is_detected_in_an_ordinary_source(
+        tmp_path: Path, redis_client: redis.Redis, key_prefix: str, folder: str) -> None:
+    # Given an ordinary source holding an unpacked Takeout, no XMP asked for
+    ctx = _context(tmp_path, redis_client, key_prefix, "downloads")
+    album = tmp_path / "downloads" / folder
+    album.mkdir(parents=True)
+    (album / "photo.jpg").write_bytes(NO_EXIF)
+    _json(album / "photo.jpg.supplemental-metadata.json")
+    # When the photo is ingested
+    _ingest(ctx, f"{folder}/photo.jpg")
+    # Then its JSON's date places it, and no XMP is written
+    assert tree(tmp_path / "lib") == {"2015/06/photo.jpg": NO_EXIF}
+
+
+def test_a_truncated_json_name_travels_with_its_photo(
+        tmp_path: Path, redis_client: redis.Redis, key_prefix: str) -> None:
+    # Given a photo with a long name and its JSON under Google's 46-character cut
+    ctx = _context(tmp_path, redis_client, key_prefix, "export", kind="takeout")
+    src = tmp_path / "export"
+    name = "Family_gathering_at_the_lake_house_summer_evening.jpg"
+    cut = "Family_gathering_at_the_lake_house_summer_even.json"
+    (src / name).write_bytes(NO_EXIF)
+    _json(src / cut)
+    # When both are ingested
+    _ingest(ctx, name, cut)
+    # Then the photo takes the JSON's date and the JSON lands beside it, named after it
+    placed = tree(tmp_path / "lib")
+    assert placed[f"2015/06/{name}"] == NO_EXIF
+    assert f"2015/06/{os.path.splitext(name)[0]}.json" in placed

@@ -72,3 +72,18 @@ def test_index_of_an_unknown_library_is_one_line(deployment: Deployment) -> None
     done = deployment.run_cli("index", "nope")
     assert done.returncode == 2
     assert done.stderr.strip() == ("mediacourier: no library named 'nope'; configured: lib")
+
+
+def test_sync_indexes_a_library_before_its_first_files(
+        deployment: Deployment, corpus_dir: Path) -> None:
+    # Given a library holding a corpus photo, and the same photo in the source under another name
+    source, library = deployment.one_source(mode="move")
+    shutil.copy2(corpus_dir / "jpg" / PHOTOS[0], library / PHOTOS[0])
+    shutil.copy2(corpus_dir / "jpg" / PHOTOS[0], source / "IMG_0001.JPG")
+    # When the source is synced by hand (no workers running)
+    done = deployment.run_cli("sync", "inbox")
+    # Then the library was indexed first, and the photo is a duplicate: not imported again
+    assert done.returncode == 0, done.stderr
+    assert "library lib: indexing what it already holds first" in done.stdout
+    assert _library_files(library) == {PHOTOS[0]: sha256(corpus_dir / "jpg" / PHOTOS[0])}
+    assert (source / "IMG_0001.JPG").exists()

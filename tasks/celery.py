@@ -52,7 +52,9 @@ def _no_banner(instance: Any = None, options: dict[str, Any] | None = None, **_:
 def _one_line_banner(sender: str = "", instance: Any = None, **_: Any) -> None:
     queues = sorted(instance.app.amqp.queues) if instance is not None else []
     concurrency = getattr(instance, "concurrency", "?")
-    log.info("%s: queues %s, concurrency %s", sender, ", ".join(queues), concurrency)
+    broker = instance.app.connection_for_write().as_uri() if instance is not None else "?"
+    log.info("%s: broker %s, queues %s, concurrency %s", sender, broker, ", ".join(queues),
+             concurrency)
 
 
 try:

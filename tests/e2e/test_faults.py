@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.state import priority_lists
 from shared.state.store import FileRecord
 from tests.e2e.corpus import library_contents, sha256
 from tests.e2e.harness import Deployment, wait_for
@@ -176,7 +177,7 @@ def test_redis_restart_mid_ingest(deployment: Deployment) -> None:
     assert deployment.redis is not None
     deployment.redis.restart()
     restarted_at = time.time()
-    dropped = deployment.store().client.delete(deployment.prefix)
+    dropped = deployment.store().client.delete(*priority_lists(deployment.prefix))
     assert dropped, "messages were waiting when Redis went away"
 
     # Then every file still arrives exactly once within a minute, every source released after

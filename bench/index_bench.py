@@ -18,16 +18,15 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench.cases import Bench
 from bench.goals import GoalRow
-from bench.procs import REPO
+from bench.procs import scratch_redis
 from shared.config import build_settings
 from shared.ingest import index_library
-from shared.state import EmbeddedRedis, RedisStateStore
+from shared.state import RedisStateStore
 
 GOAL_FILES_PER_SECOND = 1_000
 SIZES = (2_000, 60_000)
@@ -92,15 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.index_bench", description=__doc__)
     parser.add_argument("--files", type=int, default=100_000)
     args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="bench-index-", dir=REPO))
-    redis = EmbeddedRedis(work / "redis", appendonly=False)
-    try:
-        row, _ = measure_library(work, redis.start(), args.files)
+    with scratch_redis("bench-index-") as (work, url):
+        row, _ = measure_library(work, url, args.files)
         print(f"index: {row.value}; goal >= {GOAL_FILES_PER_SECOND:,} files/s "
               f"{'met' if row.met else 'NOT met'}")
-    finally:
-        redis.stop()
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

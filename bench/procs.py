@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from shared.state import EmbeddedRedis
 
 REPO = Path(__file__).resolve().parents[1]
 SUMMARY = re.compile(r"([\d.]+) MB in ([\d.]+) s")
@@ -132,3 +137,16 @@ def flush_dirty_pages() -> float:
     started = time.perf_counter()
     os.sync()
     return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def scratch_redis(prefix: str) -> Iterator[tuple[Path, str]]:
+    """A work folder in the checkout and a private redis-server on it (no append-only file),
+    both gone afterwards: what a benchmark run on its own (`python -m bench.X`) needs."""
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=REPO))
+    redis = EmbeddedRedis(work / "redis", appendonly=False)
+    try:
+        yield work, redis.start()
+    finally:
+        redis.stop()
+        shutil.rmtree(work, ignore_errors=True)

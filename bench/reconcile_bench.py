@@ -20,16 +20,15 @@ import pstats
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench import data
 from bench.goals import GoalRow
-from bench.procs import REPO, find_walk
+from bench.procs import find_walk, scratch_redis
 from shared.config import SourceConfig, build_settings
 from shared.source import plan_source
-from shared.state import EmbeddedRedis, FileRecord, RedisStateStore
+from shared.state import FileRecord, RedisStateStore
 
 GOAL_FILES_PER_SECOND = 250_000
 ROUNDS = 3
@@ -128,18 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one pass")
     args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="bench-c-", dir=REPO))
-    redis = EmbeddedRedis(work / "redis", appendonly=False)
-    try:
-        url = redis.start()
+    with scratch_redis("bench-c-") as (work, url):
         for row in measure(work, url, args.files):
             print(f"{row.goal}: {row.value}; ratio to find {row.ratio}; goal >= "
                   f"{GOAL_FILES_PER_SECOND:,} files/s {'met' if row.met else 'NOT met'}")
         if args.profile:
             print(profile(work, url, args.files))
-    finally:
-        redis.stop()
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -20,15 +20,14 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench import data
 from bench.cases import Bench
 from bench.goals import GoalRow
-from bench.procs import REPO, BenchError, child_env, mediacourier_argv, write_config
-from shared.state import EmbeddedRedis, FileRecord, RedisStateStore
+from bench.procs import REPO, BenchError, child_env, mediacourier_argv, scratch_redis, write_config
+from shared.state import FileRecord, RedisStateStore
 
 GOAL_MB = 60.0
 
@@ -142,16 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.watcher_rss", description=__doc__)
     parser.add_argument("--files", type=int, default=100_000)
     args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="bench-watch-", dir=REPO))
-    redis = EmbeddedRedis(work / "redis", appendonly=False)
-    try:
-        url = redis.start()
+    with scratch_redis("bench-watch-") as (work, url):
         for row in measure(work, url, args.files):
             print(f"{row.goal}: {row.value}; ratio {row.ratio}; goal <= {GOAL_MB:.0f} MB "
                   f"{'met' if row.met else 'NOT met'}")
-    finally:
-        redis.stop()
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

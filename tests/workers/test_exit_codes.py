@@ -46,7 +46,7 @@ def test_a_mirror_to_a_target_with_a_wrong_host_key_exits_4_not_the_guards_3(
     # Given a mirror to an SFTP target whose known_hosts names another key for that host:port
     configure(dep)
     (dep.folder("library") / "a.jpg").write_bytes(b"\xff\xd8 a photo")
-    impostor = sshd.make_key("impostor_host_key")
+    impostor = sshd.make_key("exit_codes_impostor_host_key")  # the sshd is the session's
     kind, blob = Path(f"{impostor}.pub").read_text().split()[:2]
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {kind} {blob}\n")

@@ -13,6 +13,7 @@ from bench.sshd import SshServer
 from shared.errors import DestinationFull, TargetRefused, TargetUnreachable
 from shared.remote.sftp_destination import KINDS, SftpDestination
 from shared.remote.ssh import connect
+from tests.e2e.harness import wait_for
 from tests.fixtures.tmpfs import mounted_tmpfs
 from tests.shared.ssh_helpers import rsync_differences, target_for
 
@@ -56,13 +57,16 @@ def test_server_down_is_retryable_and_marks_the_target(sshd: SshServer, tmp_path
     assert [ok for ok, _ in health] == [False, True]
 
 
+SIZE = 6_000_000  # three seconds at the test's 2 MB/s limit
+
+
 @pytest.mark.parametrize("kind", ["sftp", "rsync"])
 def test_sshd_stopped_mid_transfer_resumes_and_verifies(kind: str, sshd: SshServer,
                                                         tmp_path: Path) -> None:
-    # Given an upload slowed to 2 MB/s of a 3 MB file
+    # Given an upload slowed to 2 MB/s of a 6 MB file
     remote = tmp_path / "remote"
     src = tmp_path / "big.jpg"
-    src.write_bytes(os.urandom(3_000_000))
+    src.write_bytes(os.urandom(SIZE))
     dest = KINDS[kind](target_for(sshd, remote, kind, bandwidth_limit=2_000_000, parallel=1))
     errors: list[BaseException] = []
 
@@ -74,14 +78,16 @@ def test_sshd_stopped_mid_transfer_resumes_and_verifies(kind: str, sshd: SshServ
 
     worker = threading.Thread(target=upload)
     worker.start()
-    # When the server dies half-way (connections dropped), Then the upload fails retryably,
+    # When the server dies part-way (connections dropped) — once bytes have arrived, however
+    # long the connection took to open on a busy machine —, Then the upload fails retryably,
     # leaving a partial temp file and no final file
-    threading.Event().wait(0.8)
+    wait_for(lambda: any(p.stat().st_size > 200_000 for p in remote.glob(".mediacourier-*")),
+             60, "the upload under way")
     sshd.stop()
     worker.join(30)
     assert len(errors) == 1 and isinstance(errors[0], TargetUnreachable), errors
     partial = [p for p in remote.iterdir() if p.name.startswith(".mediacourier-")]
-    assert len(partial) == 1 and 0 < partial[0].stat().st_size < 3_000_000
+    assert len(partial) == 1 and 0 < partial[0].stat().st_size < SIZE
     assert not (remote / "big.jpg").exists()
     # When the server is back and the upload retried, Then it resumes and verifies
     sshd.start()

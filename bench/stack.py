@@ -153,7 +153,10 @@ class UpStack:
         if not self.flower:
             argv.append("--no-flower")
         with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen(argv, cwd=REPO, env=child_env(PYTHONUNBUFFERED="1"),
+            # Its own state folder: `up` remembers its deployment there, and a soak must not
+            # become the deployment the user's `mediacourier status` finds.
+            env = child_env(PYTHONUNBUFFERED="1", XDG_STATE_HOME=str(self.logs / "xdg-state"))
+            self.popen = subprocess.Popen(argv, cwd=REPO, env=env,
                                           stdin=subprocess.DEVNULL, stdout=log,
                                           stderr=subprocess.STDOUT, start_new_session=True,
                                           preexec_fn=die_with_parent(signal.SIGTERM))

@@ -64,9 +64,10 @@ class ContentClaimed(RetryableError):
 
 
 class SetPartnerPending(ContentClaimed):
-    """Raised when a member of a set (a Live Photo's video, the JPEG of a RAW+JPEG pair) waits
-    for the first of its set to land, whose stem and folder it takes: a short fixed wait like a
-    twin's, using up no retry."""
+    """Raised when a member of a set (a Live Photo's video, the JPEG of a RAW+JPEG pair, a
+    sidecar) waits for the first of its set (its image) to land, whose stem and folder it takes:
+    a short fixed wait like a twin's, using up no retry. Not raised once that first was given
+    up as it is (failed, skipped, empty): the member then lands alone, a sidecar retries."""
 
 
 class PermanentError(MediacourierError):

@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import TypeGuard
 
 from shared.crashpoints import crash_point
-from shared.errors import FileBusy, HashMismatch, PermanentError, SourceVanished
+from shared.errors import (
+    FileBusy,
+    HashMismatch,
+    PermanentError,
+    SetPartnerPending,
+    SourceVanished,
+)
 from shared.ingest.context import Context
 from shared.ingest.leases import confirm_file_lease
 from shared.ingest.releasing import (
@@ -19,7 +25,7 @@ from shared.ingest.releasing import (
     source_changed,
     source_identity,
 )
-from shared.ingest.sets import free_for_set, plan_set
+from shared.ingest.sets import WAIT_SECONDS, free_for_set, gave_up, plan_set
 from shared.ingest.takeout import takeout_info, write_xmp_beside
 from shared.jobs import FileJob, Outcome
 from shared.media import (
@@ -169,7 +175,14 @@ def _sidecar_target(job: FileJob, ctx: Context) -> str | None:
         if _done(record) and _is_present_version(record, ctx, job.source, image_rel):
             return sidecar_name_for(job.rel_path, image_rel, record.dest)
     if candidates:
-        raise FileBusy(f"{ctx.source_path(job)}: waiting for its image {candidates[0]!r}")
+        image = os.path.join(ctx.source(job).path, candidates[0])
+        if gave_up(ctx.store.get_record(job.source, candidates[0]), image):
+            # Its image will not land as it is: retried with backoff, then failed like it.
+            raise FileBusy(f"{ctx.source_path(job)}: its image {candidates[0]!r} did not land")
+        # Its image is on its way (queued, being copied, its message being sent again): look
+        # again soon, using up no retry, so the sidecar lands seconds after its image.
+        raise SetPartnerPending(f"{ctx.source_path(job)}: waiting for its image "
+                                f"{candidates[0]!r}", WAIT_SECONDS)
     found = [(record, image_rel) for image_rel in _guessed_images(job.rel_path)
              if _done(record := ctx.store.get_record(job.source, image_rel))]
     if found:

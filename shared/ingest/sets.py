@@ -120,6 +120,8 @@ def plan_set(job: FileJob, ctx: Context, meta: Metadata | None) -> SetPlan:
     record = ctx.store.get_record(job.source, first)
     if _placed(record) and _is_version(record, os.path.join(root, first)):
         return SetPlan(member_path(job.rel_path, record.dest))
+    if gave_up(record, os.path.join(root, first)):
+        return SetPlan()  # its first failed (or was held) as it is now: it lands on its own
     if os.path.lexists(os.path.join(root, first)):
         raise SetPartnerPending(f"{ctx.source_path(job)}: waiting for {first!r}, the first of "
                                 "its set, to land", WAIT_SECONDS)
@@ -155,6 +157,15 @@ def _same_set(ctx: Context, root: str, mate: str, own_id: str) -> bool:
         return True
     other = read_metadata(path, mtime_ns).live_photo_id
     return not other or other == own_id
+
+
+GAVE_UP = frozenset({"failed", "skipped", "empty"})
+
+
+def gave_up(record: FileRecord | None, path: str) -> bool:
+    """The file at `path` was given up as it is now (failed, skipped, held as empty): whatever
+    waits for it to land would wait for ever."""
+    return record is not None and record.state in GAVE_UP and _is_version(record, path)
 
 
 def _placed(record: FileRecord | None) -> bool:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import SetPartnerPending
+from shared.errors import FileBusy, SetPartnerPending
 from shared.ingest.batch import waves
 from shared.jobs import Outcome
 from shared.media import read_metadata
+from shared.state import FileRecord
 from tests.shared.ingest.live_photo import live_photo_mov
 from tests.shared.ingest.trees import tree
 from tests.shared.rig import Rig
@@ -87,6 +88,40 @@ def test_a_member_arriving_first_waits_a_short_fixed_time(make_rig, still: bytes
     assert waited.value.countdown == 2.0 and "IMG_5195.HEIC" in str(waited.value)
     assert tree(rig.lib) == {}
     assert os.path.exists(rig.src / "IMG_5195.MOV")
+
+
+def test_a_member_whose_first_failed_lands_on_its_own(make_rig, still: bytes) -> None:
+    rig: Rig = make_rig(layout=LAYOUT)
+    # Given the still in the source, recorded as failed as it is now (it will not land)
+    heic = rig.put("IMG_5195.HEIC", still)
+    info = heic.stat()
+    rig.store.put_record("cam", "IMG_5195.HEIC",
+                         FileRecord(info.st_size, info.st_mtime_ns, state="failed"))
+    rig.put("IMG_5195.MOV", live_photo_mov(GROUP, COPIED_ON))
+    # When its video is taken up / Then it does not wait for ever: it lands by the layout alone
+    assert rig.ingest("IMG_5195.MOV").outcome == Outcome.INGESTED
+    assert list(tree(rig.lib)) == [f"{COPIED_ON:%Y/%m}/IMG_5195.MOV"]
+
+
+def test_a_sidecar_waits_for_its_image_briefly_and_retries_only_if_it_failed(
+        make_rig, corpus_dir: Path) -> None:
+    rig: Rig = make_rig()
+    # Given an image in the source on its way, and its sidecar taken up first
+    image = rig.put("IMG_2.JPG", (corpus_dir / "jpg" / "Canon_40D.jpg").read_bytes())
+    rig.put("IMG_2.xmp", b"<x:xmpmeta/>")
+    # Then the sidecar looks again in 2 s without using up a retry (not an exponential backoff)
+    with pytest.raises(SetPartnerPending) as waited:
+        rig.ingest("IMG_2.xmp")
+    assert waited.value.countdown == 2.0 and "IMG_2.JPG" in str(waited.value)
+    # … but once its image failed as it is, the sidecar is retried like a busy file (and fails
+    # with it in the end) instead of waiting for ever
+    info = image.stat()
+    rig.store.put_record("cam", "IMG_2.JPG", FileRecord(info.st_size, info.st_mtime_ns,
+                                                        state="failed"))
+    with pytest.raises(FileBusy, match="did not land") as busy:
+        rig.ingest("IMG_2.xmp")
+    assert not isinstance(busy.value, SetPartnerPending)
+    assert tree(rig.lib) == {}
 
 
 def test_raw_and_jpeg_keep_one_stem_and_their_sidecars_follow(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from shared.media.takeout import (
     write_takeout_xmp,
 )
 
+# ExifTool writes the sidecar; in CI (which installs it) these never skip.
+NEEDS_EXIFTOOL = pytest.mark.skipif(shutil.which("exiftool") is None and not os.environ.get("CI"),
+                                    reason="ExifTool is not installed (./dev installs it)")
 LONG = "Screenshot_20150601-091500_Some Long App Name Here.jpg"  # 53 characters
 # What Takeout writes for it: everything before '.json' cut at 46 characters
 LONG_JSON = LONG[:46] + ".json"
@@ -106,7 +110,7 @@ def test_a_broken_json_is_one_clear_error(tmp_path: Path, content: bytes) -> Non
     assert message.startswith(f"{path}: not a Google Takeout JSON") and "\n" not in message
 
 
-@pytest.mark.skipif(shutil.which("exiftool") is None, reason="ExifTool is not installed")
+@NEEDS_EXIFTOOL
 def test_xmp_sidecar_carries_the_takeout_date_and_place(tmp_path: Path) -> None:
     # Given a Takeout JSON's date and place (south and west: negative degrees, below sea level)
     info = TakeoutInfo(dt.datetime(2015, 6, 1, 9, 15, tzinfo=dt.UTC), -33.8568, -70.6483, -12.5)
@@ -121,7 +125,7 @@ def test_xmp_sidecar_carries_the_takeout_date_and_place(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG_1234.JPG.xmp"]
 
 
-@pytest.mark.skipif(shutil.which("exiftool") is None, reason="ExifTool is not installed")
+@NEEDS_EXIFTOOL
 def test_xmp_sidecar_never_overwrites(tmp_path: Path) -> None:
     # Given a sidecar the user already has
     xmp = tmp_path / "IMG_1.jpg.xmp"

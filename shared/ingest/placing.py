@@ -25,7 +25,7 @@ from shared.ingest.releasing import (
     source_changed,
     source_identity,
 )
-from shared.ingest.sets import WAIT_SECONDS, free_for_set, gave_up, plan_set
+from shared.ingest.sets import WAIT_SECONDS, free_for_set, gave_up, on_its_way, plan_set
 from shared.ingest.takeout import takeout_info, write_xmp_beside
 from shared.jobs import FileJob, Outcome
 from shared.media import (
@@ -179,6 +179,9 @@ def _sidecar_target(job: FileJob, ctx: Context) -> str | None:
         if gave_up(ctx.store.get_record(job.source, candidates[0]), image):
             # Its image will not land as it is: retried with backoff, then failed like it.
             raise FileBusy(f"{ctx.source_path(job)}: its image {candidates[0]!r} did not land")
+        if not on_its_way(ctx, job.source, candidates[0], image):
+            # Nothing carries its image (not queued): retried with backoff, as any busy file.
+            raise FileBusy(f"{ctx.source_path(job)}: waiting for its image {candidates[0]!r}")
         # Its image is on its way (queued, being copied, its message being sent again): look
         # again soon, using up no retry, so the sidecar lands seconds after its image.
         raise SetPartnerPending(f"{ctx.source_path(job)}: waiting for its image "

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from shared.errors import SetPartnerPending
+from shared.errors import FileBusy, SetPartnerPending
 from shared.ingest.context import Context
 from shared.jobs import FileJob
 from shared.media import (
@@ -33,6 +33,7 @@ from shared.media import (
     with_suffix_number,
 )
 from shared.state import FileRecord
+from shared.state import file_lease_name as lease_name
 
 T = TypeVar("T")
 MAX_SET_NUMBER = 1000  # as placing's MAX_NAME_TRIES
@@ -122,6 +123,10 @@ def plan_set(job: FileJob, ctx: Context, meta: Metadata | None) -> SetPlan:
         return SetPlan(member_path(job.rel_path, record.dest))
     if gave_up(record, os.path.join(root, first)):
         return SetPlan()  # its first failed (or was held) as it is now: it lands on its own
+    if os.path.lexists(os.path.join(root, first)) and not on_its_way(
+            ctx, job.source, first, os.path.join(root, first)):
+        # Its first is not queued yet (still settling, say): retried with backoff.
+        raise FileBusy(f"{ctx.source_path(job)}: waiting for {first!r}, the first of its set")
     if os.path.lexists(os.path.join(root, first)):
         raise SetPartnerPending(f"{ctx.source_path(job)}: waiting for {first!r}, the first of "
                                 "its set, to land", WAIT_SECONDS)
@@ -166,6 +171,18 @@ def gave_up(record: FileRecord | None, path: str) -> bool:
     """The file at `path` was given up as it is now (failed, skipped, held as empty): whatever
     waits for it to land would wait for ever."""
     return record is not None and record.state in GAVE_UP and _is_version(record, path)
+
+
+def on_its_way(ctx: Context, source: str, rel: str, path: str) -> bool:
+    """The file at `path` will land soon: its version is queued (in flight) or a worker holds
+    its lease. What waits for it looks again in WAIT_SECONDS, using up no retry; what waits for
+    a file that is not on its way retries with backoff (and fails in the end) instead."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return (ctx.store.is_inflight(source, rel, info.st_size, info.st_mtime_ns)
+            or bool(ctx.store.leased([lease_name(source, rel)])))
 
 
 def _placed(record: FileRecord | None) -> bool:

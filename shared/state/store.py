@@ -161,6 +161,11 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
         pipe.execute()
 
     # in-flight markers -------------------------------------------------------------------
+    def is_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> bool:
+        """Whether this file version is queued (its in-flight marker is set)."""
+        return bool(self.client.hexists(self.key("inflight"),
+                                        _key_of(source, rel, size, mtime_ns)))
+
     def mark_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> bool:
         """True when this file version was not already queued."""
         field = _key_of(source, rel, size, mtime_ns)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import SetPartnerPending
+from shared.errors import FileBusy
 from shared.ingest.pipeline import STAGES, run_stage
 from shared.jobs import FileJob, Outcome
 from shared.media import IgnoreRules
@@ -246,7 +246,7 @@ def test_a_sidecar_never_pairs_with_last_years_image_of_that_name(rig: Rig) -> N
     rig.put("IMG_1.JPG", new)
     rig.put("IMG_1.xmp", xmp)
     # When the sidecar comes first / Then it waits for its own image, placing nothing
-    with pytest.raises(SetPartnerPending, match="waiting for its image"):
+    with pytest.raises(FileBusy, match="waiting for its image"):
         rig.ingest("IMG_1.xmp")
     assert _tree(rig.lib) == {"IMG_1.JPG": old}
     # And once the new image landed as 'IMG_1 (2).JPG', the sidecar goes beside it

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import SetPartnerPending
+from shared.errors import FileBusy
 from shared.ingest.pipeline import run_all
 from shared.jobs import FileJob, Outcome
 from shared.state.store import RedisStateStore
@@ -73,7 +73,7 @@ def test_sidecar_of_an_image_not_yet_ingested_waits(rig: Rig) -> None:
     rig.put("IMG_2.CR2", b"raw bytes")
     rig.put("IMG_2.xmp", b"<xmp/>")
     # When the sidecar comes first / Then it waits (retryable), placing nothing
-    with pytest.raises(SetPartnerPending, match=r"IMG_2\.xmp.*IMG_2\.CR2"):
+    with pytest.raises(FileBusy, match=r"IMG_2\.xmp.*IMG_2\.CR2"):
         rig.ingest("IMG_2.xmp")
     assert _tree(rig.lib) == {}
     assert (rig.src / "IMG_2.xmp").exists()

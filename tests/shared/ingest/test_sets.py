@@ -79,10 +79,16 @@ def test_same_stems_with_different_identifiers_are_two_live_photos(
 
 def test_a_member_arriving_first_waits_a_short_fixed_time(make_rig, still: bytes) -> None:
     rig: Rig = make_rig(layout=LAYOUT)
-    # Given the still in the source, not yet placed, and its video taken up first
-    rig.put("IMG_5195.HEIC", still)
+    # Given the still in the source, queued but not yet placed, and its video taken up first
+    info = rig.put("IMG_5195.HEIC", still).stat()
     rig.put("IMG_5195.MOV", live_photo_mov(GROUP, COPIED_ON))
-    # Then the video waits for it, a fixed 2 s (a twin's wait, not a backoff), and lands nothing
+    # … while nothing carries the still, the video retries like a busy file
+    with pytest.raises(FileBusy) as busy:
+        rig.ingest("IMG_5195.MOV")
+    assert not isinstance(busy.value, SetPartnerPending)
+    rig.store.mark_inflight("cam", "IMG_5195.HEIC", info.st_size, info.st_mtime_ns)
+    # Then, the still on its way, the video waits for it, a fixed 2 s (a twin's wait, not a
+    # backoff), and lands nothing
     with pytest.raises(SetPartnerPending) as waited:
         rig.ingest("IMG_5195.MOV")
     assert waited.value.countdown == 2.0 and "IMG_5195.HEIC" in str(waited.value)
@@ -106,16 +112,22 @@ def test_a_member_whose_first_failed_lands_on_its_own(make_rig, still: bytes) ->
 def test_a_sidecar_waits_for_its_image_briefly_and_retries_only_if_it_failed(
         make_rig, corpus_dir: Path) -> None:
     rig: Rig = make_rig()
-    # Given an image in the source on its way, and its sidecar taken up first
+    # Given an image in the source, and its sidecar taken up first
     image = rig.put("IMG_2.JPG", (corpus_dir / "jpg" / "Canon_40D.jpg").read_bytes())
     rig.put("IMG_2.xmp", b"<x:xmpmeta/>")
-    # Then the sidecar looks again in 2 s without using up a retry (not an exponential backoff)
+    info = image.stat()
+    # … while nothing carries the image (not queued), the sidecar retries like a busy file
+    with pytest.raises(FileBusy, match="waiting for its image") as busy:
+        rig.ingest("IMG_2.xmp")
+    assert not isinstance(busy.value, SetPartnerPending)
+    # Then, the image queued, the sidecar looks again in 2 s without using up a retry (not an
+    # exponential backoff)
+    rig.store.mark_inflight("cam", "IMG_2.JPG", info.st_size, info.st_mtime_ns)
     with pytest.raises(SetPartnerPending) as waited:
         rig.ingest("IMG_2.xmp")
     assert waited.value.countdown == 2.0 and "IMG_2.JPG" in str(waited.value)
     # … but once its image failed as it is, the sidecar is retried like a busy file (and fails
     # with it in the end) instead of waiting for ever
-    info = image.stat()
     rig.store.put_record("cam", "IMG_2.JPG", FileRecord(info.st_size, info.st_mtime_ns,
                                                         state="failed"))
     with pytest.raises(FileBusy, match="did not land") as busy:

@@ -34,8 +34,9 @@ GOAL_FILES_PER_SECOND = 250_000
 ROUNDS = 3
 
 
-def seed_records(store: RedisStateStore, source: str, root: Path) -> int:
-    """One 'ingested' record per file under root, as the ingest writes them; the count."""
+def seed_records(store: RedisStateStore, source: str, root: Path, library: str = "") -> int:
+    """One 'ingested' record per file under root, as the ingest writes them (and, with
+    `library`, its entry in that library's file index); the count."""
     pipe = store.client.pipeline(transaction=False)
     count = 0
     for folder, _, names in os.walk(root):
@@ -46,6 +47,8 @@ def seed_records(store: RedisStateStore, source: str, root: Path) -> int:
             sha = hashlib.sha256(rel.encode()).hexdigest()  # not checked by a reconcile
             record = FileRecord(info.st_size, info.st_mtime_ns, info.st_ino, sha, "ingested", rel)
             pipe.hset(store.key("files", source), rel, record.encode())
+            if library:
+                pipe.hset(store.key("libfiles", library), rel, sha)
             count += 1
             if count % 5000 == 0:
                 pipe.execute()

@@ -13,7 +13,6 @@ same command over an empty source, measured in the same run.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import signal
@@ -27,7 +26,8 @@ from bench import data
 from bench.cases import Bench
 from bench.goals import GoalRow
 from bench.procs import REPO, BenchError, child_env, mediacourier_argv, scratch_redis, write_config
-from shared.state import FileRecord, RedisStateStore
+from bench.reconcile_bench import seed_records
+from shared.state import RedisStateStore
 
 GOAL_MB = 60.0
 
@@ -36,22 +36,7 @@ def seed_ingested(store: RedisStateStore, source: str, library: str, root: Path,
                   library_root: Path) -> int:
     """Each file under root hard-linked into library_root and recorded as ingested there."""
     subprocess.run(["cp", "-al", f"{root}/.", str(library_root)], check=True)
-    pipe = store.client.pipeline(transaction=False)
-    count = 0
-    for folder, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(folder, name)
-            info = os.lstat(path)
-            rel = os.path.relpath(path, root).replace(os.sep, "/")
-            sha = hashlib.sha256(rel.encode()).hexdigest()
-            record = FileRecord(info.st_size, info.st_mtime_ns, info.st_ino, sha, "ingested", rel)
-            pipe.hset(store.key("files", source), rel, record.encode())
-            pipe.hset(store.key("libfiles", library), rel, sha)
-            count += 1
-            if count % 5000 == 0:
-                pipe.execute()
-    pipe.execute()
-    return count
+    return seed_records(store, source, root, library)
 
 
 def _status(pid: int) -> dict[str, int]:

@@ -3,9 +3,18 @@ app with the in-memory broker (no worker process)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import fakeredis
 from celery import Celery
+
+from shared.config import build_settings
+from shared.ingest import Context
+from shared.state import RedisStateStore
+from tasks import runtime
 
 
 def call_task(app: Celery, name: str, *args: Any, task_id: str = "t-1", retries: int = 0,
@@ -32,3 +41,26 @@ def drain(app: Celery, queue_name: str) -> list[Any]:
                 return out
             message.ack()
             out.append(message)
+
+
+@contextlib.contextmanager
+def memory_app(tmp_path: Path, name: str, queue: str, **top: Any) -> Iterator[Celery]:
+    """A Celery app on the in-memory broker sending to `queue`, with the settings of one source
+    `inbox` feeding one library `main` (plus `top`) and a store on fakeredis: what the tests
+    that read the messages an app sends need. Its queue starts empty."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "lib").mkdir()
+    settings = build_settings({
+        "sources": {"inbox": {"path": str(tmp_path / "src"), "library": "main"}},
+        "libraries": {"main": {"path": str(tmp_path / "lib")}}, **top,
+    }, None, tmp_path)
+    app = Celery(name, broker="memory://", backend="cache+memory://")
+    app.conf.task_default_queue = queue
+    app.mc_settings = settings  # type: ignore[attr-defined]
+    runtime.use_context(app, Context(settings, RedisStateStore(
+        fakeredis.FakeRedis(decode_responses=True), name)))
+    drain(app, queue)  # the in-memory broker is per process: start from an empty queue
+    try:
+        yield app
+    finally:
+        runtime._contexts.pop(id(app))  # noqa: SLF001

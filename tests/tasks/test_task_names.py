@@ -9,40 +9,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import fakeredis
 import pytest
 from celery import Celery
 
-from shared.config import build_settings
-from shared.ingest import Context
 from shared.jobs import FileJob
 from shared.source import Entry
-from shared.state import RedisStateStore
 from tasks import runtime
 from tasks.chain import ingest_chain
 from tasks.enqueue import enqueue_batches
-from tests.tasks.task_calls import drain
+from tests.tasks.task_calls import drain, memory_app
 
 QUEUE = "names"
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Celery]:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "lib").mkdir()
-    settings = build_settings({
-        "sources": {"inbox": {"path": str(tmp_path / "src"), "library": "main"}},
-        "libraries": {"main": {"path": str(tmp_path / "lib")}},
-        "batch_files": 40,
-    }, None, tmp_path)
-    app = Celery("names-test", broker="memory://", backend="cache+memory://")
-    app.conf.task_default_queue = QUEUE
-    app.mc_settings = settings  # type: ignore[attr-defined]
-    runtime.use_context(app, Context(settings, RedisStateStore(
-        fakeredis.FakeRedis(decode_responses=True), "tn")))
-    drain(app, QUEUE)  # the in-memory broker is per process: start from an empty queue
-    yield app
-    runtime._contexts.pop(id(app))  # noqa: SLF001
+    with memory_app(tmp_path, "names-test", QUEUE, batch_files=40) as app:
+        yield app
 
 
 def sent(app: Celery) -> list[Any]:

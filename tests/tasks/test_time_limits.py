@@ -7,20 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import fakeredis
 import pytest
 from celery import Celery
 
-from shared.config import build_settings
-from shared.ingest import Context
 from shared.jobs import FileJob
 from shared.source import Entry
-from shared.state import RedisStateStore
 from tasks import runtime
 from tasks.chain import ingest_chain
 from tasks.enqueue import enqueue_batches
 from tasks.ingest import ingest as ingest_task
-from tests.tasks.task_calls import drain
+from tests.tasks.task_calls import drain, memory_app
 
 QUEUE = "limits"
 GB = 1000**3
@@ -28,21 +24,8 @@ GB = 1000**3
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Celery]:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "lib").mkdir()
-    settings = build_settings({
-        "sources": {"inbox": {"path": str(tmp_path / "src"), "library": "main"}},
-        "libraries": {"main": {"path": str(tmp_path / "lib")}},
-        "batch_files": 2,
-    }, None, tmp_path)
-    app = Celery("limits-test", broker="memory://", backend="cache+memory://")
-    app.conf.task_default_queue = QUEUE
-    app.mc_settings = settings  # type: ignore[attr-defined]
-    ctx = Context(settings, RedisStateStore(fakeredis.FakeRedis(decode_responses=True), "tl"))
-    runtime.use_context(app, ctx)
-    sent(app)  # the in-memory broker is per process: start from an empty queue
-    yield app
-    runtime._contexts.pop(id(app))  # noqa: SLF001
+    with memory_app(tmp_path, "limits-test", QUEUE, batch_files=2) as app:
+        yield app
 
 
 def sent(app: Celery) -> list[Any]:

@@ -4,6 +4,7 @@ scheduled mirror, and the in-flight sweeper."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from celery.schedules import crontab
@@ -83,16 +84,22 @@ def sweep_entry(settings: Settings) -> dict[str, Any]:
             "args": [], "options": {"expires": max(1.0, period * 0.9)}}
 
 
+def timed_entries(kind: str, task: str, tables: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """`<kind>-NAME` for each table (a mirror, a scrub) that has a `schedule` (cron) or
+    `every`: `task` with the table's name."""
+    entries = {}
+    for name, table in tables.items():
+        if table.cron is None and table.every_seconds is None:
+            continue
+        entry = entry_for(Schedule(source=name, every_seconds=table.every_seconds,
+                                   cron=table.cron))
+        entries[f"{kind}-{name}"] = {**entry, "task": task, "args": [name]}
+    return entries
+
+
 def mirror_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     """Mirrors that have a `schedule` (cron) or `every`."""
-    entries = {}
-    for name, mirror in settings.mirrors.items():
-        if mirror.cron is None and mirror.every_seconds is None:
-            continue
-        entry = entry_for(Schedule(source=name, every_seconds=mirror.every_seconds,
-                                   cron=mirror.cron))
-        entries[f"mirror-{name}"] = {**entry, "task": "mediacourier.mirror", "args": [name]}
-    return entries
+    return timed_entries("mirror", "mediacourier.mirror", settings.mirrors)
 
 
 NOTIFY_EVERY = 60.0  # seconds between two looks of the notifier at the state
@@ -100,13 +107,7 @@ NOTIFY_EVERY = 60.0  # seconds between two looks of the notifier at the state
 
 def backup_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     """Scrubs that have a `schedule` or `every`; the notifier when any [notify.NAME] exists."""
-    entries = {}
-    for name, scrub in settings.scrubs.items():
-        if scrub.cron is None and scrub.every_seconds is None:
-            continue
-        entry = entry_for(Schedule(source=name, every_seconds=scrub.every_seconds,
-                                   cron=scrub.cron))
-        entries[f"scrub-{name}"] = {**entry, "task": "mediacourier.scrub", "args": [name]}
+    entries = timed_entries("scrub", "mediacourier.scrub", settings.scrubs)
     if settings.notify:
         entries["notify"] = {"task": "mediacourier.notify",
                              "schedule": dt.timedelta(seconds=NOTIFY_EVERY), "args": [],

@@ -32,11 +32,17 @@ from shared.state.pause import (
     recheck_cap,
     sources_to_catch_up,
 )
+from shared.state.queues import LANES, ClearReport, QueueReport, clear_source, read_queues
 from shared.state.redis_server import EmbeddedRedis, find_redis_server
 from shared.state.store import SEP, FileRecord, RedisStateStore
 
 __all__ = [
     "BeatLock",
+    "ClearReport",
+    "LANES",
+    "QueueReport",
+    "clear_source",
+    "read_queues",
     "ContentEntry",
     "DEFAULT_LEASE_SECONDS",
     "Gate",

@@ -40,6 +40,7 @@ from workers.index_cli import INDEX_COMMANDS, add_index_parser
 from workers.logs import command_tag, configure_logging
 from workers.mirror_cli import run_mirror_command
 from workers.ops import OPS_COMMANDS, add_parsers
+from workers.queue_cli import QUEUE_COMMANDS, add_queue_parser
 from workers.report import doctor_checks, print_history, run_doctor
 from workers.sync import run_sync
 from workers.trace import print_trace
@@ -137,7 +138,7 @@ def cmd_queues(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
     store, server = open_store(settings, read_only=True)
     try:
-        print_history(store, args.format, args.limit, console())
+        print_history(store, args.format, args.limit, console(), args.user)
     finally:
         if server:
             server.stop()
@@ -244,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="table for people (default), csv or json for programs")
     history.add_argument("--limit", type=positive, default=100,
                          help="the last N operations (default: 100)")
+    history.add_argument("--user", help="only the files of this Nextcloud user (the first "
+                         "folder of their path)")
     trace = command("trace", "one file's journey: stages, hosts, times, where it is now")
     trace.add_argument("what", metavar="PATH|NAME|SHA",
                        help="a file's path (in a source or a library), its name, or its sha256 "
@@ -265,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(command)
     add_backup_parsers(command)
     add_index_parser(command)
+    add_queue_parser(command)
     return parser
 
 
@@ -276,6 +280,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 COMMANDS.update(OPS_COMMANDS)
 COMMANDS.update(BACKUP_COMMANDS)
 COMMANDS.update(INDEX_COMMANDS)
+COMMANDS.update(QUEUE_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,9 @@ from shared.state.store import RedisStateStore
 
 LANES = {0: "manual", 3: "live", 6: "reconcile", 9: "bulk"}
 BATCH = "mediacourier.ingest_batch"
+# A waiting reconcile of the source is dropped too: run now, it would queue again at once what
+# was just dropped. Nothing is written before it runs; beat sends the next one on schedule.
+RECONCILE = "mediacourier.reconcile"
 # The tasks whose files have nothing written anywhere yet (see the module docstring).
 BEFORE_COPY = frozenset({BATCH, "mediacourier.hash_file", "mediacourier.claim_content"})
 Version = tuple[str, int, int]  # rel_path, size, mtime_ns: what an in-flight marker names
@@ -97,6 +100,7 @@ class QueueReport:
 class ClearReport:
     dropped_files: int = 0
     dropped_messages: int = 0
+    dropped_reconciles: int = 0
     kept: Counter[str] = field(default_factory=Counter)  # why -> files left waiting
 
 
@@ -141,18 +145,20 @@ def clear_source(store: RedisStateStore, queues: list[str], source: str) -> Clea
     for message in waiting(store.client, queues):
         if message.source != source:
             continue
-        if message.task not in BEFORE_COPY or not message.files:
-            report.kept[f"{message.task} (its copy may be under way)"] += max(
-                1, len(message.files))
+        if not message.files and message.task != RECONCILE:
+            continue  # not a file's work (a mirror or a scrub named like the source)
+        if message.task not in BEFORE_COPY and message.task != RECONCILE:
+            report.kept[f"{message.task} (its copy may be under way)"] += len(message.files)
             continue
         batch.append(message)
         if len(batch) >= PAGE:
             _drop(store, drop, batch, report)
             batch = []
     _drop(store, drop, batch, report)
-    if report.dropped_messages or report.kept:
+    if report.dropped_messages or report.dropped_reconciles or report.kept:
         store.journal("queue-cleared", source=source, files=report.dropped_files,
-                      messages=report.dropped_messages, kept=sum(report.kept.values()))
+                      messages=report.dropped_messages, reconciles=report.dropped_reconciles,
+                      kept=sum(report.kept.values()))
     return report
 
 
@@ -167,7 +173,9 @@ def _drop(store: RedisStateStore, drop: Any, batch: list[Waiting], report: Clear
         drop(keys=[message.list_key, store.key("inflight"), store.key("files", source), *leases],
              args=args, client=pipe)
     for message, result in zip(batch, pipe.execute(), strict=True):
-        if result == 1:
+        if result == 1 and not message.files:
+            report.dropped_reconciles += 1
+        elif result == 1:
             report.dropped_messages += 1
             report.dropped_files += len(message.files)
         elif result == LEASED:

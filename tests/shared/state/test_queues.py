@@ -104,7 +104,8 @@ def test_clearing_drops_only_the_source_s_work_from_before_its_copies(
         app: Celery, settings: Settings, store: RedisStateStore, key_prefix: str) -> None:
     # Given, of source cam: a batch, a chain's first stage, a chain at transfer_file (claimed:
     # its copy may be under way), a batch whose file a worker holds, a batch of a file copied
-    # and verified; and a batch of source phone
+    # and verified; a reconcile of cam and a mirror that happens to be named cam; and a batch
+    # of source phone
     batch = [_file(settings, "cam", f"b{n}.jpg", store) for n in range(3)]
     app.send_task("mediacourier.ingest_batch", args=["cam", batch])
     chained = _file(settings, "cam", "chained.jpg", store)
@@ -119,14 +120,18 @@ def test_clearing_drops_only_the_source_s_work_from_before_its_copies(
     app.send_task("mediacourier.ingest_batch", args=["cam", [verified]])
     other = _file(settings, "phone", "other.jpg", store)
     app.send_task("mediacourier.ingest_batch", args=["phone", [other]])
+    app.send_task("mediacourier.reconcile", args=["cam"])
+    app.send_task("mediacourier.mirror", args=["cam"])
     leases = store.acquire_many([file_lease_name("cam", "busy.jpg")], ttl=30)
     try:
         # When source cam is cleared
         report = clear_source(store, [key_prefix], "cam")
     finally:
         store.release_many(leases)
-    # Then the batch and the first stage are gone with their markers: 4 files, 2 messages
+    # Then the batch and the first stage are gone with their markers: 4 files, 2 messages,
+    # and the waiting reconcile (run now, it would queue them again at once)
     assert (report.dropped_files, report.dropped_messages) == (4, 2)
+    assert report.dropped_reconciles == 1
     assert dict(report.kept) == {
         "mediacourier.transfer_file (its copy may be under way)": 1,
         "a worker holds one of its files": 1,
@@ -134,7 +139,7 @@ def test_clearing_drops_only_the_source_s_work_from_before_its_copies(
     left = read_queues(store, [key_prefix], time.time()).to_json()["waiting"]
     assert {(r["source"], r["task"], r["files"]) for r in left} == {
         ("cam", "mediacourier.transfer_file", 1), ("cam", "mediacourier.ingest_batch", 2),
-        ("phone", "mediacourier.ingest_batch", 1)}
+        ("phone", "mediacourier.ingest_batch", 1), ("cam", "mediacourier.mirror", 0)}
     markers = {key.split("\0")[1] for key in store.inflight()}
     assert markers == {"copying.jpg", "busy.jpg", "verified.jpg", "other.jpg"}
     # … the files are all still in the source, and the journal says what was dropped

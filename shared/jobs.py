@@ -63,6 +63,7 @@ class FileJob:
     duplicate_of: str = ""
     reason: str = ""
     copied: bool = False
+    date_source: str = ""  # which capture date placed it (a DateSource); "" when none was read
     started_at: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     hosts: dict[str, str] = field(default_factory=dict)

@@ -154,6 +154,8 @@ def _print_trail(console: Console, settings: Settings, store: RedisStateStore, t
     for entry in trail.events:
         _print_outcome(console, entry)
     console.print(escape(f"  now: {_where_now(settings, trail)}"), highlight=False)
+    if record and record.date_source:
+        console.print(escape(f"  date from: {record.date_source}"), highlight=False)
     for key in store.inflight():
         source, rel, *_ = key.split("\0")
         if (source, rel) == (trail.source, trail.rel):

@@ -16,6 +16,7 @@ from shared.errors import (
     SourceVanished,
 )
 from shared.ingest.context import Context
+from shared.ingest.dating import date_source_of
 from shared.ingest.leases import confirm_file_lease
 from shared.ingest.releasing import (
     discard_bad_copy,
@@ -67,7 +68,8 @@ def transfer_file(job: FileJob, ctx: Context) -> FileJob:
     placed = place_without_overwrite(backend, src, library.path, target, job,
                                      link_ok=source.mode == "move")
     job = job.evolve(outcome=Outcome.TRANSFERRED, dest_path=placed.rel_path,
-                     copied=not placed.linked and bool(placed.check), copy_check=placed.check)
+                     copied=not placed.linked and bool(placed.check), copy_check=placed.check,
+                     date_source=date_source_of(job, ctx, target))
     if source.takeout_xmp:
         write_xmp_beside(job, ctx, takeout_info(job, ctx))
     return _note_placement(job, ctx, placed) if local else job

@@ -44,7 +44,7 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
     previous = store.get_record(job.source, job.rel_path)
     inode = job.inode or (previous.inode if previous else 0)
     record = FileRecord(job.size, job.mtime_ns, inode, job.sha256,
-                        STATE_OF.get(job.outcome, "failed"), job.dest_path)
+                        STATE_OF.get(job.outcome, "failed"), job.dest_path, job.date_source)
     inflight = inflight_of(job)
     if previous == record and job.outcome != Outcome.FAILED:
         # A redelivered message: this outcome is already recorded and journaled.
@@ -68,6 +68,8 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
             "sha256": job.sha256,
             "bytes": max(job.size, 0),
             "copied": int(job.copied),
+            # Which capture date placed it (metadata.py's order), for `mediacourier trace`.
+            "date_source": job.date_source,
             "seconds": f"{seconds:.3f}",
             "reason": job.reason,
             "host": ctx.hostname,

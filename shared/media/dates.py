@@ -10,16 +10,20 @@ from enum import StrEnum
 class DateSource(StrEnum):
     """Where a capture date came from, in the order they are tried; records keep the value."""
 
-    DATE_TIME_ORIGINAL = "DateTimeOriginal"  # EXIF, with SubSec and OffsetTimeOriginal
+    SUB_SEC_DATE_TIME_ORIGINAL = "SubSecDateTimeOriginal"  # EXIF, to the sub-second
+    DATE_TIME_ORIGINAL = "DateTimeOriginal"  # EXIF (or XMP-exif), with OffsetTimeOriginal
     CREATE_DATE = "CreateDate"  # EXIF CreateDate (DateTimeDigitized)
     QUICKTIME_CREATE_DATE = "QuickTime:CreateDate"  # a video's movie header, in UTC
     XMP_CREATE_DATE = "XMP:CreateDate"
     XMP_DATE_CREATED = "XMP:photoshop:DateCreated"
     MODIFY_DATE = "ModifyDate"  # only the exifread fallback uses it, as before ExifTool
     FILE_NAME = "filename"
-    TAKEOUT = "takeout"  # photoTakenTime of a Google Takeout JSON
+    TAKEOUT = "takeout-json"  # photoTakenTime of a Google Takeout JSON
     MTIME = "mtime"  # not a capture date: see the layout's `undated`
     NONE = "none"
+    # Not read from the file: a set member (a Live Photo's video, a burst's later shots) lands
+    # in its first's folder, so the first's date placed it.
+    SET = "set"
 
 
 _EXIF_STAMP = re.compile(

@@ -13,6 +13,7 @@ import logging
 import os
 import posixpath
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +31,10 @@ logging.getLogger("exifread").setLevel(logging.ERROR)
 
 VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "m4v", "avi", "mkv", "3gp", "3g2", "mts", "m2ts",
                               "mpg", "mpeg", "wmv", "webm"})
-TAGS = ("-SubSecDateTimeOriginal", "-DateTimeOriginal", "-OffsetTimeOriginal", "-CreateDate",
+TAGS = ("-SubSecDateTimeOriginal", "-DateTimeOriginal", "-SubSecTimeOriginal",
+        "-OffsetTimeOriginal", "-CreateDate",
         "-OffsetTimeDigitized", "-XMP-photoshop:DateCreated", "-ContentIdentifier",
-        "-MediaGroupUUID", "-BurstUUID", "-Make", "-Model", "-MIMEType", "-GPSLatitude",
+        "-MediaGroupUUID", "-BurstUUID", "-BurstID", "-Make", "-Model", "-MIMEType", "-GPSLatitude",
         "-GPSLongitude")
 # -n: numbers as numbers (signed GPS degrees); -a -G1: every CreateDate with its group, so the
 # QuickTime one (UTC) is told from the EXIF one (local); -fast: no scan for JPEG trailers.
@@ -42,6 +44,14 @@ _MISSING = ("ExifTool is not installed (Debian: apt-get install libimage-exiftoo
             "identifiers")
 _warned = threading.Event()
 _DATE_TAGS = ("DateTimeOriginal", "CreateDate", "DateCreated", "ModifyDate")
+# Dates a file carries itself, not guessed from its name, a JSON beside it or the mtime.
+_OUTSIDE = frozenset({DateSource.FILE_NAME, DateSource.TAKEOUT, DateSource.MTIME,
+                      DateSource.NONE})
+# Placing reads a file's metadata for its layout, its set and its record: this many answers
+# are kept, so one file costs one ExifTool call, not one per question.
+CACHE_SIZE = 256
+_cache: OrderedDict[tuple[Any, ...], Metadata] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -58,10 +68,11 @@ class Metadata:
     model: str = ""
     content_id: str = ""  # Apple ContentIdentifier: HEIC stills of recent iOS and their MOV
     media_group: str = ""  # Apple MediaGroupUUID: the still of older iOS versions
-    burst_id: str = ""
+    burst_id: str = ""  # Apple BurstUUID, or Google Camera's XMP BurstID
     original_name: str = ""  # the name a Takeout JSON gives (`title`)
     latitude: float | None = None
     longitude: float | None = None
+    place_from_takeout: bool = False  # the file had no GPS: latitude/longitude are the JSON's
     reader: str = "exiftool"
 
     @property
@@ -72,6 +83,11 @@ class Metadata:
     @property
     def is_dated(self) -> bool:
         return self.date_source not in (DateSource.MTIME, DateSource.NONE)
+
+    @property
+    def has_own_date(self) -> bool:
+        """The date is one the file carries (EXIF, XMP, QuickTime), not one found outside."""
+        return self.date_source not in _OUTSIDE
 
 
 def reader_problem() -> str | None:
@@ -91,8 +107,38 @@ def read_metadata(path: str, mtime_ns: int | None = None, *, takeout: TakeoutInf
                   reader: ExifTool | None = None) -> Metadata:
     """Everything the layout and the set pairing need, in the issue's date order: EXIF
     DateTimeOriginal (SubSec, OffsetTimeOriginal), CreateDate (QuickTime's in UTC), XMP
-    photoshop:DateCreated, a date in the file name, the Takeout JSON, then the mtime."""
+    photoshop:DateCreated, a date in the file name, the Takeout JSON, then the mtime.
+    Answers for an unchanged file (same inode, size, mtime, ctime) come from a small cache."""
     exiftool = reader or shared_exiftool()
+    key = _cache_key(path, mtime_ns, takeout, exiftool) if reader is None else None
+    if key is not None:
+        with _cache_lock:
+            known = _cache.get(key)
+            if known is not None:
+                _cache.move_to_end(key)
+                return known
+    meta = _read(path, mtime_ns, takeout, exiftool)
+    if key is not None and (exiftool is None or meta.reader == "exiftool"):
+        # (not an answer of the fallback after ExifTool failed: the next call tries it again)
+        with _cache_lock:
+            _cache[key] = meta
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    return meta
+
+
+def _cache_key(path: str, mtime_ns: int | None, takeout: TakeoutInfo | None,
+               exiftool: ExifTool | None) -> tuple[Any, ...] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.abspath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+            info.st_ctime_ns, mtime_ns, takeout, exiftool is None)
+
+
+def _read(path: str, mtime_ns: int | None, takeout: TakeoutInfo | None,
+          exiftool: ExifTool | None) -> Metadata:
     tags: Mapping[str, Any] = {}
     used = "exiftool"
     if exiftool is None:
@@ -113,8 +159,10 @@ def read_metadata(path: str, mtime_ns: int | None = None, *, takeout: TakeoutInf
             if not any(tag.endswith(_DATE_TAGS) for tag in tags):
                 # ExifTool refuses a cut EXIF segment (a half-copied JPEG) that exifread still
                 # reads: no date from ExifTool is worth a second look before the file name.
+                # Only for a capture date: an EXIF ModifyDate (an editor's save) is in no
+                # place of the date order ExifTool reads by, and never beats the file name.
                 extra = _exifread_tags(path)
-                if any(tag.endswith(_DATE_TAGS) for tag in extra):
+                if any(tag.endswith(_DATE_TAGS[:2]) for tag in extra):
                     tags, used = {**extra, **tags}, "exifread"
     return _from_tags(path, tags, mtime_ns, takeout, used)
 
@@ -124,24 +172,31 @@ def _from_tags(path: str, tags: Mapping[str, Any], mtime_ns: int | None,
     name = os.path.basename(path)
     taken, has_time, source = _capture_date(tags, name, takeout, mtime_ns)
     latitude, longitude = _number(_tag(tags, "GPSLatitude")), _number(_tag(tags, "GPSLongitude"))
-    if latitude is None and takeout is not None:
-        latitude, longitude = takeout.latitude, takeout.longitude
+    from_takeout = False
+    if (latitude is None or longitude is None) and takeout is not None and (
+            takeout.latitude is not None):
+        latitude, longitude, from_takeout = takeout.latitude, takeout.longitude, True
     return Metadata(
         taken=taken, date_source=source, has_time=has_time,
         kind=media_kind(name, str(_tag(tags, "MIMEType") or "")),
         make=_text(_tag(tags, "Make")), model=_text(_tag(tags, "Model")),
         content_id=_text(_tag(tags, "ContentIdentifier")),
-        media_group=_text(_tag(tags, "MediaGroupUUID")), burst_id=_text(_tag(tags, "BurstUUID")),
+        media_group=_text(_tag(tags, "MediaGroupUUID")),
+        burst_id=_text(_tag(tags, "BurstUUID")) or _text(_tag(tags, "BurstID")),
         original_name=takeout.title if takeout else "",
-        latitude=latitude, longitude=longitude, reader=used)
+        latitude=latitude, longitude=longitude, place_from_takeout=from_takeout, reader=used)
 
 
 def _capture_date(tags: Mapping[str, Any], name: str, takeout: TakeoutInfo | None,
                   mtime_ns: int | None) -> tuple[dt.datetime | None, bool, DateSource]:
     original_offset = parse_offset(str(_tag(tags, "OffsetTimeOriginal") or ""))
+    # ExifTool composes SubSecDateTimeOriginal from an offset alone too: the record names the
+    # sub-seconds only when there are some.
+    sub_sec = (DateSource.SUB_SEC_DATE_TIME_ORIGINAL if _tag(tags, "SubSecTimeOriginal")
+               is not None else DateSource.DATE_TIME_ORIGINAL)
     digitized_offset = parse_offset(str(_tag(tags, "OffsetTimeDigitized") or ""))
     steps = (
-        ("Composite:SubSecDateTimeOriginal", original_offset, DateSource.DATE_TIME_ORIGINAL),
+        ("Composite:SubSecDateTimeOriginal", original_offset, sub_sec),
         ("DateTimeOriginal", original_offset, DateSource.DATE_TIME_ORIGINAL),
         ("ExifIFD:CreateDate", digitized_offset, DateSource.CREATE_DATE),
         ("QuickTime:CreateDate", dt.UTC, DateSource.QUICKTIME_CREATE_DATE),

@@ -73,16 +73,20 @@ class FileRecord:
     sha256: str = ""
     state: str = "seen"
     dest: str = ""
+    date_source: str = ""  # where the capture date that placed it came from (a DateSource)
 
     def encode(self) -> str:
         # State, size and mtime first: reconcile compares that prefix without a full parse.
         fields = (self.state, self.size, self.mtime_ns, self.inode, self.sha256, self.dest)
-        return SEP.join(str(f) for f in fields)
+        # The date source after a NUL, which no path holds: a dest with a tab still decodes.
+        dated = f"\0{self.date_source}" if self.date_source else ""
+        return SEP.join(str(f) for f in fields) + dated
 
     @classmethod
     def decode(cls, raw: str) -> FileRecord:
         state, size, mtime, inode, sha, dest = raw.split(SEP, 5)
-        return cls(int(size), int(mtime), int(inode), sha, state, dest)
+        dest, _, dated = dest.partition("\0")
+        return cls(int(size), int(mtime), int(inode), sha, state, dest, dated)
 
 
 def _key_of(*parts: str | int) -> str:

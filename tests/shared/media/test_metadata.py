@@ -44,7 +44,8 @@ def test_live_photo_still_gives_its_date_offset_and_media_group(tmp_path: Path) 
     # Then the date carries its sub-seconds and offset, says where it came from, and the
     # identifiers a Live Photo pairs by are there
     assert meta.taken == dt.datetime(2021, 4, 11, 15, 47, 53, 54000, tzinfo=CDT)
-    assert meta.date_source == DateSource.DATE_TIME_ORIGINAL and meta.reader == "exiftool"
+    assert meta.date_source == DateSource.SUB_SEC_DATE_TIME_ORIGINAL
+    assert meta.reader == "exiftool"
     assert meta.media_group == LIVE_ID and meta.live_photo_id == LIVE_ID
     assert (meta.make, meta.model, meta.kind) == ("Apple", "iPhone 11 Pro Max", "IMG")
 
@@ -86,7 +87,7 @@ def test_date_time_original_comes_before_create_date(tmp_path: Path) -> None:
     # When read / Then DateTimeOriginal wins
     meta = read_metadata(str(photo), MTIME_2019)
     assert (meta.taken, meta.date_source) == (dt.datetime(2008, 5, 30, 15, 56, 1),
-                                              DateSource.DATE_TIME_ORIGINAL)
+                                              DateSource.SUB_SEC_DATE_TIME_ORIGINAL)
     # And without DateTimeOriginal, CreateDate is next (with its OffsetTimeDigitized)
     exiftool(["-overwrite_original", "-DateTimeOriginal=", "-SubSecTimeOriginal=",
               "-OffsetTimeDigitized=+02:00", str(photo)])
@@ -164,3 +165,88 @@ def test_without_exiftool_exifread_reads_exif_and_one_warning_says_so(
 
 def test_reader_problem_is_none_with_exiftool() -> None:
     assert reader_problem() is None
+
+
+def test_the_whole_date_order_on_one_real_photo(tmp_path: Path) -> None:
+    # Given the corpus's Canon JPEG with every date a file can carry: DateTimeOriginal with
+    # sub-seconds, an EXIF CreateDate, an XMP photoshop:DateCreated, a date in its name, and a
+    # Takeout JSON date beside it (and an EXIF ModifyDate, which is in no place of the order)
+    photo = corpus_copy(tmp_path, "jpg/Canon_40D.jpg", "IMG_20210411_154753.jpg")
+    exiftool(["-overwrite_original", "-ExifIFD:CreateDate=2010:01:01 00:00:00",
+              "-XMP-photoshop:DateCreated=2016:02:29 08:00:00", str(photo)])
+    takeout = TakeoutInfo(dt.datetime(2015, 6, 1, 9, tzinfo=dt.UTC))
+    seen = []
+
+    def read(path: Path) -> None:
+        meta = read_metadata(str(path), MTIME_2019, takeout=takeout)
+        seen.append((meta.date_source, meta.taken))
+
+    # When the dates are taken away one by one, best first, and the file read after each
+    read(photo)
+    exiftool(["-overwrite_original", "-SubSecTimeOriginal=", str(photo)])
+    read(photo)
+    exiftool(["-overwrite_original", "-DateTimeOriginal=", str(photo)])
+    read(photo)
+    exiftool(["-overwrite_original", "-ExifIFD:CreateDate=", str(photo)])
+    read(photo)
+    exiftool(["-overwrite_original", "-XMP:all=", str(photo)])
+    read(photo)
+    unnamed = photo.rename(tmp_path / "holiday.jpg")
+    read(unnamed)
+    seen.append((read_metadata(str(unnamed), MTIME_2019).date_source, None))
+    # Then each step falls to the next source of the order, and says which it is
+    assert seen == [
+        (DateSource.SUB_SEC_DATE_TIME_ORIGINAL, dt.datetime(2008, 5, 30, 15, 56, 1)),
+        (DateSource.DATE_TIME_ORIGINAL, dt.datetime(2008, 5, 30, 15, 56, 1)),
+        (DateSource.CREATE_DATE, dt.datetime(2010, 1, 1)),
+        (DateSource.XMP_DATE_CREATED, dt.datetime(2016, 2, 29, 8)),
+        (DateSource.FILE_NAME, dt.datetime(2021, 4, 11, 15, 47, 53)),
+        (DateSource.TAKEOUT, takeout.taken),
+        (DateSource.MTIME, None),
+    ]
+    assert [str(source) for source, _ in seen] == [
+        "SubSecDateTimeOriginal", "DateTimeOriginal", "CreateDate", "XMP:photoshop:DateCreated",
+        "filename", "takeout-json", "mtime"]
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("IMG_20210411_154753.jpg", dt.datetime(2021, 4, 11, 15, 47, 53)),
+    ("PXL_20210411_204753123.jpg", dt.datetime(2021, 4, 11, 20, 47, 53, tzinfo=dt.UTC)),
+    ("Screenshot_20210411-154753.jpg", dt.datetime(2021, 4, 11, 15, 47, 53)),
+    ("IMG-20210411-WA0001.jpg", dt.datetime(2021, 4, 11)),
+])
+def test_a_real_file_without_tags_takes_its_names_date(tmp_path: Path, name: str,
+                                                       expected: dt.datetime) -> None:
+    # Given a real JPEG with every tag removed, under a phone's or a messenger's name
+    photo = corpus_copy(tmp_path, "jpg/xmp/no_exif.jpg", name)
+    exiftool(["-overwrite_original", "-all=", str(photo)])
+    # When read / Then its date is the name's, and the record will say "filename"
+    meta = read_metadata(str(photo), MTIME_2019)
+    assert (meta.taken, meta.date_source, str(meta.date_source)) == (
+        expected, DateSource.FILE_NAME, "filename")
+
+
+def test_an_unchanged_file_is_read_once_and_a_rewritten_one_again(tmp_path: Path) -> None:
+    # Given a photo read once, and an ExifTool that counts its calls
+    photo = corpus_copy(tmp_path, "jpg/Canon_40D.jpg")
+    calls = []
+    tool = metadata.shared_exiftool()
+    assert tool is not None
+    original = tool.execute_json
+
+    def counting(args: list[str]) -> object:
+        calls.append(args)
+        return original(args)
+
+    first = read_metadata(str(photo), MTIME_2019)
+    # When it is read again unchanged, then after ExifTool rewrote its date
+    tool.execute_json = counting  # type: ignore[method-assign]
+    try:
+        again = read_metadata(str(photo), MTIME_2019)
+        exiftool(["-overwrite_original", "-DateTimeOriginal=2011:11:11 11:11:11", str(photo)])
+        rewritten = read_metadata(str(photo), MTIME_2019)
+    finally:
+        del tool.execute_json
+    # Then the unchanged file cost no second call, the rewritten one was read anew
+    assert again == first and len(calls) == 1
+    assert rewritten.taken is not None and rewritten.taken.year == 2011

@@ -5,13 +5,15 @@ beside each, under names Google truncates (the media layer matches them: 46 char
 `IMG(1).jpg` <-> `IMG.jpg(1).json`, `-edited` copies, cut `supplemental-metadata`). A source
 with `kind = "takeout"`, or any file under a `Takeout/Google Photos` (or `Google Fotos`)
 folder, reads the JSON of each media file; the date order then takes it after the file's own
-dates (metadata.py). With `takeout_xmp = true` the date and place are also written into an
-XMP sidecar beside the library copy (never over an existing file), which Immich and
-PhotoPrism read.
+dates (metadata.py), and its place only when the file has no GPS. With `takeout_xmp = true`
+what the JSON supplies that the file lacks (a date when the file carries none itself, a place
+when it has no GPS) is written into an XMP sidecar beside the library copy (never over an
+existing file), which Immich and PhotoPrism read; a file lacking nothing gets none.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import posixpath
@@ -20,7 +22,15 @@ from itertools import pairwise
 from shared.errors import MediacourierError
 from shared.ingest.context import Context
 from shared.jobs import FileJob
-from shared.media import TakeoutInfo, is_sidecar, json_for, read_takeout, write_takeout_xmp
+from shared.media import (
+    Metadata,
+    TakeoutInfo,
+    is_sidecar,
+    json_for,
+    read_metadata,
+    read_takeout,
+    write_takeout_xmp,
+)
 
 log = logging.getLogger(__name__)
 TAKEOUT_FOLDERS = ("google photos", "google fotos")
@@ -53,13 +63,26 @@ def takeout_info(job: FileJob, ctx: Context) -> TakeoutInfo | None:
         return None
 
 
+def lacking(info: TakeoutInfo, meta: Metadata) -> TakeoutInfo:
+    """What of the JSON the file lacks: its date unless the file carries one itself (EXIF, XMP,
+    QuickTime), its place unless the file has GPS of its own."""
+    return dataclasses.replace(
+        info, taken=None if meta.has_own_date else info.taken,
+        **({} if meta.place_from_takeout else {"latitude": None, "longitude": None,
+                                               "altitude": None}))
+
+
 def write_xmp_beside(job: FileJob, ctx: Context, info: TakeoutInfo | None) -> None:
-    """With `takeout_xmp`, the JSON's date and place into `<library copy>.xmp` (local
-    libraries; a failure is logged: the photo itself is placed and proven either way)."""
+    """With `takeout_xmp`, what the JSON supplies that the file lacks into `<library
+    copy>.xmp` (local libraries; nothing written when the file lacks nothing; a failure is
+    logged: the photo itself is placed and proven either way)."""
     library = ctx.library(job)
     if info is None or not ctx.source(job).takeout_xmp or library.target or not job.dest_path:
         return
+    # The layout read this very file's metadata a moment ago: a cached answer.
+    meta = read_metadata(ctx.source_path(job), job.mtime_ns, takeout=info)
     try:
-        write_takeout_xmp(info, os.path.join(library.path, job.dest_path + ".xmp"))
+        write_takeout_xmp(lacking(info, meta),
+                          os.path.join(library.path, job.dest_path + ".xmp"))
     except (OSError, MediacourierError) as exc:
         log.warning("%s: no XMP sidecar written: %s", ctx.source_path(job), exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from shared.config import build_settings
 from shared.ingest.context import Context
 from shared.ingest.pipeline import run_all
 from shared.jobs import FileJob, Outcome
-from shared.media import read_metadata
+from shared.media import read_metadata, read_takeout
 from shared.state.store import RedisStateStore
 from tests.shared.ingest.trees import tree
 
@@ -98,3 +99,61 @@ def test_a_truncated_json_name_travels_with_its_photo(
     placed = tree(tmp_path / "lib")
     assert placed[f"2015/06/{name}"] == NO_EXIF
     assert f"2015/06/{os.path.splitext(name)[0]}.json" in placed
+
+
+CORPUS = Path("/work/shared/corpus/exif-samples")
+
+
+def _with_exif(path: Path, *tags: str) -> bytes:
+    """The corpus's Canon JPEG (DateTimeOriginal 2008:05:30 15:56:01, no GPS) with `tags`."""
+    path.write_bytes((CORPUS / "jpg" / "Canon_40D.jpg").read_bytes())
+    if tags:
+        done = subprocess.run(["exiftool", "-q", "-overwrite_original", *tags, str(path)],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    return path.read_bytes()
+
+
+def test_a_photo_with_its_own_date_and_place_keeps_them_and_gets_no_xmp(
+        tmp_path: Path, redis_client: redis.Redis, key_prefix: str) -> None:
+    # Given a Takeout source writing XMP sidecars, a photo with its own EXIF date (2008) and
+    # GPS (Paris), and a JSON saying 2015 and Munich
+    ctx = _context(tmp_path, redis_client, key_prefix, "export", kind="takeout",
+                   takeout_xmp=True)
+    src = tmp_path / "export"
+    photo = _with_exif(src / "photo.jpg", "-GPSLatitude=48.8566", "-GPSLatitudeRef=N",
+                       "-GPSLongitude=2.3522", "-GPSLongitudeRef=E")
+    _json(src / "photo.jpg.json")
+    # When both are ingested
+    _ingest(ctx, "photo.jpg", "photo.jpg.json")
+    # Then the photo lands by its own date, its record says so, and no XMP is written: the
+    # JSON supplies nothing the file lacks
+    placed = tree(tmp_path / "lib")
+    assert placed["2008/05/photo.jpg"] == photo
+    assert sorted(placed) == ["2008/05/photo.jpg", "2008/05/photo.jpg.json"]
+    assert ctx.store.get_record("takeout", "photo.jpg").date_source == "SubSecDateTimeOriginal"
+    meta = read_metadata(str(src / "photo.jpg"), takeout=read_takeout(str(src / "photo.jpg.json")))
+    assert (meta.latitude, meta.longitude, meta.place_from_takeout) == (
+        pytest.approx(48.8566), pytest.approx(2.3522), False)
+
+
+def test_a_photo_with_its_own_date_but_no_gps_gets_only_the_place(
+        tmp_path: Path, redis_client: redis.Redis, key_prefix: str) -> None:
+    # Given a Takeout source writing XMP sidecars, a photo with its own EXIF date and no GPS,
+    # and a JSON with a date (2015) and a place
+    ctx = _context(tmp_path, redis_client, key_prefix, "export", kind="takeout",
+                   takeout_xmp=True)
+    src = tmp_path / "export"
+    photo = _with_exif(src / "photo.jpg")
+    _json(src / "photo.jpg.json")
+    # When the photo is ingested
+    _ingest(ctx, "photo.jpg")
+    # Then it lands by its own date, and its XMP holds the JSON's place but no date: the file's
+    # own date stays the one apps show
+    assert tree(tmp_path / "lib")["2008/05/photo.jpg"] == photo
+    xmp = tmp_path / "lib" / "2008/05/photo.jpg.xmp"
+    written = subprocess.run(["exiftool", "-j", "-n", "-G1", "-a", str(xmp)],
+                             capture_output=True, text=True, check=True).stdout
+    tags = json.loads(written)[0]
+    assert tags["XMP-exif:GPSLatitude"] == pytest.approx(48.1372)
+    assert not [tag for tag in tags if "Date" in tag and tag.startswith("XMP")], tags

@@ -11,6 +11,12 @@ other member takes its folder and its final stem, collision suffix included (`IM
 first is still in the source and not yet placed waits a short, fixed time (SetPartnerPending,
 like a twin's wait: no retry used up); sidecars then pair with whichever member they name, as
 always (placing.py), and so travel with the set.
+
+A burst (shots sharing Apple's BurstUUID, or Google Camera's XMP BurstID) is a set of files
+with names of their own: the first of it placed is remembered per source, and every later shot
+keeps its own name but lands in that first's folder, so a burst across midnight stays in one
+day. (Two workers placing two shots of a new burst at the same instant may each take their own
+folder: shots of one burst are seconds apart, so that splits one only at a day's edge.)
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ from typing import TypeVar
 
 from shared.errors import FileBusy, SetPartnerPending
 from shared.ingest.context import Context
+from shared.ingest.takeout import takeout_info
 from shared.jobs import FileJob
 from shared.media import (
     MEDIA_EXTENSIONS,
     VIDEO_EXTENSIONS,
     Metadata,
     is_sidecar,
+    layout_path,
+    needs_date,
     read_metadata,
     with_suffix_number,
 )
@@ -116,8 +125,8 @@ def plan_set(job: FileJob, ctx: Context, meta: Metadata | None) -> SetPlan:
     if first == job.rel_path:
         if own_id and _ext(name) not in VIDEO_EXTENSIONS:
             ctx.store.note_set_leader(job.source, own_id, job.rel_path)
-        return SetPlan(others=tuple(sorted({os.path.splitext(m)[1] for m in members
-                                            if m != first})))
+        others = tuple(sorted({os.path.splitext(m)[1] for m in members if m != first}))
+        return SetPlan(_burst_target(job, ctx, meta, others), others)
     record = ctx.store.get_record(job.source, first)
     if _placed(record) and _is_version(record, os.path.join(root, first)):
         return SetPlan(member_path(job.rel_path, record.dest))
@@ -131,6 +140,48 @@ def plan_set(job: FileJob, ctx: Context, meta: Metadata | None) -> SetPlan:
         raise SetPartnerPending(f"{ctx.source_path(job)}: waiting for {first!r}, the first of "
                                 "its set, to land", WAIT_SECONDS)
     return SetPlan(member_path(job.rel_path, record.dest) if _placed(record) else None)
+
+
+def _burst_target(job: FileJob, ctx: Context, meta: Metadata | None,
+                  others: tuple[str, ...]) -> str | None:
+    """A later shot of a burst: its own name in the folder of the burst's first; None for the
+    first (remembered here), a file of no burst, or a layout without dates."""
+    library = ctx.library(job)
+    if meta is None or not meta.burst_id or not needs_date(library.layout):
+        return None
+    burst = f"burst:{meta.burst_id}"
+    first = ctx.store.set_leader(job.source, burst)
+    if first is None:
+        ctx.store.note_set_leader(job.source, burst, job.rel_path)
+    if first is None or first == job.rel_path:
+        return None
+    folder = _folder_of(ctx, job.source, first)
+    if folder is None:
+        return None  # its first is gone without a trace: it lands by its own date
+    own = layout_path(library.layout, job.rel_path, job.source, meta, library.dates,
+                      sha256=job.sha256)
+    target = posixpath.join(folder, posixpath.basename(own))
+    return free_for_set(target, others, job, ctx) if others else target
+
+
+def _folder_of(ctx: Context, source: str, rel: str) -> str | None:
+    """The library folder of a file: where it landed, else where its date puts it (it is still
+    in the source, on its way); None when it is neither."""
+    record = ctx.store.get_record(source, rel)
+    if record is not None and record.dest and record.state in ("ingested", "duplicate",
+                                                               "verified"):
+        return posixpath.dirname(record.dest)
+    path = os.path.join(ctx.settings.sources[source].path, rel)
+    try:
+        mtime_ns = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    library = ctx.settings.library_of(ctx.settings.sources[source])
+    first = FileJob(source, rel, mtime_ns=mtime_ns)
+    meta = read_metadata(path, mtime_ns, takeout=takeout_info(first, ctx))
+    # {hash8} names a file, never a folder a layout should have: any hash gives the folder.
+    dest = layout_path(library.layout, rel, source, meta, library.dates, sha256="0" * 64)
+    return posixpath.dirname(dest)
 
 
 def free_for_set(target: str, others: tuple[str, ...], job: FileJob, ctx: Context) -> str:

@@ -250,3 +250,32 @@ def test_an_unchanged_file_is_read_once_and_a_rewritten_one_again(tmp_path: Path
     # Then the unchanged file cost no second call, the rewritten one was read anew
     assert again == first and len(calls) == 1
     assert rewritten.taken is not None and rewritten.taken.year == 2011
+
+
+class _AnsweringExifTool(metadata.ExifTool):
+    """An ExifTool that answers with given tags (ExifTool 12 cannot write Apple's MakerNotes
+    BurstUUID, so a test cannot make an iPhone burst shot itself)."""
+
+    def __init__(self, tags: dict[str, object]) -> None:
+        super().__init__()
+        self.tags = tags
+
+    def execute_json(self, args: object) -> tuple[list[dict[str, object]], str]:
+        return [dict(self.tags)], ""
+
+
+def test_a_burst_is_known_by_apples_burst_uuid_or_google_cameras_burst_id(
+        tmp_path: Path) -> None:
+    # Given an iPhone burst shot as ExifTool reports it (MakerNotes Apple:BurstUUID), and a
+    # Pixel burst shot written by ExifTool itself (XMP-GCamera:BurstID)
+    iphone = corpus_copy(tmp_path, "jpg/Canon_40D.jpg", "IMG_0001.JPG")
+    apple = _AnsweringExifTool({"Apple:BurstUUID": "7E1A4D3C-0000-4000-8000-00000000B001",
+                                "ExifIFD:DateTimeOriginal": "2020:12:31 23:59:59"})
+    pixel = corpus_copy(tmp_path, "jpg/Canon_40D.jpg", "PXL_0001.jpg")
+    exiftool(["-overwrite_original", "-XMP-GCamera:BurstID=pixel-burst-1", str(pixel)])
+    # When both are read
+    shot, other = read_metadata(str(iphone), reader=apple), read_metadata(str(pixel))
+    # Then each carries its burst's identifier, which sets pair by
+    assert shot.burst_id == "7E1A4D3C-0000-4000-8000-00000000B001"
+    assert shot.taken == dt.datetime(2020, 12, 31, 23, 59, 59)
+    assert other.burst_id == "pixel-burst-1"

@@ -6,6 +6,7 @@ the `Settings` type, one module per section parses its table."""
 
 from shared.config.backups import RcloneTarget, ResticTarget
 from shared.config.flower import check_flower_command
+from shared.config.flows import STEP_KINDS, FlowConfig, FlowStep
 from shared.config.listen import parse_listen
 from shared.config.load import build_settings, load_settings
 from shared.config.mirrors import CONFLICT_POLICIES, MirrorConfig
@@ -40,8 +41,11 @@ __all__ = [
     "DUPLICATE_POLICIES",
     "ROLES",
     "RUNTIME_URL_FILE",
+    "STEP_KINDS",
     "AppConfig",
     "ExecutorConfig",
+    "FlowConfig",
+    "FlowStep",
     "LibraryConfig",
     "MirrorConfig",
     "RcloneTarget",

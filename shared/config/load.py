@@ -22,6 +22,7 @@ from shared.config.checks import (
     with_default_schedules,
 )
 from shared.config.countdowns import bounded_countdowns
+from shared.config.flows import check_flows, parse_flows
 from shared.config.hosts import parse_hosts
 from shared.config.listen import parse_listen
 from shared.config.mirrors import parse_mirrors
@@ -164,11 +165,13 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
         scrubs=parse_scrubs(top.get("scrub", {}, dict), name),
         notify=parse_notify(top.get("notify", {}, dict), name),
         web=parse_web(top, base),
+        flows=parse_flows(top.get("flows", {}, dict), base, name, sources),
     )
     top.finish()
     check_scrubs(settings.scrubs, settings.libraries, name)
     check_mirrors(settings, name)
     check_library_syncthing(settings.libraries, settings.syncthing, name)
+    check_flows(settings.flows, settings.libraries, name)
     if settings.metrics_listen:
         parse_listen(settings.metrics_listen, top.at("metrics_listen"))
     check_references(settings, name)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from shared.config.flows import FlowConfig
 from shared.config.hosts import HostsConfig
 from shared.config.mirrors import MirrorConfig
 from shared.config.notify import NotifyConfig
@@ -67,6 +68,7 @@ class Settings:
     scrubs: Mapping[str, ScrubConfig] = field(default_factory=dict)
     notify: Mapping[str, NotifyConfig] = field(default_factory=dict)
     web: WebConfig = field(default_factory=WebConfig)
+    flows: Mapping[str, FlowConfig] = field(default_factory=dict)
 
     @property
     def embedded_redis(self) -> bool:

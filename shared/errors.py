@@ -179,3 +179,9 @@ class BackupFailed(RetryableError):
 class BackupRefused(PermanentError):
     """Raised when a backup repository rejects us for good: a wrong password, no repository at
     the configured place, a snapshot that does not exist, or a restore folder that is not empty."""
+
+
+class CompressFailed(PermanentError):
+    """Raised when a compressed copy cannot be made or fails its check (it does not decode, or
+    its dimensions or duration differ from the original's): the copy is removed, the original
+    is left as it was."""

@@ -56,7 +56,16 @@ def entry_for(schedule: Schedule) -> dict[str, Any]:
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return {**{f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()},
             **mirror_entries(settings), SWEEP_ENTRY: sweep_entry(settings),
-            **backup_entries(settings), **index_entries(settings)}
+            **backup_entries(settings), **index_entries(settings), **fetch_entries(settings)}
+
+
+def fetch_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """`fetch-NAME`: icloudpd for each iCloud source, every `fetch_every` (a held source's run
+    returns at once without running it: shared/source/icloud_fetch.py)."""
+    return {f"fetch-{name}": {**entry_for(Schedule(source=name,
+                                                   every_seconds=source.icloud.fetch_every)),
+                              "task": "mediacourier.fetch_icloud"}
+            for name, source in settings.sources.items() if source.icloud is not None}
 
 
 def index_entries(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -185,3 +185,8 @@ class CompressFailed(PermanentError):
     """Raised when a compressed copy cannot be made or fails its check (it does not decode, or
     its dimensions or duration differ from the original's): the copy is removed, the original
     is left as it was."""
+
+
+class FetchFailed(RetryableError):
+    """Raised when a source's fetch step (icloudpd) failed for a reason that may pass: Apple
+    throttling or unreachable, the network down, the run cut short by its timeout."""

@@ -77,7 +77,8 @@ def celery_config(settings: Settings, url: str) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> Celery:
     settings = settings or load_settings(os.environ.get("MEDIACOURIER_CONFIG"))
     app = Celery("mediacourier", include=["tasks.ingest", "tasks.maintenance", "tasks.mirror",
-                                          "tasks.delivery", "tasks.backup", "tasks.library"])
+                                          "tasks.delivery", "tasks.backup", "tasks.library",
+                                          "tasks.fetch"])
     app.conf.update(celery_config(settings, broker_url(settings)))
     app.conf.update(routing_config(settings))  # queues from [hosts.*]; see shared/config/queues.py
     check_flower_command(sys.argv, os.environ)  # Flower beyond loopback needs credentials

@@ -19,7 +19,7 @@ from celery.exceptions import SecurityWarning
 from celery.signals import celeryd_after_setup, celeryd_init, setup_logging
 
 from shared.errors import MediacourierError
-from tasks import delivery, ingest, maintenance, mirror  # noqa: F401 - registers every task
+from tasks import delivery, fetch, ingest, maintenance, mirror  # noqa: F401 - registers every task
 from tasks.app import create_app
 from workers.logs import celery_process_tag, configure_logging, level_of
 

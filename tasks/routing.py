@@ -37,6 +37,7 @@ PRIORITIES: dict[str, int] = {
     "mediacourier.confirm_delivery": LIVE,
     "mediacourier.ingest_batch": RECONCILE, "mediacourier.reconcile": RECONCILE,
     "mediacourier.mirror": BULK, "mediacourier.scrub": BULK, "mediacourier.index": BULK,
+    "mediacourier.fetch_icloud": BULK,
 }
 
 

@@ -7,6 +7,7 @@ the `Settings` type, one module per section parses its table."""
 from shared.config.backups import RcloneTarget, ResticTarget
 from shared.config.flower import check_flower_command
 from shared.config.flows import STEP_KINDS, FlowConfig, FlowStep
+from shared.config.icloud import IcloudOptions
 from shared.config.listen import parse_listen
 from shared.config.load import build_settings, load_settings
 from shared.config.mirrors import CONFLICT_POLICIES, MirrorConfig
@@ -44,6 +45,7 @@ __all__ = [
     "STEP_KINDS",
     "AppConfig",
     "ExecutorConfig",
+    "IcloudOptions",
     "FlowConfig",
     "FlowStep",
     "LibraryConfig",

@@ -24,6 +24,7 @@ from shared.config.checks import (
 from shared.config.countdowns import bounded_countdowns
 from shared.config.flows import check_flows, parse_flows
 from shared.config.hosts import parse_hosts
+from shared.config.icloud import check_icloud_sources
 from shared.config.listen import parse_listen
 from shared.config.mirrors import parse_mirrors
 from shared.config.notify import parse_notify
@@ -181,6 +182,7 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     check_library_targets(settings, name)
     check_overlaps(settings, name)
     check_limits(settings, name)
+    check_icloud_sources(settings.sources, settings.mirrors, settings.task_time_limit, name)
     settings = bounded_countdowns(settings, name)
     settings = dataclasses.replace(settings, warnings=ineffective_settings(settings, name))
     return with_default_schedules(settings)

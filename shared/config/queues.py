@@ -30,6 +30,7 @@ NEEDS: dict[str, tuple[str, str]] = {
     "mediacourier.verify_copy": ("files", "source"),
     "mediacourier.ingest_batch": ("files", "source"),
     "mediacourier.reconcile": ("files", "source"),
+    "mediacourier.fetch_icloud": ("files", "source"),  # icloudpd writes into the source
     "mediacourier.flush_rescans": ("rescan", "rescan"),
     # A mirror reads its local tree and writes its target: the host listing the mirror.
     "mediacourier.mirror": ("files", "mirror"),

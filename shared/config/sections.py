@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from shared.config.icloud import IcloudOptions, parse_icloud
 from shared.config.rescan import RescanTarget
 from shared.config.tables import Table as _Table
 from shared.config.tables import key_at, parse_duration, table_at, toml_text
@@ -36,10 +37,12 @@ class SourceConfig:
     # date and place into an XMP sidecar beside the library copy (shared/ingest/takeout.py).
     kind: str = "folder"
     takeout_xmp: bool = False
+    # "icloud": icloudpd downloads into `path` on a schedule (shared/config/icloud.py).
+    icloud: IcloudOptions | None = None
 
 
 VERIFY_MODES = ("cache", "disk")
-SOURCE_KINDS = ("folder", "takeout")
+SOURCE_KINDS = ("folder", "takeout", "icloud")
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ def parse_source(key: str, data: Any, base: Path, name: str,
         kind=table.choice("kind", "folder", SOURCE_KINDS),
         takeout_xmp=table.get("takeout_xmp", False, bool),
     )
+    if source.kind == "icloud":
+        source = replace(source, icloud=parse_icloud(table, base))
     table.finish()
     return source
 

@@ -8,7 +8,8 @@ Each `[notify.NAME]` keeps in Redis (P = prefix):
   P:notify:<name>:summary   string the day of the last daily summary
 Journal events (failures, conflicts, scrub mismatches) are gathered and sent at most once per
 `min_interval` per kind; a hold (a library or target full, a target unreachable, a source or
-target paused longer than `paused_after`) is one message when it starts, however long it lasts.
+target paused longer than `paused_after`, a source's fetching held for a new login) is one
+message when it starts, however long it lasts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from shared.state import RedisStateStore
 
 # journal event -> the `events` kind it belongs to
 KIND_OF = {"failed": "failures", "mirror_failed": "failures", "mirror_refused": "failures",
-           "mirror_conflict": "conflicts", "scrub_mismatch": "scrub"}
+           "mirror_conflict": "conflicts", "scrub_mismatch": "scrub", "fetch_failed": "failures"}
 TITLES = {"failures": "failures", "conflicts": "mirror conflicts",
           "scrub": "damaged library files (scrub)"}
 EXAMPLES = 5
@@ -87,6 +88,9 @@ class NotifyState:
         holds = {}
         for name, raw in self.store.full_entries().items():
             holds[f"full:{name}"] = f"{name} is full: {_reason(raw)}"
+        for name, raw in self.store.fetch_hold_entries().items():  # an iCloud login to renew
+            holds[f"fetch:{name}"] = (f"source {name}: fetching held until someone logs in "
+                                      f"again (mediacourier icloud-auth {name}): {_reason(raw)}")
         for name, (healthy, reason, _at) in self.store.target_health().items():
             if not healthy:
                 holds[f"unreachable:{name}"] = f"target {name} unreachable: {reason}"

@@ -5,6 +5,15 @@ settled, `fsdetect` tells whether events can be trusted or the folder must be po
 receive against the roots."""
 
 from shared.source.fsdetect import should_poll
+from shared.source.icloud import FetchResult, auth_command, fetch_command, parse_output
+from shared.source.icloud_fetch import (
+    FetchHold,
+    cookie_directory,
+    fetch_hold,
+    fetch_holds,
+    fetch_source,
+    lift_fetch_hold,
+)
 from shared.source.paths import (
     checked_item,
     checked_job,
@@ -21,6 +30,16 @@ from shared.source.walk import Entry, walk_source
 
 __all__ = [
     "Entry",
+    "FetchHold",
+    "FetchResult",
+    "auth_command",
+    "cookie_directory",
+    "fetch_command",
+    "fetch_hold",
+    "fetch_holds",
+    "fetch_source",
+    "lift_fetch_hold",
+    "parse_output",
     "StabilityTracker",
     "SweepPlan",
     "backoff_delay",

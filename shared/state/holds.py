@@ -1,7 +1,9 @@
 """The store's keys for holding work back: a full destination and its one trial per window,
-the delivery counter that stops poison messages, the stage-time histogram, the beat lock and
-the queue lengths. Mixed into RedisStateStore (store.py), which supplies `client` and `key`;
-the rules that use them live in full_hold.py and metrics.py."""
+the delivery counter that stops poison messages, the stage-time histogram, the beat lock, the
+queue lengths, and the hold on a source's fetching (P:fetch-hold hash source -> JSON {since,
+reason}: an iCloud login that needs a person). Mixed into RedisStateStore (store.py), which
+supplies `client` and `key`; the rules that use them live in full_hold.py, metrics.py and
+shared/source/icloud_fetch.py."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ FULL_KEY = "full"
 TRIAL_KEY = "full-trial"
 DELIVERIES_KEY = "deliveries"
 METRICS_KEY = "metrics"
+FETCH_HOLD_KEY = "fetch-hold"
 
 
 class HoldKeys:
@@ -45,6 +48,18 @@ class HoldKeys:
         """Be the one run in this window that tries a full target."""
         return bool(self.client.set(self.key(TRIAL_KEY, name), uuid.uuid4().hex, nx=True,
                                     px=max(1, int(ttl * 1000))))
+
+    # a source's fetching held until a person logs in again ------------------------------
+    def hold_fetch_entry(self, source: str, entry: str) -> bool:
+        """Hold `source`'s fetching unless it already is; True when this starts the episode."""
+        return bool(self.client.hsetnx(self.key(FETCH_HOLD_KEY), source, entry))
+
+    def fetch_hold_entries(self) -> dict[str, str]:
+        return self.client.hgetall(self.key(FETCH_HOLD_KEY))
+
+    def drop_fetch_hold(self, source: str) -> bool:
+        """Lift the hold; False when there was none."""
+        return bool(self.client.hdel(self.key(FETCH_HOLD_KEY), source))
 
     # poison messages ---------------------------------------------------------------------
     def count_delivery(self, unit: str, ttl: int) -> tuple[int, int]:

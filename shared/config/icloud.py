@@ -1,0 +1,107 @@
+"""`[sources.NAME] kind = "icloud"`: a folder that icloudpd downloads an iCloud library into.
+
+The keys live here, below `shared.source`, so that loading the configuration already refuses
+what cannot work (no username, a delete without a second copy); shared/source/icloud.py builds
+the command from them, runs it and reads its output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.config.tables import Table, parse_duration, toml_text
+from shared.errors import ConfigError
+
+DEFAULT_FOLDER_STRUCTURE = "{:%Y/%m}"
+DEFAULT_FETCH_EVERY = 6 * 3600.0
+DEFAULT_FETCH_TIMEOUT = 1500.0  # below the default task_time_limit (1800 s)
+# icloudpd is a dependency (pyproject.toml): its script sits beside this Python's, which is not
+# always on PATH (a worker started as .venv/bin/celery).
+BUNDLED_ICLOUDPD = Path(sys.executable).parent / "icloudpd"
+
+
+@dataclass(frozen=True)
+class IcloudOptions:
+    """How one iCloud source fetches. The password is never here: only where to read it."""
+
+    username: str
+    cookie_directory: Path | None = None  # None: <data_dir>/icloud/<source name>
+    fetch_every: float = DEFAULT_FETCH_EVERY
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
+    folder_structure: str = DEFAULT_FOLDER_STRUCTURE
+    until_found: int = 50
+    delete_after_download: bool = False
+    icloudpd: str = "icloudpd"
+    password_file: str = ""
+    password_env: str = ""
+
+
+def default_icloudpd() -> str:
+    """`icloudpd` on PATH, else the one installed with mediacourier."""
+    if shutil.which("icloudpd") or not BUNDLED_ICLOUDPD.is_file():
+        return "icloudpd"
+    return str(BUNDLED_ICLOUDPD)
+
+
+def parse_icloud(table: Table, base: Path) -> IcloudOptions:
+    """The iCloud keys of a source table; ConfigError naming the key."""
+    username = table.get("icloud_username", "", str).strip()
+    if not username:
+        raise ConfigError(f"{table.at('icloud_username')}: required for kind = \"icloud\" "
+                          "(the Apple ID icloudpd logs in as)")
+    cookies = table.get("icloud_cookie_directory", "", str)
+    structure = table.get("folder_structure", DEFAULT_FOLDER_STRUCTURE, str)
+    if structure != "none" and "{" not in structure:
+        raise ConfigError(f"{table.at('folder_structure')}: {toml_text(structure)} is not an "
+                          'icloudpd folder structure (use e.g. "{:%Y/%m}" or "none")')
+    password_file = table.get("icloud_password_file", "", str)
+    password_env = table.get("icloud_password_env", "", str)
+    if password_file and password_env:
+        raise ConfigError(f"{table.at('icloud_password_file')}: give icloud_password_file or "
+                          "icloud_password_env, not both")
+    return IcloudOptions(
+        username=username,
+        cookie_directory=Path(os.path.abspath(base / os.path.expanduser(cookies)))
+        if cookies else None,
+        fetch_every=parse_duration(table.get("fetch_every", "6h"), table.at("fetch_every"),
+                                   positive=True),
+        fetch_timeout=parse_duration(table.get("fetch_timeout", DEFAULT_FETCH_TIMEOUT),
+                                     table.at("fetch_timeout"), positive=True),
+        folder_structure=structure,
+        until_found=table.get("until_found", 50, int, low=1),
+        delete_after_download=table.get("delete_after_download", False, bool),
+        icloudpd=table.get("icloudpd", "", str) or default_icloudpd(),
+        password_file=os.path.abspath(base / os.path.expanduser(password_file))
+        if password_file else "",
+        password_env=password_env,
+    )
+
+
+def check_icloud_sources(sources: Mapping[str, Any], mirrors: Mapping[str, Any],
+                         task_time_limit: float, name: str) -> None:
+    """icloudpd's --delete-after-download removes a photo from iCloud the moment it is on this
+    disk, before mediacourier has verified anything: allowed only when the source's library is
+    kept as a second copy elsewhere (a [mirrors.NAME] of it), so iCloud is never the last copy
+    given up for one that is not safe yet."""
+    for source in sources.values():
+        options = getattr(source, "icloud", None)
+        if options is None:
+            continue
+        where = f"{name}: [sources.{source.name}]"
+        if options.fetch_timeout >= task_time_limit:
+            raise ConfigError(f"{where} fetch_timeout: {options.fetch_timeout:g} s must be "
+                              f"below task_time_limit ({task_time_limit:g} s)")
+        if not options.delete_after_download:
+            continue
+        copies = [m.name for m in mirrors.values() if m.library == source.library]
+        if not copies:
+            raise ConfigError(
+                f"{where} delete_after_download: refused: icloudpd would delete each photo from "
+                f"iCloud as soon as it is downloaded, and library {source.library!r} has no "
+                "[mirrors.NAME] keeping a second copy; add one, or leave it false")

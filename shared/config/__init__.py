@@ -11,6 +11,7 @@ from shared.config.icloud import IcloudOptions
 from shared.config.listen import parse_listen
 from shared.config.load import build_settings, load_settings
 from shared.config.mirrors import CONFLICT_POLICIES, MirrorConfig
+from shared.config.nextcloud import FoundUsers, NextcloudOptions, find_users, user_folders_of
 from shared.config.notify import EVENTS as NOTIFY_EVENTS
 from shared.config.notify import NotifyConfig
 from shared.config.queues import (
@@ -38,6 +39,10 @@ __all__ = [
     "CONFLICT_POLICIES",
     "NOTIFY_EVENTS",
     "NotifyConfig",
+    "FoundUsers",
+    "NextcloudOptions",
+    "find_users",
+    "user_folders_of",
     "ScrubConfig",
     "DUPLICATE_POLICIES",
     "ROLES",

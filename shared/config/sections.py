@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config.icloud import IcloudOptions, parse_icloud
+from shared.config.nextcloud import NextcloudOptions, check_has_users, parse_nextcloud
 from shared.config.rescan import RescanTarget
 from shared.config.tables import Table as _Table
 from shared.config.tables import key_at, parse_duration, table_at, toml_text
@@ -37,12 +38,15 @@ class SourceConfig:
     # date and place into an XMP sidecar beside the library copy (shared/ingest/takeout.py).
     kind: str = "folder"
     takeout_xmp: bool = False
+    # "nextcloud": `path` is a Nextcloud data directory; these say which of its users' folders
+    # are watched (shared/config/nextcloud.py); None for every other kind.
+    nextcloud: NextcloudOptions | None = None
     # "icloud": icloudpd downloads into `path` on a schedule (shared/config/icloud.py).
     icloud: IcloudOptions | None = None
 
 
 VERIFY_MODES = ("cache", "disk")
-SOURCE_KINDS = ("folder", "takeout", "icloud")
+SOURCE_KINDS = ("folder", "takeout", "nextcloud", "icloud")
 
 
 @dataclass(frozen=True)
@@ -109,9 +113,13 @@ def parse_source(key: str, data: Any, base: Path, name: str,
         kind=table.choice("kind", "folder", SOURCE_KINDS),
         takeout_xmp=table.get("takeout_xmp", False, bool),
     )
+    if source.kind == "nextcloud":  # its keys are unknown keys in any other kind of source
+        source = replace(source, nextcloud=parse_nextcloud(table))
     if source.kind == "icloud":
         source = replace(source, icloud=parse_icloud(table, base))
     table.finish()
+    if source.nextcloud is not None and must_exist:
+        check_has_users(source.path, source.nextcloud, key_at(where, "path"))
     return source
 
 

@@ -33,7 +33,8 @@ LAYOUT_ALIASES = {
 DATE_FIELDS = {"year", "month", "day", "hour", "minute", "second", "month_name", "month_abbr",
                "week"}
 METADATA_FIELDS = DATE_FIELDS | {"make", "model", "original_name"}
-FIELDS = {"rel_dir", "name", "stem", "ext", "source", "type", "set", "hash8"} | METADATA_FIELDS
+FIELDS = {"rel_dir", "name", "stem", "ext", "source", "type", "set", "hash8",
+          "user"} | METADATA_FIELDS
 NAME_FIELDS = ("name", "stem", "original_name", "set", "hash8")  # one of them makes names unique
 UNDATED_POLICIES = ("unknown", "mtime")
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -151,6 +152,8 @@ def layout_path(layout: str, rel_path: str, source: str, meta: Metadata | None,
     own_set = stem if set_stem in (None, "", ".", "..") else set_stem.replace("/", "-")
     values = {"rel_dir": rel_dir, "name": own_set + ext, "stem": own_set, "ext": ext.lstrip("."),
               "source": source, "set": own_set,
+              # the first folder of the source path: a nextcloud source's user id
+              "user": rel_path.partition("/")[0] if "/" in rel_path else "",
               "type": meta.kind if meta else media_kind(name)}
     if "hash8" in fields:
         if not sha256:

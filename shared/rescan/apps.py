@@ -46,22 +46,41 @@ def relative_folder(folder: str, library_root: str) -> str:
     return "" if rel == "." else rel
 
 
+USER_FROM_PATH = "{user}"  # nextcloud_user: the first folder of each path is its user
+
+
+def nextcloud_user(target: RescanTarget, rel: str) -> tuple[str, str]:
+    """(the user, the folder inside their `files/`) of a library-relative folder. With
+    `nextcloud_user = "{user}"` the library holds a folder per user (a nextcloud source laid
+    out `{user}/...`): `alice/2024` is alice's `files/<prefix>/2024`, and, with no prefix,
+    `alice/files/Photos` (a library that is the data directory itself) her `files/Photos`.
+    The library's root (folders of several users collapsed) has no user: ("", "")."""
+    if target.app.nextcloud_user != USER_FROM_PATH:
+        return target.app.nextcloud_user, app_path(target.app.files_prefix, rel)
+    user, _, rest = rel.partition("/")
+    if not target.app.files_prefix and (rest == "files" or rest.startswith("files/")):
+        return user, rest.partition("/")[2]
+    return user, app_path(target.app.files_prefix, rest) if user else ""
+
+
 def nextcloud_path(target: RescanTarget, rel: str) -> str:
     """`/<user>/files/<prefix>/<rel>`: what `files:scan --path` wants."""
-    inside = app_path(target.app.files_prefix, rel)
-    return "/" + "/".join(part for part in (target.app.nextcloud_user, "files", inside) if part)
+    user, inside = nextcloud_user(target, rel)
+    return "/" + "/".join(part for part in (user, "files", inside) if part)
 
 
 def nextcloud_commands(target: RescanTarget, rel: str) -> list[tuple[str, ...]]:
     """files:scan for the folder, then (optionally) memories:index for the same folder."""
     occ = target.app.occ
+    user, inside = nextcloud_user(target, rel)
+    if not user:  # every user's folders: `--all`, and Memories indexes every user
+        return [(*occ, "files:scan", "-n", "--all"),
+                *([(*occ, "memories:index", "-n")] if target.app.memories else [])]
     # One argv element for the path: folder names with spaces must not split, and a folder
     # named `--all` stays the value of --path. memories' folder always starts with '/'.
     commands = [(*occ, "files:scan", "-n", f"--path={nextcloud_path(target, rel)}")]
     if target.app.memories:
-        folder = "/" + app_path(target.app.files_prefix, rel)
-        commands.append((*occ, "memories:index", "-n", "-u", target.app.nextcloud_user,
-                         "--folder", folder))
+        commands.append((*occ, "memories:index", "-n", "-u", user, "--folder", "/" + inside))
     return commands
 
 

@@ -14,6 +14,7 @@ from shared.source.icloud_fetch import (
     fetch_source,
     lift_fetch_hold,
 )
+from shared.source.nextcloud import discover_users, user_folders, user_of, walk_starts
 from shared.source.paths import (
     checked_item,
     checked_job,
@@ -44,6 +45,7 @@ __all__ = [
     "SweepPlan",
     "backoff_delay",
     "checked_item",
+    "discover_users",
     "checked_job",
     "checked_source",
     "journal_refusal",
@@ -54,6 +56,9 @@ __all__ = [
     "resolved_inside",
     "rules_for",
     "should_poll",
+    "user_folders",
+    "user_of",
     "vanished_library_files",
+    "walk_starts",
     "walk_source",
 ]

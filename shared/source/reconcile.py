@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from shared.config import SourceConfig
 from shared.media import IgnoreRules
+from shared.source.nextcloud import walk_starts
 from shared.source.walk import Entry, walk_versions
 from shared.state import SEP, RedisStateStore, file_lease_name
 from shared.transfer import TMP_PREFIX, remove_if_stale
@@ -78,7 +79,10 @@ def plan_source(
                 return True
         return False
 
-    folders = walk_versions(source.path, rules_for(source), known=known)
+    rules = rules_for(source)
+    # A nextcloud source: its users' folders only, never appdata_* and the like beside them.
+    folders = (files for start in walk_starts(source)
+               for files in walk_versions(source.path, rules, start, known=known))
     inflight = _inflight_of(store, source.name, time.time() - stale_after)
     now = time.time() if now is None else now
     settled_before_ns = int((now - source.stability_seconds) * 1e9)

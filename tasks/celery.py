@@ -18,6 +18,7 @@ from typing import Any
 from celery.exceptions import SecurityWarning
 from celery.signals import celeryd_after_setup, celeryd_init, setup_logging
 
+import tasks.flow  # noqa: F401 - registers mediacourier.flow_step
 from shared.errors import MediacourierError
 from tasks import delivery, fetch, ingest, maintenance, mirror  # noqa: F401 - registers every task
 from tasks.app import create_app

@@ -37,6 +37,7 @@ PRIORITIES: dict[str, int] = {
     "mediacourier.confirm_delivery": LIVE,
     "mediacourier.ingest_batch": RECONCILE, "mediacourier.reconcile": RECONCILE,
     "mediacourier.mirror": BULK, "mediacourier.scrub": BULK, "mediacourier.index": BULK,
+    "mediacourier.flow_step": RECONCILE,  # a flow moves many files: never ahead of a live one
     "mediacourier.fetch_icloud": BULK,
 }
 

@@ -29,6 +29,7 @@ from workers import exit_codes
 from workers.app import celery_app
 from workers.backup_cli import BACKUP_COMMANDS, add_backup_parsers
 from workers.deployment import load_deployment, remember_deployment
+from workers.flow_cli import FLOW_COMMANDS, add_flow_parser
 from workers.hosts import (
     doctor_settings,
     print_host_status,
@@ -266,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(command)
     add_backup_parsers(command)
     add_index_parser(command)
+    add_flow_parser(command)
     add_queue_parser(command)
     return parser
 
@@ -278,6 +280,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 COMMANDS.update(OPS_COMMANDS)
 COMMANDS.update(BACKUP_COMMANDS)
 COMMANDS.update(INDEX_COMMANDS)
+COMMANDS.update(FLOW_COMMANDS)
 COMMANDS.update(QUEUE_COMMANDS)
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shared.config import Settings
+from shared.flow import flow_holds
 from shared.mirror import ConflictBook, check_mirror
 from shared.remote import connect
 from shared.scrub import ScrubLedger
@@ -89,6 +90,9 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
     for name, (since, reason) in sorted(full_targets(store).items()):
         shown.add_row(f"target {name}", Text.assemble(
             ("FULL", "red"), f" since {_when(since, '%H:%M:%S')}: {reason}"))
+    for name, hold in sorted(flow_holds(store).items()):
+        shown.add_row(f"flow {name}", Text.assemble(
+            ("HELD", "red"), f" since {_when(hold.since, '%H:%M:%S')}: {escape_text(hold.reason)}"))
     console.print(shown)
     failures = store.failures()
     console.print(happened(store.counters(), len(failures)))

@@ -139,7 +139,7 @@ def cmd_queues(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
     store, server = open_store(settings, read_only=True)
     try:
-        print_history(store, args.format, args.limit, console())
+        print_history(store, args.format, args.limit, console(), args.user)
     finally:
         if server:
             server.stop()
@@ -246,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="table for people (default), csv or json for programs")
     history.add_argument("--limit", type=positive, default=100,
                          help="the last N operations (default: 100)")
+    history.add_argument("--user", help="only the files of this Nextcloud user (the first "
+                         "folder of their path)")
     trace = command("trace", "one file's journey: stages, hosts, times, where it is now")
     trace.add_argument("what", metavar="PATH|NAME|SHA",
                        help="a file's path (in a source or a library), its name, or its sha256 "

@@ -20,7 +20,7 @@ from shared.config import (
     worker_queues,
 )
 from shared.state import RedisStateStore
-from workers.report import print_attention, print_status, table
+from workers.report import print_attention, print_status, print_users, table
 
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own beside the queue's.
 PRIORITY_SEPARATOR = "\x06\x16"
@@ -112,6 +112,7 @@ def print_host_status(console: Console, app: Any, settings: Settings, store: Red
                 for node, queues in answers.items()}
     depths = {queue: queue_depth(store, queue) for queue in all_queues(settings)}
     print_status(console, store, consumed, [], depths)
+    print_users(console, store, settings)
     if settings.hosts:
         shown = table("hosts", "host", "workers online", header=False)
         for host in settings.hosts:

@@ -21,6 +21,7 @@ from shared.flow import flow_holds
 from shared.mirror import ConflictBook, check_mirror
 from shared.remote import connect
 from shared.scrub import ScrubLedger
+from shared.source import discover_users, user_of
 from shared.state import (
     RedisStateStore,
     absent_libraries,
@@ -40,6 +41,8 @@ SHOWN_ELSEWHERE = frozenset({"id", "at", "event", "source", "path", "dest", "lib
                              "name", "target", "folder", "folders", "reason", "bytes",
                              "seconds", "sha256", "hosts", "timings", "host", "copied",
                              "duplicate_of", "task_id"})
+FILE_EVENTS = ("ingested", "duplicate", "skipped", "empty", "failed")  # a file's outcomes
+USER_JOURNAL = 100_000  # journal entries counted per Nextcloud user (the journal's length)
 ATTENTION_ROWS = 10  # per library or mirror: the command named beside them lists the rest
 WIDE = 100_000  # a console this wide never wraps: piped output keeps each row on one line
 
@@ -130,6 +133,34 @@ def print_attention(console: Console, store: RedisStateStore, settings: Settings
         console.print(shown)
 
 
+def print_users(console: Console, store: RedisStateStore, settings: Settings) -> None:
+    """Per Nextcloud user, the outcomes of their files in the journal and how many still fail;
+    nothing when no source is a nextcloud source."""
+    sources = {name for name, source in settings.sources.items() if source.nextcloud}
+    if not sources:
+        return
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for entry in store.read_journal(USER_JOURNAL):
+        if entry.get("source") in sources and entry.get("event") in FILE_EVENTS:
+            per = counts.setdefault((entry["source"], user_of(entry.get("path", ""))), {})
+            per[entry["event"]] = per.get(entry["event"], 0) + 1
+    failing: dict[tuple[str, str], int] = {}
+    for item in store.failures():
+        if item["source"] in sources:
+            key = (item["source"], user_of(item["path"]))
+            failing[key] = failing.get(key, 0) + 1
+    shown = table("per Nextcloud user", "user", "files", header=False)
+    for source, user in sorted({*counts, *failing}):
+        per = counts.get((source, user), {})
+        text = ", ".join(f"{per[e]:,} {e}" for e in FILE_EVENTS if per.get(e)) or "none yet"
+        if failing.get((source, user)):
+            text += f" ({failing[source, user]:,} still failing)"
+        shown.add_row(Text(escape_text(f"{source} {user or '(top)'}")), text)
+    if not shown.row_count:
+        shown.add_row("nothing yet", "")
+    console.print(shown)
+
+
 def happened(counters: dict[str, int], failing: int) -> Table:
     """What the journal counted, one row per kind of event: an event is counted once when it
     happens (a file ingested, a pause); `ingested` carries its bytes, `failed` how many of
@@ -184,8 +215,14 @@ def _where(entry: dict[str, Any]) -> str:
     return str(entry.get("dest") or "")
 
 
-def print_history(store: RedisStateStore, fmt: str, limit: int, console: Console) -> None:
-    entries = [typed_entry(entry) for entry in store.read_journal(limit)]
+def print_history(store: RedisStateStore, fmt: str, limit: int, console: Console,
+                  user: str | None = None) -> None:
+    """The last `limit` operations; with `user`, the last `limit` about that Nextcloud user's
+    files (the first folder of their path), looked for in the whole journal."""
+    raw = store.read_journal(limit) if user is None else [
+        entry for entry in store.read_journal(USER_JOURNAL)
+        if entry.get("source") and user_of(entry.get("path", "")) == user][-limit:]
+    entries = [typed_entry(entry) for entry in raw]
     if fmt == "json":
         json.dump(entries, sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -234,11 +271,28 @@ def _readable(path: str) -> str:
     return f"{path} is readable"
 
 
+def _nextcloud_users(settings: Settings, name: str) -> str:
+    found = discover_users(settings.sources[name])
+    if not found.users:
+        raise FileNotFoundError(f"no Nextcloud user to watch in {settings.sources[name].path}"
+                                + (f" (left out: {_left_out(found.excluded)})"
+                                   if found.excluded else ""))
+    verdict = f"users {', '.join(found.users)}"
+    return verdict + (f"; left out: {_left_out(found.excluded)}" if found.excluded else "")
+
+
+def _left_out(excluded: dict[str, str]) -> str:
+    return ", ".join(f"{user} ({why})" for user, why in sorted(excluded.items()))
+
+
 def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
     checks: list[Check] = [("config", lambda: f"{settings.config_path or 'default'} is valid"),
                            ("redis", ping)]
     for source in settings.sources.values():
         checks.append((f"source {source.name}", lambda p=str(source.path): _readable(p)))
+        if source.nextcloud:
+            checks.append((f"source {source.name} (users)",
+                           lambda n=source.name: _nextcloud_users(settings, n)))
         if source.mode == "move":
             checks.append((f"source {source.name} (move)", lambda p=str(source.path): _writable(p)))
     for library in settings.libraries.values():

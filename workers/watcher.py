@@ -8,12 +8,8 @@ event errors are logged, and a failed hand-over is retried with backoff until it
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import logging
 import os
-import stat as stat_module
 import threading
 import time
 from collections.abc import Callable
@@ -21,13 +17,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserverVFS
 
 from shared.config import Settings, SourceConfig
 from shared.media import IgnoreRules
 from shared.source import StabilityTracker, backoff_delay, should_poll, walk_source
+from workers.nextcloud_watch import UserFollower
+from workers.observers import (
+    default_observer,
+    healthy,
+    real_folder,
+    release_freed_memory,
+    stop_quietly,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +45,6 @@ class Enqueuer(Protocol):
         """Queue everything already in the source (start-up catch-up); returns the count."""
 
 
-def default_observer(poll: bool, poll_interval: float = 1.0) -> BaseObserver:
-    if not poll:
-        return Observer()
-    # lstat, never os.stat: a symlinked folder must look like a link, not a folder to descend
-    # into, or files outside every root are snapshotted, reported and moved (as inotify never
-    # does). scandir lists without following links.
-    return PollingObserverVFS(os.lstat, os.scandir, polling_interval=poll_interval)
-
-
 @dataclass
 class _Watch:
     """Everything the watcher keeps for one source."""
@@ -65,6 +58,15 @@ class _Watch:
     scan_needed: bool = True
     failures: int = 0  # consecutive failed attach / scan attempts
     retry_at: float = 0.0
+    # A nextcloud source has one watch of its data directory alone (`top`: new users, and the
+    # source's catch-up scan) and one watch per user folder (`folder`, relative to the root;
+    # its catch-up is a walk of that folder, as for a folder that just appeared).
+    top: bool = False
+    folder: str = ""
+
+    @property
+    def observed(self) -> str:
+        return os.path.join(self.root, *self.folder.split("/")) if self.folder else self.root
 
     def relative(self, path: str) -> str | None:
         prefix = self.root.rstrip(os.sep) + os.sep
@@ -105,20 +107,25 @@ class Watcher:
         self._factory = observer_factory or (lambda poll: default_observer(poll, poll_interval))
         self._lock = threading.Lock()
         self._started = False
-        self._watches = {
-            name: _Watch(
-                source=source,
-                root=os.fspath(source.path),
-                rules=IgnoreRules(source.include, source.exclude),
-                # lstat: symlinks and FIFOs are handed over too, and the pipeline says why not.
-                tracker=StabilityTracker(source.stability_seconds, clock, os.lstat),
-                poll=should_poll(source.path, source.polling),
-            )
-            for name, source in settings.sources.items()
-        }
+        self._watches = {name: self._new_watch(source, top=source.nextcloud is not None)
+                         for name, source in settings.sources.items()}
+        self._followers = {name: UserFollower(source, clock)
+                           for name, source in settings.sources.items() if source.nextcloud}
+
+    def _new_watch(self, source: SourceConfig, top: bool = False, folder: str = "") -> _Watch:
+        return _Watch(
+            source=source,
+            root=os.fspath(source.path),
+            rules=IgnoreRules(source.include, source.exclude),
+            # lstat: symlinks and FIFOs are handed over too, and the pipeline says why not.
+            tracker=StabilityTracker(source.stability_seconds, self._clock, os.lstat),
+            poll=should_poll(source.path, source.polling),
+            top=top, folder=folder,
+        )
 
     def watching(self) -> dict[str, str]:
-        """Source name -> 'polling', 'events' or 'detached' (waiting to re-attach)."""
+        """Source name (`name:user/folder` for a Nextcloud user's folder) -> 'polling',
+        'events' or 'detached' (waiting to re-attach)."""
         return {
             name: "detached" if w.observer is None else "polling" if w.poll else "events"
             for name, w in self._watches.items()
@@ -126,15 +133,38 @@ class Watcher:
 
     def start(self) -> None:
         """Attach an observer to every source, then enqueue what is already there."""
+        for follower in self._followers.values():
+            self._follow(follower)  # not started yet: the loop below attaches its watches
         self._started = True
-        for watch in self._watches.values():
+        for watch in list(self._watches.values()):
             if self._attach(watch):
+                if watch.folder:  # the catch-up scan of its source (its `top`) covers it
+                    watch.scan_needed = False
+                else:
+                    self._scan(watch)
+
+    def _follow(self, follower: UserFollower) -> None:
+        """Start watching a nextcloud source's new user folders, stop watching those gone."""
+        added, removed = follower.refresh()
+        name = follower.source.name
+        for folder, user in removed.items():
+            watch = self._watches.pop(f"{name}:{folder}", None)
+            if watch is not None:
+                stop_quietly(watch.observer)
+                watch.observer = None
+            log.info("source %s: stopped watching user %s (%s is gone or left out)", name, user,
+                     folder)
+        for folder, user in added.items():
+            watch = self._new_watch(follower.source, folder=folder)
+            self._watches[f"{name}:{folder}"] = watch
+            log.info("source %s: found Nextcloud user %s", name, user)
+            if self._started and self._attach(watch):
                 self._scan(watch)
 
     def stop(self) -> None:
         self._started = False
-        for watch in self._watches.values():
-            _stop_quietly(watch.observer)
+        for watch in list(self._watches.values()):
+            stop_quietly(watch.observer)
             watch.observer = None
 
     def run_forever(self, stop_event: threading.Event) -> None:
@@ -148,10 +178,16 @@ class Watcher:
     def run_once(self) -> int:
         """Re-attach or re-scan sources that need it, and hand settled files over."""
         handed = 0
-        for watch in self._watches.values():
-            if self._started and self._clock() >= watch.retry_at:
-                if not _healthy(watch.observer):
-                    _stop_quietly(watch.observer)
+        for follower in self._followers.values():
+            if self._started and follower.due():
+                self._follow(follower)
+        for watch in list(self._watches.values()):
+            if watch.folder and not real_folder(watch.observed):
+                # A user's folder removed: the follower stops its watch (no error, no retry).
+                self._followers[watch.source.name].wake()
+            elif self._started and self._clock() >= watch.retry_at:
+                if not healthy(watch.observer):
+                    stop_quietly(watch.observer)
                     self._attach(watch)
                 if watch.scan_needed and watch.observer is not None:
                     self._scan(watch)
@@ -164,8 +200,10 @@ class Watcher:
     def _sleep_seconds(self) -> float:
         now = self._clock()
         wake = now + IDLE_TICK
+        for follower in self._followers.values():
+            wake = min(wake, follower.next_at)
         with self._lock:
-            for watch in self._watches.values():
+            for watch in list(self._watches.values()):
                 deadline = watch.tracker.next_deadline()
                 if deadline is not None:
                     wake = min(wake, deadline)
@@ -194,14 +232,16 @@ class Watcher:
         observer: BaseObserver | None = None
         watch.observer = None
         try:
-            if not os.path.isdir(watch.root):
-                raise FileNotFoundError(f"folder {watch.root!r} does not exist")
+            if not os.path.isdir(watch.observed):
+                raise FileNotFoundError(f"folder {watch.observed!r} does not exist")
             observer = self._factory(watch.poll)
-            observer.schedule(_Handler(self, watch), watch.root, recursive=True)
+            # A data directory alone: its users' folders have watches of their own, and
+            # appdata_* (previews by the hundred thousand) must not cost an inotify watch each.
+            observer.schedule(_Handler(self, watch), watch.observed, recursive=not watch.top)
             observer.start()
         except Exception as exc:
-            _stop_quietly(observer)
-            if not watch.poll and isinstance(exc, OSError) and os.path.isdir(watch.root):
+            stop_quietly(observer)
+            if not watch.poll and isinstance(exc, OSError) and os.path.isdir(watch.observed):
                 # Typically the inotify watch limit: polling is slower but sees everything.
                 log.warning("source %s: cannot use events (%s); polling", watch.source.name, exc)
                 watch.poll = True
@@ -210,10 +250,14 @@ class Watcher:
             return False
         watch.observer, watch.scan_needed = observer, True
         how = "polling" if watch.poll else "file-system events"
-        log.info("source %s: watching %r by %s", watch.source.name, watch.root, how)
+        log.info("source %s: watching %r by %s", watch.source.name, watch.observed, how)
         return True
 
     def _scan(self, watch: _Watch) -> None:
+        if watch.folder:  # a Nextcloud user's folder: files may be there before its watch
+            self._walk_into(watch, watch.folder)
+            watch.scan_needed, watch.failures = False, 0
+            return
         try:
             count = self._enqueuer.enqueue_scan(watch.source.name)
         except Exception as exc:
@@ -231,6 +275,10 @@ class Watcher:
 
     def _on_event(self, watch: _Watch, event: FileSystemEvent) -> None:
         kind, is_dir = event.event_type, event.is_directory
+        if watch.top:  # a folder come or gone at the top of a data directory: a user, maybe
+            if is_dir and kind in ("created", "deleted", "moved"):
+                self._followers[watch.source.name].wake()
+            return
         src = os.fsdecode(event.src_path)
         if kind == "moved":
             self._gone(watch, src, is_dir)
@@ -250,11 +298,14 @@ class Watcher:
                 watch.tracker.touch(path)
         if not is_dir or watch.rules.prunes_path(rel):
             return
-        if not _real_folder(path):
+        if not real_folder(path):
             # A link to a folder (reported as a folder by an observer that follows links): its
             # files live outside the root, so never walk it.
             return
         # Files may have landed before the observer attached to this new folder: walk it.
+        self._walk_into(watch, rel)
+
+    def _walk_into(self, watch: _Watch, rel: str) -> None:
         for entry in walk_source(watch.root, watch.rules, start=rel):
             with self._lock:
                 watch.tracker.touch(os.path.join(watch.root, *entry.rel_path.split("/")))
@@ -266,35 +317,3 @@ class Watcher:
                 watch.tracker.forget_tree(path)
             else:
                 watch.tracker.forget(path)
-
-
-def release_freed_memory() -> None:
-    """Hand the heap a catch-up scan used (the records and the walk of a whole source, tens of
-    MB for 100,000 files) back to the system: glibc keeps freed memory for reuse, and a
-    watcher that is idle for hours would sit on it."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS): no need
-        ctypes.CDLL(None).malloc_trim(0)
-
-
-def _real_folder(path: str) -> bool:
-    try:
-        return stat_module.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _healthy(observer: BaseObserver | None) -> bool:
-    if observer is None or not observer.is_alive():
-        return False
-    # An emitter dies alone when its folder vanishes: the observer lives on, blind.
-    return all(emitter.is_alive() for emitter in observer.emitters)
-
-
-def _stop_quietly(observer: BaseObserver | None) -> None:
-    try:
-        if observer is not None:
-            observer.stop()
-            observer.join(timeout=5)
-    except Exception:  # never started, or already dead: nothing left to stop
-        log.debug("error while stopping an observer", exc_info=True)

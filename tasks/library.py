@@ -9,8 +9,8 @@ from typing import Any
 from celery import Celery, Task, shared_task
 
 from shared.config import Settings
-from shared.errors import LeaseHeld, UnknownSource
-from shared.ingest import Context, first_index_hold, index_library
+from shared.errors import LeaseHeld, RetryableError, UnknownSource
+from shared.ingest import Context, first_index_hold, index_library, target_of
 from shared.source import journal_refusal
 from shared.state import Hold, library_gate
 from tasks.runtime import task_context
@@ -54,11 +54,17 @@ def index(self: Task, library: str) -> dict[str, Any]:
     if library_gate(ctx.store, settings, name) is not None:
         ctx.store.forget_index_sent(name)  # not there: the next arrival asks again
         return {"skipped": f"library {name!r} is not there"}
+    library_config = settings.libraries[name]
     try:
         with ctx.store.lock(f"index:{name}", ttl=settings.lease_seconds):
-            run = index_library(ctx.store, settings.libraries[name], budget=INDEX_SLICE)
+            run = index_library(ctx.store, library_config, budget=INDEX_SLICE,
+                                target=target_of(settings, library_config))
     except LeaseHeld:
         return {"skipped": "an index of this library is already running"}
+    except RetryableError as exc:
+        # Its target does not answer: the cursor is saved, the next arrival asks again.
+        ctx.store.forget_index_sent(name)
+        return {"skipped": f"library {name!r}: {exc}"}
     if run.complete:
         ctx.store.forget_index_sent(name)
         ctx.store.journal("library-indexed", library=name, files=run.files, reason=(

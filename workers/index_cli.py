@@ -11,7 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 from shared.config import Settings, broker_url
 from shared.errors import ConfigError, TargetUnreachable
-from shared.ingest import IndexRun, index_library, needs_first_index
+from shared.ingest import IndexRun, index_library, needs_first_index, target_of
 from shared.state import RedisStateStore, library_gate
 from workers.exit_codes import OK
 from workers.progress import rate_columns
@@ -24,9 +24,6 @@ def index_with_bar(store: RedisStateStore, settings: Settings, name: str,
         raise ConfigError(f"no library named {name!r}; configured: "
                           f"{', '.join(settings.libraries) or 'none'}")
     library = settings.libraries[name]
-    if library.target:
-        raise ConfigError(f"library {name!r} is on target {library.target!r}: index it on a "
-                          "host that has it as a folder")
     hold = library_gate(store, settings, name)
     if hold is not None:
         raise TargetUnreachable(f"{hold.reason}; nothing indexed")
@@ -39,7 +36,7 @@ def index_with_bar(store: RedisStateStore, settings: Settings, name: str,
             progress.update(bar, completed=done_bytes, total=total_bytes,
                             files=f"{done}/{total}")
 
-        run = index_library(store, library, show)
+        run = index_library(store, library, show, target=target_of(settings, library))
     console.print(f"library {name}: {run.files} files looked at, {run.hashed} hashed, "
                   f"{run.new} new to the content index, {run.gone} gone, {run.unreadable} "
                   f"unreadable, in {run.seconds:.1f} s", highlight=False)

@@ -126,7 +126,7 @@ class SshExecutor:
             assert transport is not None
             channel = transport.open_session(timeout=self.connect_timeout)
             channel.exec_command(shlex.join(remote))
-        except (paramiko.SSHException, OSError) as exc:
+        except (paramiko.SSHException, OSError, EOFError) as exc:  # EOF: the server went away
             self.close()
             raise ExecutorUnreachable(f"ssh {self.endpoint.describe()}: {exc}") from None
         out, err = bytearray(), bytearray()

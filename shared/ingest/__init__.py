@@ -18,6 +18,7 @@ from shared.ingest.library_index import (
     first_index_hold,
     index_library,
     needs_first_index,
+    target_of,
 )
 from shared.ingest.pipeline import STAGES, fail_and_record, give_up, run_all, run_stage
 
@@ -38,6 +39,7 @@ __all__ = [
     "run_batch",
     "run_stage",
     "soft_time_limit",
+    "target_of",
     "time_limits",
     "wait_for_free_lease",
     "waves",

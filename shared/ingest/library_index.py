@@ -9,6 +9,9 @@ replacing a claim or an entry already there). It saves its cursor (the last name
 every batch, so an interrupted run resumes where it was; files gone since are forgotten at the
 end of a whole pass. Files mediacourier placed (`P:libfiles`) are already counted.
 
+A library on an SSH target (`target = "..."`) is listed and hashed by the target itself
+(remote_index.py: one `find`, then `sha256sum` over many files per call); the rest is the same.
+
 Until a library's first index is complete, a file arriving for it waits before its claim
 (`first_index_hold`): a claim made before the index knew of the library's copy would import
 the file a second time.
@@ -19,11 +22,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from shared.config import LibraryConfig, Settings
+from shared.config import LibraryConfig, Settings, TargetConfig
 from shared.errors import MediacourierError
+from shared.ingest.remote_index import RemoteLibraryFiles
 from shared.media import is_sidecar
 from shared.state import Hold, RedisStateStore, stat_value
 from shared.transfer import sha256_file
@@ -31,6 +36,7 @@ from shared.transfer import sha256_file
 log = logging.getLogger(__name__)
 
 BATCH = 500  # files per write to Redis (and per save of the cursor)
+HASH_AHEAD = 200  # files of a target library hashed per round trip
 WAIT_SECONDS = 5.0  # how often a file held for a first index looks again
 
 
@@ -78,7 +84,43 @@ def walk_library(root: str) -> list[tuple[str, os.stat_result]]:
     return found
 
 
-def _cached(value: str | None, info: os.stat_result) -> str | None:
+class StatLike(Protocol):
+    @property
+    def st_size(self) -> int: ...
+    @property
+    def st_mtime_ns(self) -> int: ...
+    @property
+    def st_ino(self) -> int: ...
+
+
+class LocalLibraryFiles:
+    """A library folder on this host: walked and hashed here, one file at a time."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def walk(self) -> list[tuple[str, StatLike]]:
+        return list(walk_library(self.root))
+
+    def hash_many(self, files: Sequence[tuple[str, StatLike]]) -> dict[str, str]:
+        return {}  # hashed one by one, each under the run's time budget
+
+    def hash_one(self, rel: str) -> tuple[str, StatLike]:
+        return sha256_file(os.path.join(self.root, rel))
+
+
+def library_files(library: LibraryConfig,
+                  target: TargetConfig | None) -> LocalLibraryFiles | RemoteLibraryFiles:
+    """Who lists and hashes the library: this host, or its SSH target."""
+    if library.target:
+        if target is None or not target.over_ssh:
+            raise MediacourierError(f"library {library.name!r}: its target "
+                                    f"{library.target!r} is not an SSH target")
+        return RemoteLibraryFiles(target, str(library.path))
+    return LocalLibraryFiles(str(library.path))
+
+
+def _cached(value: str | None, info: StatLike) -> str | None:
     if value is None:
         return None
     size, mtime_ns, inode, sha = value.split(":", 3)
@@ -88,14 +130,17 @@ def _cached(value: str | None, info: os.stat_result) -> str | None:
 
 
 def index_library(store: RedisStateStore, library: LibraryConfig,
-                  progress: Progress | None = None, budget: float | None = None) -> IndexRun:
+                  progress: Progress | None = None, budget: float | None = None,
+                  target: TargetConfig | None = None) -> IndexRun:
     """Index the library from its saved cursor on; stop after `budget` seconds (the cursor is
-    saved: the next run goes on), or at the end of the pass (complete)."""
+    saved: the next run goes on), or at the end of the pass (complete). `target`: the
+    library's `[targets.NAME]`, for a library on one."""
     started = time.monotonic()
     name, root = library.name, str(library.path)
+    reader = library_files(library, target)
     state = store.index_state(name)
     cursor = str(state.get("cursor", ""))
-    files = walk_library(root)
+    files = reader.walk()
     placed = store.library_files(name)
     cached = store.library_stats(name)
     total_bytes = sum(info.st_size for _, info in files)
@@ -110,7 +155,13 @@ def index_library(store: RedisStateStore, library: LibraryConfig,
         store.put_index_state(name, {**state, "cursor": last, "files_done": done,
                                      "files_total": len(files), "at": time.time()})
 
-    for rel, info in files[done:]:
+    ahead: dict[str, str] = {}
+    first = done
+    for position, (rel, info) in enumerate(files[first:], start=first):
+        if (position - first) % HASH_AHEAD == 0:
+            # The target hashes the next files not cached in one call (this host: none).
+            ahead = reader.hash_many([(r, i) for r, i in files[position:position + HASH_AHEAD]
+                                      if r not in placed and _cached(cached.get(r), i) is None])
         done += 1
         done_bytes += info.st_size
         counts["files"] += 1
@@ -118,7 +169,7 @@ def index_library(store: RedisStateStore, library: LibraryConfig,
             sha = _cached(cached.get(rel), info)
             if sha is None:
                 try:
-                    sha, info = sha256_file(os.path.join(root, rel))
+                    sha, info = _hash(reader, rel, info, ahead)
                 except (OSError, MediacourierError) as exc:
                     log.warning("%s: not indexed: %s", os.path.join(root, rel), exc)
                     counts["unreadable"] += 1
@@ -145,6 +196,15 @@ def index_library(store: RedisStateStore, library: LibraryConfig,
                     seconds=time.monotonic() - started)
 
 
+def _hash(reader: LocalLibraryFiles | RemoteLibraryFiles, rel: str, info: StatLike,
+          ahead: dict[str, str]) -> tuple[str, StatLike]:
+    if isinstance(reader, LocalLibraryFiles):
+        return reader.hash_one(rel)
+    if rel not in ahead:
+        raise MediacourierError("the target could not hash it (gone, or unreadable there)")
+    return ahead[rel], info
+
+
 def looks_empty(root: str) -> bool:
     """Nothing in the library but hidden files (our temps, an app's markers): nothing to index."""
     try:
@@ -157,16 +217,24 @@ def looks_empty(root: str) -> bool:
 
 
 def needs_first_index(store: RedisStateStore, library: LibraryConfig) -> bool:
-    """True until the library's first index is complete. A library on an SSH target is not
-    walked from here; an empty library is complete at once (no hold for a new library)."""
-    if library.target or store.index_complete(library.name):
+    """True until the library's first index is complete. An empty local library is complete at
+    once (no hold for a new library); one on an SSH target is not looked at from here (every
+    arrival would cost a login): its first index runs, which is quick when it is empty."""
+    if store.index_complete(library.name):
         return False
+    if library.target:
+        return True
     if looks_empty(str(library.path)) and not store.library_files(library.name):
         store.put_index_state(library.name, {"complete": time.time(), "cursor": "",
                                              "files_done": 0, "files_total": 0,
                                              "at": time.time()})
         return False
     return True
+
+
+def target_of(settings: Settings, library: LibraryConfig) -> TargetConfig | None:
+    """The `[targets.NAME]` a library lives on, or None for a folder of this host."""
+    return settings.targets.get(library.target) if library.target else None
 
 
 def first_index_hold(store: RedisStateStore, settings: Settings, source: str) -> Hold | None:

@@ -20,6 +20,7 @@ from shared.state.library_hold import (
     library_gate,
     library_missing,
     rescan_gate,
+    run_on_target,
 )
 from shared.state.library_keys import stat_value
 from shared.state.messages import files_in_messages, priority_lists
@@ -73,6 +74,7 @@ __all__ = [
     "observe_timings",
     "recheck_cap",
     "rescan_gate",
+    "run_on_target",
     "serve_metrics",
     "source_gate",
     "sources_to_catch_up",

@@ -37,6 +37,7 @@ from workers.hosts import (
     watched_settings,
     worker_argv,
 )
+from workers.icloud_cli import ICLOUD_COMMANDS, add_icloud_parser
 from workers.index_cli import INDEX_COMMANDS, add_index_parser
 from workers.logs import command_tag, configure_logging
 from workers.mirror_cli import run_mirror_command
@@ -269,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(command)
     add_backup_parsers(command)
     add_index_parser(command)
+    add_icloud_parser(command)
     add_flow_parser(command)
     add_queue_parser(command)
     return parser
@@ -282,6 +284,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 COMMANDS.update(OPS_COMMANDS)
 COMMANDS.update(BACKUP_COMMANDS)
 COMMANDS.update(INDEX_COMMANDS)
+COMMANDS.update(ICLOUD_COMMANDS)
 COMMANDS.update(FLOW_COMMANDS)
 COMMANDS.update(QUEUE_COMMANDS)
 

@@ -21,7 +21,7 @@ from shared.flow import flow_holds
 from shared.mirror import ConflictBook, check_mirror
 from shared.remote import connect
 from shared.scrub import ScrubLedger
-from shared.source import discover_users, user_of
+from shared.source import discover_users, fetch_holds, user_of
 from shared.state import (
     RedisStateStore,
     absent_libraries,
@@ -79,6 +79,10 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
     for field, since in sorted(store.paused().items()):
         kind, name = field.split(":", 1)
         shown.add_row("paused", Text(f"{kind} {escape_text(name)} (since {_when(since)})"))
+    for name, held in sorted(fetch_holds(store).items()):
+        shown.add_row(f"source {name}", Text.assemble(
+            ("FETCH HELD", "red"), f" since {_when(held.since)}: {held.reason} (log in again: "
+            f"mediacourier icloud-auth {name})"))
     for name, (healthy, reason, at) in sorted(store.target_health().items()):
         when = _when(at, "%H:%M:%S")
         shown.add_row(f"target {name}", f"ok (since {when})" if healthy

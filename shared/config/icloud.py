@@ -84,11 +84,11 @@ def parse_icloud(table: Table, base: Path) -> IcloudOptions:
 
 
 def check_icloud_sources(sources: Mapping[str, Any], mirrors: Mapping[str, Any],
-                         task_time_limit: float, name: str) -> None:
+                         flows: Mapping[str, Any], task_time_limit: float, name: str) -> None:
     """icloudpd's --delete-after-download removes a photo from iCloud the moment it is on this
-    disk, before mediacourier has verified anything: allowed only when the source's library is
-    kept as a second copy elsewhere (a [mirrors.NAME] of it), so iCloud is never the last copy
-    given up for one that is not safe yet."""
+    disk, before mediacourier has verified anything: allowed only when a later step proves a
+    second copy elsewhere: a [mirrors.NAME] of the source's library, or a [flows.NAME] of the
+    source with a `release` step (which the flow allows only after a proven copy)."""
     for source in sources.values():
         options = getattr(source, "icloud", None)
         if options is None:
@@ -100,8 +100,12 @@ def check_icloud_sources(sources: Mapping[str, Any], mirrors: Mapping[str, Any],
         if not options.delete_after_download:
             continue
         copies = [m.name for m in mirrors.values() if m.library == source.library]
+        copies += [f.name for f in flows.values()
+                   if (f.source == source.name or f.from_path == source.path)
+                   and any(step.kind == "release" for step in f.steps)]
         if not copies:
             raise ConfigError(
                 f"{where} delete_after_download: refused: icloudpd would delete each photo from "
-                f"iCloud as soon as it is downloaded, and library {source.library!r} has no "
-                "[mirrors.NAME] keeping a second copy; add one, or leave it false")
+                f"iCloud as soon as it is downloaded, and nothing keeps a second copy: add a "
+                f"[mirrors.NAME] of library {source.library!r} or a [flows.NAME] of this source "
+                "with a release step, or leave it false")

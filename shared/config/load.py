@@ -182,7 +182,8 @@ def build_settings(raw: dict[str, Any], path: Path | None, cwd: Path) -> Setting
     check_library_targets(settings, name)
     check_overlaps(settings, name)
     check_limits(settings, name)
-    check_icloud_sources(settings.sources, settings.mirrors, settings.task_time_limit, name)
+    check_icloud_sources(settings.sources, settings.mirrors, settings.flows,
+                         settings.task_time_limit, name)
     settings = bounded_countdowns(settings, name)
     settings = dataclasses.replace(settings, warnings=ineffective_settings(settings, name))
     return with_default_schedules(settings)

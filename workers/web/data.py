@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import Settings, all_queues
+from shared.source import fetch_holds
 from shared.state import RedisStateStore, full_targets, hold_for_source, iso_time, typed_entry
 from workers.hosts import host_of_node, queue_depth
 from workers.report import about
@@ -94,6 +95,8 @@ def status_data(settings: Settings, store: RedisStateStore,
              for field, since in sorted(paused.items())]
     holds += [{"kind": "target", "name": name, "since": iso_time(since), "reason": reason}
               for name, (since, reason) in sorted(full.items())]
+    holds += [{"kind": "fetch", "name": name, "since": iso_time(held.since),
+               "reason": held.reason} for name, held in sorted(fetch_holds(store).items())]
     return {
         "at": iso_time(now),
         "sources": sources,

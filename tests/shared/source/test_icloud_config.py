@@ -72,3 +72,14 @@ def test_icloud_keys_are_unknown_on_a_folder_source(tmp_path: Path) -> None:
     # When it loads, Then the key is refused as unknown there
     with pytest.raises(ConfigError, match="icloud_username: unknown key"):
         build_settings(raw, None, tmp_path)
+
+
+def test_delete_after_download_is_allowed_with_a_flow_that_releases(tmp_path: Path) -> None:
+    # Given delete_after_download and a flow of the source: archive, then release
+    raw = icloud_raw(tmp_path, tmp_path / "icloudpd", delete_after_download=True)
+    raw["flows"] = {"relay": {"source": "phone", "steps": [
+        {"kind": "archive", "to": str(tmp_path / "nas")},
+        {"kind": "release", "to": str(tmp_path / "ready-to-delete")}]}}
+    # When it loads, Then the source deletes after download
+    options = build_settings(raw, None, tmp_path).sources["phone"].icloud
+    assert options is not None and options.delete_after_download

@@ -70,12 +70,13 @@ def fetch_entries(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def index_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     """A library's index is kept current on the schedule of its sources' reconciles (the first
-    scheduled source of each local library: cheap, unchanged files are not read again)."""
+    scheduled source of each library, local or on an SSH target: cheap, unchanged files are
+    not read again)."""
     entries = {}
     for schedule in settings.schedules.values():
         source = settings.sources.get(schedule.source)
         library = settings.libraries.get(source.library) if source else None
-        if library is None or library.target or f"index-{library.name}" in entries:
+        if library is None or f"index-{library.name}" in entries:
             continue
         entries[f"index-{library.name}"] = {**entry_for(schedule), "task": "mediacourier.index",
                                             "args": [library.name]}

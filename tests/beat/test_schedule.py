@@ -100,3 +100,24 @@ def test_the_in_flight_sweeper_is_always_scheduled(tmp_path: Path, timeout: int 
     assert entry["task"] == "mediacourier.sweep_inflight" and entry["args"] == []
     assert entry["schedule"] == dt.timedelta(seconds=period)
     assert 0 < entry["options"]["expires"] < period
+
+
+def test_a_library_on_an_ssh_target_is_indexed_on_its_sources_schedule(tmp_path: Path) -> None:
+    # Given a source feeding a library on an SSH target, reconciled every 30 minutes
+    (tmp_path / "cam").mkdir()
+    for name in ("key", "known_hosts"):
+        (tmp_path / name).write_text("")
+    raw = {
+        "sources": {"cam": {"path": str(tmp_path / "cam"), "library": "nas_lib"}},
+        "libraries": {"nas_lib": {"path": "photo", "target": "nas"}},
+        "targets": {"nas": {"kind": "sftp", "host": "nas.lan", "user": "mc", "root": "/volume1",
+                            "key_file": str(tmp_path / "key"),
+                            "known_hosts": str(tmp_path / "known_hosts")}},
+        "schedules": {"cam": {"every": "30m"}},
+    }
+    # When beat builds its schedule
+    schedule = beat_schedule(build_settings(raw, None, tmp_path))
+    # Then the target library's index is kept current on that schedule too
+    assert schedule["index-nas_lib"]["task"] == "mediacourier.index"
+    assert schedule["index-nas_lib"]["args"] == ["nas_lib"]
+    assert schedule["index-nas_lib"]["schedule"] == dt.timedelta(minutes=30)

@@ -15,8 +15,8 @@ always (placing.py), and so travel with the set.
 A burst (shots sharing Apple's BurstUUID, or Google Camera's XMP BurstID) is a set of files
 with names of their own: the first of it placed is remembered per source, and every later shot
 keeps its own name but lands in that first's folder, so a burst across midnight stays in one
-day. (Two workers placing two shots of a new burst at the same instant may each take their own
-folder: shots of one burst are seconds apart, so that splits one only at a day's edge.)
+day. The first is claimed atomically: of two workers placing two shots at once, one is first
+for both, and the other's folder comes from the first's date if it has not landed yet.
 """
 
 from __future__ import annotations
@@ -149,11 +149,8 @@ def _burst_target(job: FileJob, ctx: Context, meta: Metadata | None,
     library = ctx.library(job)
     if meta is None or not meta.burst_id or not needs_date(library.layout):
         return None
-    burst = f"burst:{meta.burst_id}"
-    first = ctx.store.set_leader(job.source, burst)
-    if first is None:
-        ctx.store.note_set_leader(job.source, burst, job.rel_path)
-    if first is None or first == job.rel_path:
+    first = ctx.store.claim_set_leader(job.source, f"burst:{meta.burst_id}", job.rel_path)
+    if first == job.rel_path:
         return None
     folder = _folder_of(ctx, job.source, first)
     if folder is None:

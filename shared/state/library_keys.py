@@ -107,3 +107,11 @@ class LibraryKeys:
 
     def note_set_leader(self, source: str, set_id: str, rel_path: str) -> None:
         self.client.hset(self.key("sets", source), set_id, rel_path)
+
+    def claim_set_leader(self, source: str, set_id: str, rel_path: str) -> str:
+        """The first of the set: `rel_path` if no file was noted first (then it is), else
+        that file. Atomic: of two workers asking at once, one is the first for both."""
+        key = self.key("sets", source)
+        if self.client.hsetnx(key, set_id, rel_path):
+            return rel_path
+        return self.client.hget(key, set_id) or rel_path

@@ -73,3 +73,24 @@ def test_a_burst_in_one_batch_stays_together(make_rig, tmp_path: Path) -> None:
     assert [getattr(r, "outcome", r) for r in results] == [Outcome.INGESTED] * 2
     assert tree(rig.lib) == {"2020/2020-12-31/PXL_0001.jpg": shots["DCIM/PXL_0001.jpg"],
                              "2020/2020-12-31/PXL_0002.jpg": shots["DCIM/PXL_0002.jpg"]}
+
+
+def test_a_shot_whose_first_is_still_being_placed_takes_the_firsts_day(
+        make_rig, tmp_path: Path) -> None:
+    # Given a burst across midnight whose later shot another worker claimed first and is
+    # still copying (claimed as the first of the burst, not landed, still in the source)
+    rig = make_rig(mode="copy", layout="date-day")
+    early = _shot(tmp_path, "PXL_0001.jpg", "2020:12:31 23:59:59", "b-3")
+    late = _shot(tmp_path, "PXL_0002.jpg", "2021:01:01 00:00:00", "b-3")
+    rig.put("DCIM/PXL_0001.jpg", early)
+    rig.put("DCIM/PXL_0002.jpg", late)
+    assert rig.store.claim_set_leader("cam", "burst:b-3", "DCIM/PXL_0002.jpg") == \
+        "DCIM/PXL_0002.jpg"
+    # When the other shot is ingested meanwhile
+    job = rig.ingest("DCIM/PXL_0001.jpg")
+    # Then it lands in the day the first's own date gives, without waiting for it; and when
+    # the first lands, it lands there too
+    assert (job.outcome, job.dest_path) == (Outcome.INGESTED, "2021/2021-01-01/PXL_0001.jpg")
+    assert rig.ingest("DCIM/PXL_0002.jpg").dest_path == "2021/2021-01-01/PXL_0002.jpg"
+    assert tree(rig.lib) == {"2021/2021-01-01/PXL_0001.jpg": early,
+                             "2021/2021-01-01/PXL_0002.jpg": late}

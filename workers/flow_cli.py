@@ -124,10 +124,10 @@ def cmd_flow(settings: Settings, args: argparse.Namespace) -> int:
         for line in step_lines(settings, flow):
             console.print(escape_text(line), highlight=False)
         return OK
+    start, end = check_range(flow, args.start, args.end)  # a wrong range: before any Redis
     store = _store(settings)
     if args.status:
         return print_status(console, FlowLedger(store, flow.name), flow)
-    start, end = check_range(flow, args.start, args.end)
     if args.dry_run and args.run:
         for line in dry_run(settings, FlowLedger(store, flow.name), flow, start, end):
             console.print(escape_text(line), highlight=False)

@@ -76,7 +76,8 @@ def ingest_many(jobs: list[FileJob], ctx: Context,
     """The one batch runner of `ingest_batch` and `sync`: each wave through `run_batch` with one
     sync of the copies per wave; `settle` decides each file's end (a `None` result: the batch
     itself broke and the file is to go on its own)."""
-    batch_ctx = dataclasses.replace(ctx, backend=LocalTransfer(fsync=False))
+    # stages=True: a copy is made by the read that hashes its source (placing.hash_source).
+    batch_ctx = dataclasses.replace(ctx, backend=LocalTransfer(fsync=False, stages=True))
     settled: list[T] = []
     for wave in waves(jobs, lambda job: job.rel_path):
         if not wave:
@@ -132,6 +133,8 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
             if name == "record_outcome":
                 _flush_outcomes(results, recorded, batch_store)
     finally:
+        if isinstance(ctx.backend, LocalTransfer):
+            ctx.backend.discard_staged()  # copies no placement took: duplicates, skips
         if leases is not None:
             store.release_many(leases)
     return results

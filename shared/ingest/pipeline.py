@@ -19,13 +19,13 @@ from shared.ingest.claims import claim_lease, stale_claim, wait_seconds
 from shared.ingest.context import Context
 from shared.ingest.duplicates import handle_duplicate
 from shared.ingest.leases import check_file_lease, file_lease
-from shared.ingest.placing import transfer_file, verify_copy
+from shared.ingest.placing import hash_source, transfer_file, verify_copy
 from shared.ingest.recording import record_outcome, request_rescan
 from shared.ingest.releasing import drop_shared_link
 from shared.jobs import FileJob, Outcome
 from shared.media import MEDIA_EXTENSIONS, is_sidecar
 from shared.state import FileRecord, Leases
-from shared.transfer import restore_interrupted_release, sha256_file
+from shared.transfer import restore_interrupted_release
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def hash_file(job: FileJob, ctx: Context) -> FileJob:
         sha, final = record.sha256, info
     else:
         # Not recorded here: the hash reaches the store with the outcome, in the same write.
-        sha, final = sha256_file(path)
+        sha, final = hash_source(job, ctx)
         if (final.st_dev, final.st_ino) != (info.st_dev, info.st_ino):
             raise FileBusy(f"{path}: replaced while it was being hashed")
         if recorded and sha == record.sha256:

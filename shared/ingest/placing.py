@@ -48,9 +48,36 @@ from shared.transfer import (
     Placement,
     TransferBackend,
     release_file,
+    sha256_file,
 )
 
 MAX_NAME_TRIES = 1000
+
+
+def hash_source(job: FileJob, ctx: Context) -> tuple[str, os.stat_result]:
+    """The source's sha256 and its stat as read; FileBusy if it changed while being read.
+
+    A batch copying into a local library makes its copy with this same read (one read of the
+    source instead of two): the temp copy waits in the library's root until `transfer_file`
+    links it into place, or the batch's end removes it (a duplicate, a skip, a failure). The
+    copy is still proven by its read-back before the source is touched.
+    """
+    path = ctx.source_path(job)
+    library = ctx.library(job)
+    backend = ctx.backend_for(library)
+    if isinstance(backend, LocalTransfer) and backend.stages and _copies(path, job, ctx):
+        return backend.stage(path, str(library.path))
+    return sha256_file(path)
+
+
+def _copies(path: str, job: FileJob, ctx: Context) -> bool:
+    """The file will be copied, not hard-linked: copy mode, or a move across filesystems."""
+    if ctx.source(job).mode != "move":
+        return True
+    try:
+        return os.lstat(path).st_dev != os.stat(ctx.library(job).path).st_dev
+    except OSError:
+        return False  # let the hash say what is wrong with it
 
 
 def transfer_file(job: FileJob, ctx: Context) -> FileJob:

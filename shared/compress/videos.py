@@ -41,6 +41,18 @@ def tool(name: str) -> str:
     return path
 
 
+def video_tools(executor: CommandExecutor | None = None) -> str:
+    """For `mediacourier doctor`: ffmpeg's version and where ffmpeg and ffprobe are;
+    CompressFailed naming the one that is missing or does not run."""
+    ffmpeg, ffprobe = tool("ffmpeg"), tool("ffprobe")
+    done = (executor or LocalExecutor()).run((ffmpeg, "-hide_banner", "-version"), timeout=30)
+    first = done.stdout.splitlines()[:1]
+    if not done.ok or not first:
+        raise CompressFailed(f"{ffmpeg} -version failed: {done.stderr.strip() or done.exit_code}")
+    version = first[0].split()[2] if len(first[0].split()) > 2 else first[0]
+    return f"ffmpeg {version} ({ffmpeg}, {ffprobe})"
+
+
 def _rotation(stream: dict[str, Any]) -> int:
     for side in stream.get("side_data_list") or ():
         if "rotation" in side:

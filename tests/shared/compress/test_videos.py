@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from shared.compress import CompressOptions, MediaCompressor, VideoInfo, compress_file, probe
+from shared.compress import (
+    CompressOptions,
+    MediaCompressor,
+    VideoInfo,
+    compress_file,
+    probe,
+    video_tools,
+)
 from shared.errors import CompressFailed
 from tests.shared.compress.helpers import NEEDS_EXIFTOOL, digest, exif, files_in
 
@@ -186,3 +193,16 @@ def test_without_ffmpeg_a_video_is_refused_saying_what_to_install(
     with pytest.raises(CompressFailed, match=missing):
         compress_file(src, tmp_path / "out", CompressOptions())
     assert files_in(tmp_path / "out") == []
+
+
+def test_doctor_line_names_ffmpeg_and_its_version_or_what_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the installed ffmpeg, Then its line names its version and both programs
+    version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
+                             check=True).stdout.split()[2]
+    assert video_tools() == (f"ffmpeg {version} ({shutil.which('ffmpeg')}, "
+                             f"{shutil.which('ffprobe')})")
+    # And on a PATH without it, the line says which program is missing
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(CompressFailed, match=r"^ffmpeg is not installed"):
+        video_tools()

@@ -31,6 +31,7 @@ from shared.state import (
     priority_lists,
     typed_entry,
 )
+from workers.doctor_media import media_checks
 from workers.doctor_syncthing import syncthing_checks
 from workers.rescan_doctor import rescan_checks
 
@@ -309,6 +310,7 @@ def doctor_checks(settings: Settings, ping: Callable[[], str]) -> list[Check]:
     for mirror in settings.mirrors.values():
         checks.append((f"mirror {mirror.name}", lambda m=mirror: check_mirror(settings, m)))
 
+    checks.extend(media_checks(settings))
     checks.extend(syncthing_checks(settings))
 
     checks.extend(rescan_checks(settings))

@@ -1,7 +1,8 @@
 """Videos compressed with Debian's real ffmpeg: a generated 2-second clip (testsrc, with a
 QuickTime CreateDate written by ExifTool) becomes H.265 that decodes, with the same shown size,
-duration and dates; a copy that fails its check (an encoder writing garbage, or cutting the clip
-short) is removed and raises; unreadable input is refused in one line."""
+duration, dates and Live Photo id; a copy that fails its check (an encoder writing garbage,
+cutting the clip short, or corrupting its frames) is removed and raises; unreadable input is
+refused in one line."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None and not os.enviro
 
 CREATE_DATE = "2023:06:01 12:34:56"
 DATES = ("CreateDate", "ModifyDate", "CreationDate")
+APPLE_CONTENT_ID = "com.apple.quicktime.content.identifier"
+LIVE_PHOTO_ID = "570F1469-09C7-4E50-9875-05F21D5BD166"
 
 
 def make_clip(path: Path, *codec: str, audio: bool = True) -> Path:
@@ -42,8 +45,11 @@ def make_clip(path: Path, *codec: str, audio: bool = True) -> Path:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("clips")
-    # A camera-like MOV: MPEG-4 part 2 at a high quality with PCM sound, CreateDate set
-    mov = make_clip(folder / "clip.mov", "-c:v", "mpeg4", "-q:v", "2", "-c:a", "pcm_s16le")
+    # A camera-like MOV: MPEG-4 part 2 at a high quality with PCM sound, CreateDate set, and
+    # the Live Photo id an iPhone writes (an Apple key, as QuickTime metadata)
+    mov = make_clip(folder / "clip.mov", "-c:v", "mpeg4", "-q:v", "2", "-c:a", "pcm_s16le",
+                    "-metadata", f"{APPLE_CONTENT_ID}={LIVE_PHOTO_ID}",
+                    "-movflags", "use_metadata_tags")
     # A phone-like MP4: H.264, held sideways (rotation 90), with Apple's local creation date
     mp4 = make_clip(folder / "sideways.mp4", "-c:v", "libx264", "-crf", "5", audio=False)
     if shutil.which("exiftool"):
@@ -93,9 +99,11 @@ def test_a_clip_becomes_h265_that_decodes_with_its_size_duration_and_dates(
     copy, original = probe(result.path), probe(src)
     assert (copy.width, copy.height) == (original.width, original.height) == (320, 240)
     assert abs(copy.duration - original.duration) < 0.1
-    # And ExifTool reads the same CreateDate; the original is unchanged; no temp file is left
+    # And ExifTool reads the same CreateDate and Live Photo id; the original is unchanged; no
+    # temp file is left
     assert exif(result.path, *DATES) == exif(src, *DATES)
-    assert exif(result.path, "CreateDate") == {"CreateDate": CREATE_DATE}
+    assert exif(result.path, "CreateDate", "ContentIdentifier") == {
+        "CreateDate": CREATE_DATE, "ContentIdentifier": LIVE_PHOTO_ID}
     assert digest(src) == before
     assert files_in(tmp_path / "out") == ["clip.mov"]
     # And compressing that H.265 copy again the same way gains nothing, so keeps nothing

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from PIL import Image
 
+from shared.compress import probe
 from tests.e2e.harness import Deployment
 from tests.fixtures.syncthing import SyncthingPair
 
@@ -37,6 +39,15 @@ def lay_photos(corpus_dir: Path, folder: Path) -> dict[str, str]:
     for photo in chosen:
         shutil.copy2(photo, folder / photo.name)
     return {photo.name: sha256(photo) for photo in chosen}
+
+
+def lay_video(folder: Path) -> tuple[str, str]:
+    """A one-second 320x240 clip as a phone's H.264 MOV, made by Debian's ffmpeg."""
+    clip = folder / "VID_0001.mov"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc=duration=1:size=320x240:rate=15", "-c:v", "libx264", "-crf", "10",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True, timeout=60)
+    return clip.name, sha256(clip)
 
 
 def configure(deployment: Deployment, tables: dict[str, dict[str, Any]],
@@ -62,9 +73,11 @@ class PhoneWatch(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            here = {p.name for p in self.library.glob("*.jpg")}
+            here = {p.name for p in self.library.glob("*") if not p.name.startswith(".")}
             there = {}
-            for path in self.phone.glob("*.jpg"):
+            for path in self.phone.glob("*"):
+                if path.name.startswith("."):  # Syncthing's temp names while it receives
+                    continue
                 try:
                     there[path.name] = sha256(path)
                 except FileNotFoundError:
@@ -78,9 +91,11 @@ def test_the_pixel_relay_runs_every_step_in_batches_the_phone_confirms(
     pair = syncthing_pair
     pair.restart_b()
     root = deployment.root
-    # Given ten photos downloaded from iCloud, a day-old temp file the download left, the
-    # Pixel's library inside the Syncthing folder it shares with the phone, and a NAS folder
+    # Given ten photos and a video downloaded from iCloud, a day-old temp file the download
+    # left, the Pixel's library inside the Syncthing folder it shares with the phone, a NAS
     photos = lay_photos(corpus_dir, root / "icloud")
+    video, video_sha = lay_video(root / "icloud")
+    photos[video] = video_sha
     stale = root / "icloud" / "IMG_9999.JPG.part"
     stale.write_bytes(b"half a download")
     day_ago = time.time() - 86400
@@ -114,25 +129,31 @@ def test_the_pixel_relay_runs_every_step_in_batches_the_phone_confirms(
         watch.join()
     # Then it finished every step with no file failed
     assert done.returncode == 0, done.stdout + done.stderr + deployment.logs()
-    assert "flow relay: steps 1-5 done, 0 file(s) failed" in done.stdout
-    # … the phone had every photo, byte for byte, and the second batch reached the Pixel's
-    # folder only while the phone already held the whole first batch
-    first, second = sorted(photos)[:5], sorted(photos)[5:]
+    assert "flow relay: steps 1-5 done, 0 file(s) failed" in done.stdout, done.stdout
+    # … the phone had every file, byte for byte, and each batch reached the Pixel's folder
+    # only while the phone already held the whole batch before it
+    names = sorted(photos)
+    batches = [names[:5], names[5:10], names[10:]]
     seen = {name: sha for _, there in watch.samples for name, sha in there.items()}
     assert seen == photos
-    later = [(here, there) for here, there in watch.samples
-             if set(first) <= here and here & set(second)]
-    assert later, "never saw the second batch in the Pixel's folder"
-    assert all(set(first) <= set(there) for _, there in later)
-    batches = [e["paths"].split(",") for e in deployment.events("flow-delivering")]
-    assert batches == [first, second]
+    for before, after in zip(batches, batches[1:], strict=False):
+        later = [there for here, there in watch.samples
+                 if set(before) <= here and here & set(after)]
+        assert later, f"never saw {after} in the Pixel's folder"
+        assert all(set(before) <= set(there) for there in later)
+    assert [e["paths"].split(",") for e in deployment.events("flow-delivering")] == batches
     # … the originals wait in the "iCloud delete" folder, the NAS holds the same bytes, the
     # Pixel's folder is empty again, and the download folder holds nothing stale
     assert {name: sha256(root / "icloud-delete" / name) for name in photos} == photos
     assert {name: sha256(root / "nas" / name) for name in photos} == photos
     assert tree(pixel) == {} and tree(root / "icloud") == {}
-    # … and each compressed copy decodes, smaller, with the original's dimensions
-    for name in photos:
+    # … and each compressed copy decodes, smaller, with the original's dimensions (and the
+    # video's duration)
+    small_video = probe(root / "compressed" / video)
+    assert (small_video.width, small_video.height, small_video.video_codec) == (320, 240, "hevc")
+    assert abs(small_video.duration - 1.0) < 0.2
+    assert (root / "compressed" / video).stat().st_size < (root / "nas" / video).stat().st_size
+    for name in set(photos) - {video}:
         small = root / "compressed" / name
         with Image.open(small) as copy, Image.open(root / "nas" / name) as original:
             copy.load()
@@ -141,7 +162,7 @@ def test_the_pixel_relay_runs_every_step_in_batches_the_phone_confirms(
     # … and --status says every file reached the last step
     status = deployment.run_cli("flow", "relay", "--status")
     assert status.returncode == 0 and "flow relay: done" in status.stdout
-    assert "5 cleanup       10 reached" in status.stdout
+    assert "5 cleanup       11 reached" in status.stdout
 
 
 def test_a_step_that_cannot_run_holds_the_flow_and_a_dry_run_changes_nothing(

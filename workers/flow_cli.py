@@ -63,8 +63,9 @@ def print_status(console: Console, ledger: FlowLedger, flow: FlowConfig) -> int:
 
 
 def follow(console: Console, ledger: FlowLedger, flow: FlowConfig, start: int, end: int,
-           sent_at: float) -> str:
-    """One bar per step until the run is done or held; returns that state."""
+           sent_at: float, begun_at: float) -> str:
+    """One bar per step until the run is done or held; returns that state. `begun_at`: the
+    run's mark as `begin` left it, which the first worker to take a batch moves on."""
     columns = (TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn())
     hinted = False
@@ -81,7 +82,7 @@ def follow(console: Console, ledger: FlowLedger, flow: FlowConfig, start: int, e
                                            for f in files))
             if run.state in ("done", "held") and run.at >= sent_at:
                 return run.state
-            if not hinted and run.at < sent_at + 0.001 and time.time() - sent_at > NO_WORKER_HINT:
+            if not hinted and run.at == begun_at and time.time() - sent_at > NO_WORKER_HINT:
                 progress.console.print(f"no worker has taken step {start} yet: is a worker "
                                        "running (mediacourier up, or mediacourier worker)?",
                                        highlight=False)
@@ -100,11 +101,11 @@ def run_flow(console: Console, settings: Settings, store: RedisStateStore, flow:
     if ledger.held() is not None:
         console.print(f"flow {flow.name} was held; running it again", highlight=False)
     sent_at = time.time()
-    begin(settings, store, flow, start, end)
+    begun_at = begin(settings, store, flow, start, end).run().at
     # Only a run from the first step takes new files: a later step works on those it has.
     celery_app(settings).send_task("mediacourier.flow_step",
                                    args=[flow.name, start, end, start == 1])
-    state = follow(console, ledger, flow, start, end, sent_at)
+    state = follow(console, ledger, flow, start, end, sent_at, begun_at)
     held = ledger.held()
     if state == "held" and held is not None:
         console.print(f"flow {flow.name} HELD: {escape_text(held.reason)}", style="red",

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from shared.config import FlowConfig, Settings
-from shared.errors import ConfigError, FileBusy, MediacourierError, SourceVanished
+from shared.errors import ConfigError, FileBusy, MediacourierError, PermanentError, SourceVanished
 from shared.flow.files import entering, find_files
 from shared.flow.ledger import FlowFile, FlowLedger
 from shared.flow.steps import RUNNERS, StepRun
@@ -79,6 +79,7 @@ def admit_new(settings: Settings, flow: FlowConfig, ledger: FlowLedger) -> int:
     """Take the files in the flow's folder that it does not know yet (hashed as they enter)."""
     known = set(ledger.files())
     found: list[FlowFile] = []
+    unreadable: list[tuple[FlowFile, str]] = []
     if not flow.from_path.is_dir():
         return 0
     for rel, _ in find_files(flow.from_path, skip=outputs(settings, flow)):
@@ -88,7 +89,15 @@ def admit_new(settings: Settings, flow: FlowConfig, ledger: FlowLedger) -> int:
             found.append(entering(flow.from_path, rel))
         except (SourceVanished, FileBusy) as exc:  # gone, or still being written: next run
             log.info("flow %s: %s not taken now: %s", flow.name, rel, exc)
-    return len(ledger.admit(found))
+        except PermanentError as exc:  # cannot be read: in the flow, failed at its first step
+            item = FlowFile(rel=rel, at=str(flow.from_path / rel))
+            found.append(item)
+            unreadable.append((item, str(exc)))
+    added = ledger.admit(found)
+    for item, why in unreadable:
+        if item in added:
+            ledger.fail(item, flow.steps[0].label, why)
+    return len(added)
 
 
 def begin(settings: Settings, store: RedisStateStore, flow: FlowConfig, start: int,
@@ -104,7 +113,20 @@ def begin(settings: Settings, store: RedisStateStore, flow: FlowConfig, start: i
 
 
 def advance(run: StepRun, end: int, admit: bool = False) -> StepOutcome:
-    """Run one batch of `run.step` and say what comes next."""
+    """Run one batch of `run.step` and say what comes next. Whatever stops it unforeseen (a
+    bug, a time limit) holds the flow too, so that a run waiting on it ends with the reason."""
+    try:
+        return _advance(run, end, admit)
+    except Exception as exc:
+        try:
+            run.ledger.hold(run.step.number, run.step.label,
+                            f"stopped by {type(exc).__name__}: {exc}")
+        except Exception:  # noqa: BLE001 - Redis away too: the original error says more
+            log.exception("flow %s: could not record the hold", run.flow.name)
+        raise
+
+
+def _advance(run: StepRun, end: int, admit: bool) -> StepOutcome:
     flow, step, ledger = run.flow, run.step, run.ledger
     if admit:
         admit_new(run.settings, flow, ledger)

@@ -197,3 +197,28 @@ def test_a_dry_run_changes_nothing(tmp_path: Path, store: RedisStateStore,
     # … and nothing changed: not a byte on disk, not a key in Redis
     assert tree(tmp_path) == before
     assert {k: fake_redis.dump(k) for k in fake_redis.keys("*")} == keys
+
+
+class BrokenCompressor:
+    """A compressor with a bug of its own: not an error of ours, nothing we could foresee."""
+
+    def compress(self, src: Path, dest_dir: Path, options: object) -> object:
+        raise RuntimeError("ffmpeg wrapper crashed")
+
+
+def test_an_unforeseen_error_holds_the_flow_so_a_waiting_run_ends(
+        tmp_path: Path, store: RedisStateStore) -> None:
+    # Given a compress step whose compressor fails in a way no step expects
+    settings = settings_for(tmp_path, [{"kind": "compress", "to": "small"}])
+    (tmp_path / "small").mkdir()
+    made = photos(tmp_path / "icloud", 2)
+    # When the flow runs
+    with pytest.raises(RuntimeError, match="ffmpeg wrapper crashed"):
+        run_flow(settings, store, compressor=BrokenCompressor())
+    # Then the error still reaches the worker's log, and the flow is held with it (the
+    # progress display of `--run` ends on the hold instead of waiting for ever)
+    ledger = FlowLedger(store, "relay")
+    held = ledger.held()
+    assert held is not None and "stopped by RuntimeError: ffmpeg wrapper crashed" in held.reason
+    assert ledger.run().state == "held"
+    assert tree(tmp_path / "icloud") == made

@@ -36,7 +36,7 @@ from shared.transfer import sha256_file
 log = logging.getLogger(__name__)
 
 BATCH = 500  # files per write to Redis (and per save of the cursor)
-HASH_AHEAD = 200  # files of a target library hashed per round trip
+HASH_AHEAD = 1000  # files of a target library handed to it to hash at once
 WAIT_SECONDS = 5.0  # how often a file held for a first index looks again
 
 

@@ -24,13 +24,18 @@ def named_after(task: str, label: str) -> dict[str, Any]:
     return {"shadow": f"{task} {label}", "argsrepr": label}
 
 
-def ingest_chain(app: Celery, job: FileJob, size: int | None = None) -> Signature:
+def ingest_chain(app: Celery, job: FileJob, size: int | None = None,
+                 priority: int | None = None) -> Signature:
     """hash_file → claim_content → transfer_file → verify_copy → request_rescan → record_outcome.
 
     Each stage's time limits follow the file's size (`size`, else the job's; see
-    shared/ingest/deadlines.py): a 40 GB video is not killed by the limit of a photo."""
+    shared/ingest/deadlines.py): a 40 GB video is not killed by the limit of a photo.
+    `priority` (tasks/routing.py) is every stage's, else the router's LIVE: a file a person
+    asked for keeps FIRST through its whole chain, not only in the task that sent it."""
     settings = getattr(app, "mc_settings", None)
     limits = time_limits(settings, job.size if size is None else size) if settings else {}
+    if priority is not None:
+        limits = {**limits, "priority": priority}
     label = file_label(job.source, job.rel_path)
     first, *rest = (app.signature(f"mediacourier.{name}",
                                   **limits, **named_after(f"mediacourier.{name}", label))

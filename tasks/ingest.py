@@ -58,6 +58,7 @@ from tasks.gates import (
     wait_while_paused,
 )
 from tasks.library import index_hold
+from tasks.routing import FIRST
 from tasks.runtime import context_of, task_context
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,8 @@ def ingest(self: Task, path: str) -> dict[str, Any]:
         raise
     job = FileJob(source.name, rel)
     size = _size_of(os.path.join(source.path, rel))  # for the chain's time limits
-    result = ingest_chain(self.app, job, size=size).apply_async()
+    # FIRST for every stage: a file asked for by hand goes ahead of live and bulk work.
+    result = ingest_chain(self.app, job, size=size, priority=FIRST).apply_async()
     return {"source": source.name, "rel_path": rel, "chain": result.id}
 
 

@@ -107,10 +107,16 @@ class Watcher:
         self._factory = observer_factory or (lambda poll: default_observer(poll, poll_interval))
         self._lock = threading.Lock()
         self._started = False
+        # A source a [flows.NAME] takes is the flow's alone: watching it too would send its
+        # files to the source's library instead of through the flow's steps.
+        sources = settings.ingested_sources
+        self._left_to_flows = {name: flow.name for name in settings.sources
+                               if name not in sources
+                               and (flow := settings.flow_fed_by(name)) is not None}
         self._watches = {name: self._new_watch(source, top=source.nextcloud is not None)
-                         for name, source in settings.sources.items()}
+                         for name, source in sources.items()}
         self._followers = {name: UserFollower(source, clock)
-                           for name, source in settings.sources.items() if source.nextcloud}
+                           for name, source in sources.items() if source.nextcloud}
 
     def _new_watch(self, source: SourceConfig, top: bool = False, folder: str = "") -> _Watch:
         return _Watch(
@@ -133,6 +139,8 @@ class Watcher:
 
     def start(self) -> None:
         """Attach an observer to every source, then enqueue what is already there."""
+        for name, flow in self._left_to_flows.items():
+            log.info("source %s is fed to flow %s; the watcher leaves it to the flow", name, flow)
         for follower in self._followers.values():
             self._follow(follower)  # not started yet: the loop below attaches its watches
         self._started = True

@@ -11,7 +11,14 @@ from shared.config.icloud import IcloudOptions
 from shared.config.listen import parse_listen
 from shared.config.load import build_settings, load_settings
 from shared.config.mirrors import CONFLICT_POLICIES, MirrorConfig
-from shared.config.nextcloud import FoundUsers, NextcloudOptions, find_users, user_folders_of
+from shared.config.nextcloud import (
+    FoundUsers,
+    NextcloudOptions,
+    find_users,
+    is_user_folder_name,
+    user_filter_reason,
+    user_folders_of,
+)
 from shared.config.notify import EVENTS as NOTIFY_EVENTS
 from shared.config.notify import NotifyConfig
 from shared.config.queues import (
@@ -43,6 +50,8 @@ __all__ = [
     "NextcloudOptions",
     "find_users",
     "user_folders_of",
+    "is_user_folder_name",
+    "user_filter_reason",
     "ScrubConfig",
     "DUPLICATE_POLICIES",
     "ROLES",

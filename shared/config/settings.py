@@ -101,6 +101,24 @@ class Settings:
                 return source, rel.as_posix()
         return None
 
+    def flow_fed_by(self, source: str) -> FlowConfig | None:
+        """The [flows.NAME] that takes source `source`'s files (`source = "X"`, or a `from` that
+        is its folder), else None. Such a source belongs to its flow: nothing else ingests it
+        (no watch, no reconcile, no sync, no manual trigger), or a file would reach the
+        source's library instead of going through the flow's steps."""
+        config = self.sources.get(source)
+        for flow in self.flows.values():
+            if flow.source == source or (config is not None and flow.from_path == config.path):
+                return flow
+        return None
+
+    @property
+    def ingested_sources(self) -> dict[str, SourceConfig]:
+        """The sources ingested the normal way (watched, reconciled, synced): every source
+        that no flow takes (see `flow_fed_by`)."""
+        return {name: source for name, source in self.sources.items()
+                if self.flow_fed_by(name) is None}
+
     def library_of(self, source: SourceConfig) -> LibraryConfig:
         return self.libraries[source.library]
 

@@ -5,7 +5,10 @@ Anyone who can write to the broker can call any task with any arguments (`celery
 `FileJob` or a path from a message is input, not a fact: its source must be configured, its
 `rel_path` a plain relative path, and what it names must still lie inside the source's root
 once symlinks are resolved (a symlinked folder inside the source that points elsewhere reaches
-files outside every root). Each refusal is a `PathRefused` with one line saying why.
+files outside every root). A source that a `[flows.NAME]` takes is the flow's alone, and a
+Nextcloud source's files are those of its users' watched folders only (not `appdata_*`, not
+`files_trashbin`, not an excluded user's). Each refusal is a `PathRefused` with one line
+saying why.
 """
 
 from __future__ import annotations
@@ -15,9 +18,16 @@ import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from shared.config import LibraryConfig, Settings, SourceConfig
+from shared.config import (
+    LibraryConfig,
+    Settings,
+    SourceConfig,
+    is_user_folder_name,
+    user_filter_reason,
+)
 from shared.errors import PathRefused
 from shared.jobs import FileJob, Outcome
+from shared.source.nextcloud import user_of
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +76,38 @@ def checked_source(settings: Settings, name: object) -> SourceConfig:
     if source is None:
         known = ", ".join(settings.sources) or "none"
         raise PathRefused(f"no source named {name!r}; configured: {known}")
+    flow = settings.flow_fed_by(source.name)
+    if flow is not None:
+        raise PathRefused(f"source {source.name!r} is fed to flow {flow.name!r}: its files go "
+                          f"through the flow (mediacourier flow {flow.name} --run), not ingested "
+                          "on their own")
     return source
+
+
+def watched_file(source: SourceConfig, rel: str, what: str) -> str:
+    """`rel`, resolved inside the source's root, when the source would pick the file up itself:
+    for a Nextcloud source, only inside a kept user's `user_folder`, both as given and once
+    symlinks are resolved (a link out of InstantUpload into appdata_* or another user's trash
+    is refused too)."""
+    real = resolved_inside(source.path, rel, what)
+    options = source.nextcloud
+    if options is None:
+        return real
+    real_rel = os.path.relpath(real, os.path.realpath(source.path)).replace(os.sep, "/")
+    for candidate in dict.fromkeys((rel, real_rel)):
+        user = user_of(candidate)
+        shown = rel if candidate == rel else f"{rel} (resolves to {candidate})"
+        if user and is_user_folder_name(user):
+            why = user_filter_reason(user, options)
+            if why:
+                raise PathRefused(f"{what} {shown!r}: Nextcloud user {user!r} is left out "
+                                  f"({why}) of source {source.name!r}")
+            if any(candidate.startswith(f"{user}/{folder}/") for folder in options.user_folders):
+                continue
+        folders = " or ".join(f"<user>/{folder}" for folder in options.user_folders)
+        raise PathRefused(f"{what} {shown!r}: not inside any user's {folders} of Nextcloud "
+                          f"source {source.name!r}")
+    return real
 
 
 def checked_job(settings: Settings, data: object) -> FileJob:
@@ -79,7 +120,7 @@ def checked_job(settings: Settings, data: object) -> FileJob:
         raise PathRefused(f"job {_short(data)}: not a FileJob: {exc}") from None
     source = checked_source(settings, job.source)
     where = f"sources.{source.name}: rel_path"
-    resolved_inside(source.path, plain_rel_path(job.rel_path, where), where)
+    watched_file(source, plain_rel_path(job.rel_path, where), where)
     if job.dest_path:
         _check_dest(settings.library_of(source), job, settings)
     return job
@@ -91,7 +132,7 @@ def checked_item(source: SourceConfig, item: object) -> tuple[str, int, int]:
             not all(isinstance(v, int) and not isinstance(v, bool) for v in item[1:]):
         raise PathRefused(f"batch item {_short(item)}: not [rel_path, size, mtime_ns]")
     where = f"sources.{source.name}: rel_path"
-    resolved_inside(source.path, plain_rel_path(item[0], where), where)
+    watched_file(source, plain_rel_path(item[0], where), where)
     return item[0], item[1], item[2]
 
 
@@ -104,7 +145,10 @@ def locate_file(settings: Settings, path: object) -> tuple[SourceConfig, str]:
     for source in settings.sources.values():
         root = os.path.realpath(source.path)
         if real.startswith(root.rstrip("/") + "/"):
-            return source, os.path.relpath(real, root).replace(os.sep, "/")
+            rel = os.path.relpath(real, root).replace(os.sep, "/")
+            checked_source(settings, source.name)  # a flow's source is the flow's alone
+            watched_file(source, rel, path)
+            return source, rel
     shown = "" if real == os.path.abspath(path) else f" (resolves to {real})"
     raise PathRefused(f"{path}{shown}: outside every configured source; nothing was touched")
 

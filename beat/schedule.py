@@ -53,8 +53,16 @@ def entry_for(schedule: Schedule) -> dict[str, Any]:
     }
 
 
+def reconciled_schedules(settings: Settings) -> dict[str, Schedule]:
+    """The schedules of the sources ingested the normal way: a source a [flows.NAME] takes is
+    the flow's alone, and a reconcile of it would send its files to its library instead."""
+    ingested = settings.ingested_sources
+    return {name: s for name, s in settings.schedules.items() if s.source in ingested}
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    return {**{f"reconcile-{name}": entry_for(s) for name, s in settings.schedules.items()},
+    return {**{f"reconcile-{name}": entry_for(s)
+               for name, s in reconciled_schedules(settings).items()},
             **mirror_entries(settings), SWEEP_ENTRY: sweep_entry(settings),
             **backup_entries(settings), **index_entries(settings), **fetch_entries(settings)}
 
@@ -73,7 +81,7 @@ def index_entries(settings: Settings) -> dict[str, dict[str, Any]]:
     scheduled source of each library, local or on an SSH target: cheap, unchanged files are
     not read again)."""
     entries = {}
-    for schedule in settings.schedules.values():
+    for schedule in reconciled_schedules(settings).values():
         source = settings.sources.get(schedule.source)
         library = settings.libraries.get(source.library) if source else None
         if library is None or f"index-{library.name}" in entries:

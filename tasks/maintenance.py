@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Task, shared_task
@@ -17,6 +18,8 @@ from tasks.enqueue import reconcile_source, resend_abandoned
 from tasks.gates import out_of_retries, pass_gates, retry_later
 from tasks.runtime import settings_of, task_context
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(name="mediacourier.reconcile", bind=True)
 def reconcile(self: Task, source: str, followup: bool = False) -> dict[str, Any]:
@@ -30,6 +33,11 @@ def reconcile(self: Task, source: str, followup: bool = False) -> dict[str, Any]
     if not isinstance(followup, bool):
         raise _refused(ctx, "mediacourier.reconcile", source, "mediacourier.reconcile takes "
                        f"(source: str, followup: bool), got followup={followup!r}")
+    flow = settings.flow_fed_by(source)
+    if flow is not None:  # sent by resume, the web page or a fetch: the flow takes the files
+        log.info("reconcile of %s skipped: the source is fed to flow %s", source, flow.name)
+        return {"skipped": f"source {source} is fed to flow {flow.name}; its files go through "
+                           "the flow, not reconciled into its library"}
     try:
         with counted(self, ctx) as delivery, \
                 ctx.store.lock(f"reconcile:{source}", ttl=settings.lease_seconds):

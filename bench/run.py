@@ -33,6 +33,7 @@ from bench.cases import Bench, Failed
 from bench.goals import GoalRow, ratio_row
 from bench.goals import render as render_goals
 from bench.index_bench import measure_index
+from bench.mixed import measure_mixed
 from bench.procs import (
     REPO,
     BenchError,
@@ -86,7 +87,7 @@ def measure_ssh(bench: Bench) -> list[GoalRow]:
 # Run in this order; each returns rows (and may add to `bench.rows`). Add yours here.
 MEASUREMENTS: list[Callable[[Bench], list[GoalRow]]] = [
     measure_copies, measure_tiny_tree, measure_latency, measure_ssh, measure_watcher_rss,
-    measure_index,
+    measure_index, measure_mixed,
 ]
 
 

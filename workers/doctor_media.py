@@ -1,9 +1,11 @@
-"""`mediacourier doctor`'s line for the metadata reader: ExifTool, or the exifread fallback."""
+"""`mediacourier doctor`'s lines for the media tools: the metadata reader (ExifTool, or the
+exifread fallback), and ffmpeg when a flow has a compress step."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from shared.compress import video_tools
 from shared.config import Settings
 from shared.media import needs_metadata, reader_problem
 
@@ -11,7 +13,11 @@ Check = tuple[str, Callable[[], str]]
 
 
 def media_checks(settings: Settings) -> list[Check]:
-    return [("metadata", lambda: metadata_reader(settings))]
+    checks: list[Check] = [("metadata", lambda: metadata_reader(settings))]
+    if any(step.kind == "compress" for flow in settings.flows.values() for step in flow.steps):
+        # Only then does a worker run ffmpeg; a machine without flows need not have it.
+        checks.append(("ffmpeg", video_tools))
+    return checks
 
 
 def metadata_reader(settings: Settings) -> str:

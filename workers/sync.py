@@ -115,6 +115,12 @@ def _ingest_in_process(item: tuple[str, list[Entry]]) -> list[FileJob]:
 def run_sync(ctx: Context, url: str, source_name: str, dry_run: bool, processes: int,
              console: Console, force: bool = False) -> int:
     settings = ctx.settings
+    flow = settings.flow_fed_by(source_name)
+    if flow is not None:  # the flow's alone: a sync would put its files in the source's library
+        print(f"mediacourier: source {source_name} is fed to flow {flow.name}: sync refused "
+              f"(`mediacourier flow {flow.name} --run` carries its files)", file=sys.stderr,
+              flush=True)
+        return REFUSED
     hold = hold_for_source(ctx.store, settings, source_name)
     if hold is not None and not dry_run:
         if not force:

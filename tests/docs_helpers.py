@@ -137,14 +137,15 @@ def celery_side(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 # -- the configuration schema: every key the loader reads, per table --------------------------
 
-SCHEMA_TABLES = ("top", "security", *SECTIONS, "syncthing", "mirrors", "scrub", "notify")
+SCHEMA_TABLES = ("top", "security", *SECTIONS, "syncthing", "mirrors", "scrub", "notify", "flows")
 
 
 def _probe_config(root: Path) -> dict[str, Any]:
-    """One configuration with a table of every section, kind and executor (names `probe_*`),
-    so that loading it asks for every key the loader knows."""
-    for folder in ("in", "lib", "mirror-src", "backup", "backup2", "certs"):
-        (root / folder).mkdir(exist_ok=True)
+    """One configuration with a table of every section, kind, executor and flow step kind
+    (names `probe_*`), so that loading it asks for every key the loader knows."""
+    for folder in ("in", "lib", "mirror-src", "backup", "backup2", "certs", "icloud",
+                   "nc/alice/files/InstantUpload", "out"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
     for file in ("id_probe", "known_hosts", "worker.key", "worker.pem"):
         (root / file).write_text("probe\n", encoding="utf-8")
     ssh = {"host": "nas.invalid", "user": "photos", "key_file": str(root / "id_probe"),
@@ -153,7 +154,11 @@ def _probe_config(root: Path) -> dict[str, Any]:
         "security": {"signing_key_file": str(root / "worker.key"),
                      "signing_cert_file": str(root / "worker.pem"),
                      "cert_store": str(root / "certs")},
-        "sources": {"probe_src": {"path": str(root / "in"), "library": "probe_lib"}},
+        "sources": {"probe_src": {"path": str(root / "in"), "library": "probe_lib"},
+                    "probe_nc": {"kind": "nextcloud", "path": str(root / "nc"),
+                                 "library": "probe_lib"},
+                    "probe_icloud": {"kind": "icloud", "path": str(root / "icloud"),
+                                     "library": "probe_lib", "icloud_username": "a@b.invalid"}},
         "libraries": {"probe_lib": {"path": str(root / "lib"), "syncthing": "probe_st"},
                       "probe_remote": {"path": "photos", "target": "probe_sftp"}},
         "schedules": {"probe_src": {"every": "1h"}},
@@ -185,7 +190,16 @@ def _probe_config(root: Path) -> dict[str, Any]:
                                      "target": "probe_local2", "schedule": "0 3 * * *"}},
         "scrub": {"probe_scrub": {"library": "probe_lib", "every": "1d"}},
         "notify": {"probe_notify": {"urls": ["json://127.0.0.1:9/hook"]}},
-        "hosts": {"probe_host": {"sources": ["probe_src"], "libraries": ["probe_lib"],
+        # A flow with a step of every kind (release needs an earlier deliver or archive)
+        "flows": {"probe_flow": {"from": str(root / "icloud"), "steps": [
+            {"kind": "deliver", "library": "probe_lib", "batch": 5, "timeout": "10m"},
+            {"kind": "archive", "to": str(root / "out")},
+            {"kind": "move", "to": str(root / "out")},
+            {"kind": "compress", "to": str(root / "out")},
+            {"kind": "release", "to": str(root / "out")},
+            {"kind": "cleanup", "folder": str(root / "icloud")}]}},
+        "hosts": {"probe_host": {"sources": ["probe_src", "probe_nc", "probe_icloud"],
+                                 "libraries": ["probe_lib"],
                                  "targets": ["probe_sftp", "probe_local", "probe_local2"],
                                  "rescan": ["probe_cmd", "probe_nc", "probe_pp", "probe_ppapi",
                                             "probe_im"]}},

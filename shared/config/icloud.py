@@ -1,8 +1,13 @@
 """`[sources.NAME] kind = "icloud"`: a folder that icloudpd downloads an iCloud library into.
 
 The keys live here, below `shared.source`, so that loading the configuration already refuses
-what cannot work (no username, a delete without a second copy); shared/source/icloud.py builds
-the command from them, runs it and reads its output.
+what cannot work (no username, a delete without a second copy, mode = "move");
+shared/source/icloud.py builds the command from them, runs it and reads its output.
+
+Deleting from iCloud is icloudpd's `--keep-icloud-recent-days N` (`delete_from_icloud_after_days`),
+never `--delete-after-download`: that one deletes each asset the moment it is downloaded, before
+mediacourier verified any copy. shared/source/icloud_safety.py decides on each fetch whether the
+option may be passed at all.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ class IcloudOptions:
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
     folder_structure: str = DEFAULT_FOLDER_STRUCTURE
     until_found: int = 50
-    delete_after_download: bool = False
+    # None: never delete from iCloud. N: icloudpd deletes assets created N days ago or more, and
+    # only on a run where every such file here has a verified copy (icloud_safety.py).
+    delete_from_icloud_after_days: int | None = None
     icloudpd: str = "icloudpd"
     password_file: str = ""
     password_env: str = ""
@@ -49,8 +56,24 @@ def default_icloudpd() -> str:
     return str(BUNDLED_ICLOUDPD)
 
 
+def icloud_mode(table: Table) -> str:
+    """An iCloud source copies (the default): icloudpd downloads again, on its next run, every
+    file that is no longer in its folder, so a source that moves would fetch its whole library
+    again on each run."""
+    mode = table.get("mode", "copy", str)
+    if mode != "copy":
+        raise ConfigError(f"{table.at('mode')}: {toml_text(mode)} is refused for kind = "
+                          '"icloud": icloudpd downloads again every file moved out of its folder; '
+                          'use mode = "copy" (the default for an iCloud source)')
+    return mode
+
+
 def parse_icloud(table: Table, base: Path) -> IcloudOptions:
     """The iCloud keys of a source table; ConfigError naming the key."""
+    if "delete_after_download" in table.data:
+        raise ConfigError(f"{table.at('delete_after_download')}: no longer a key: icloudpd would "
+                          "delete each photo before its copy is verified; use "
+                          "delete_from_icloud_after_days = N instead")
     username = table.get("icloud_username", "", str).strip()
     if not username:
         raise ConfigError(f"{table.at('icloud_username')}: required for kind = \"icloud\" "
@@ -75,7 +98,8 @@ def parse_icloud(table: Table, base: Path) -> IcloudOptions:
                                      table.at("fetch_timeout"), positive=True),
         folder_structure=structure,
         until_found=table.get("until_found", 50, int, low=1),
-        delete_after_download=table.get("delete_after_download", False, bool),
+        delete_from_icloud_after_days=table.get("delete_from_icloud_after_days", None, int,
+                                                low=0),
         icloudpd=table.get("icloudpd", "", str) or default_icloudpd(),
         password_file=os.path.abspath(base / os.path.expanduser(password_file))
         if password_file else "",
@@ -85,10 +109,10 @@ def parse_icloud(table: Table, base: Path) -> IcloudOptions:
 
 def check_icloud_sources(sources: Mapping[str, Any], mirrors: Mapping[str, Any],
                          flows: Mapping[str, Any], task_time_limit: float, name: str) -> None:
-    """icloudpd's --delete-after-download removes a photo from iCloud the moment it is on this
-    disk, before mediacourier has verified anything: allowed only when a later step proves a
-    second copy elsewhere: a [mirrors.NAME] of the source's library, or a [flows.NAME] of the
-    source with a `release` step (which the flow allows only after a proven copy)."""
+    """Deleting from iCloud leaves the library's copy as the only one: allowed only when a later
+    step proves a second copy elsewhere: a [mirrors.NAME] of the source's library, or a
+    [flows.NAME] of the source with a `release` step (which the flow allows only after a proven
+    copy). Each fetch then also checks the files themselves (shared/source/icloud_safety.py)."""
     for source in sources.values():
         options = getattr(source, "icloud", None)
         if options is None:
@@ -97,7 +121,7 @@ def check_icloud_sources(sources: Mapping[str, Any], mirrors: Mapping[str, Any],
         if options.fetch_timeout >= task_time_limit:
             raise ConfigError(f"{where} fetch_timeout: {options.fetch_timeout:g} s must be "
                               f"below task_time_limit ({task_time_limit:g} s)")
-        if not options.delete_after_download:
+        if options.delete_from_icloud_after_days is None:
             continue
         copies = [m.name for m in mirrors.values() if m.library == source.library]
         copies += [f.name for f in flows.values()
@@ -105,7 +129,7 @@ def check_icloud_sources(sources: Mapping[str, Any], mirrors: Mapping[str, Any],
                    and any(step.kind == "release" for step in f.steps)]
         if not copies:
             raise ConfigError(
-                f"{where} delete_after_download: refused: icloudpd would delete each photo from "
-                f"iCloud as soon as it is downloaded, and nothing keeps a second copy: add a "
-                f"[mirrors.NAME] of library {source.library!r} or a [flows.NAME] of this source "
-                "with a release step, or leave it false")
+                f"{where} delete_from_icloud_after_days: refused: the library would hold the only "
+                f"copy of what icloudpd deletes from iCloud: add a [mirrors.NAME] of library "
+                f"{source.library!r} or a [flows.NAME] of this source with a release step, or "
+                "leave the key out")

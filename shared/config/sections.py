@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from shared.config.icloud import IcloudOptions, parse_icloud
+from shared.config.icloud import IcloudOptions, icloud_mode, parse_icloud
 from shared.config.nextcloud import NextcloudOptions, check_has_users, parse_nextcloud
 from shared.config.rescan import RescanTarget
 from shared.config.tables import Table as _Table
@@ -116,7 +116,7 @@ def parse_source(key: str, data: Any, base: Path, name: str,
     if source.kind == "nextcloud":  # its keys are unknown keys in any other kind of source
         source = replace(source, nextcloud=parse_nextcloud(table))
     if source.kind == "icloud":
-        source = replace(source, icloud=parse_icloud(table, base))
+        source = replace(source, icloud=parse_icloud(table, base), mode=icloud_mode(table))
     table.finish()
     if source.nextcloud is not None and must_exist:
         check_has_users(source.path, source.nextcloud, key_at(where, "path"))

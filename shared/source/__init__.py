@@ -14,6 +14,7 @@ from shared.source.icloud_fetch import (
     fetch_source,
     lift_fetch_hold,
 )
+from shared.source.icloud_safety import DeleteCheck, check_icloud_delete
 from shared.source.nextcloud import discover_users, user_folders, user_of, walk_starts
 from shared.source.paths import (
     checked_item,
@@ -30,10 +31,12 @@ from shared.source.sweep import SweepPlan, plan_sweep
 from shared.source.walk import Entry, walk_source
 
 __all__ = [
+    "DeleteCheck",
     "Entry",
     "FetchHold",
     "FetchResult",
     "auth_command",
+    "check_icloud_delete",
     "cookie_directory",
     "fetch_command",
     "fetch_hold",

@@ -73,10 +73,16 @@ class FetchResult:
 
 
 def fetch_command(options: IcloudOptions, directory: Path, cookie_directory: Path,
-                  password_on_stdin: bool) -> list[str]:
+                  password_on_stdin: bool, delete_older_than_days: int | None = None
+                  ) -> list[str]:
     """icloudpd's argv (never a shell string). The password is never an argument: with
     `password_on_stdin` icloudpd's console provider reads it from stdin (getpass falls back
-    to stdin in a session without a terminal), otherwise its keyring provider is used."""
+    to stdin in a session without a terminal), otherwise its keyring provider is used.
+
+    `delete_older_than_days` adds `--keep-icloud-recent-days N`: icloudpd then deletes from
+    iCloud each asset it goes through that was created N days ago or more (0: all of them).
+    Only the caller knows whether that is safe (icloud_safety.py); `--delete-after-download`,
+    which deletes before any copy is verified, is never passed."""
     argv = [options.icloudpd, "--no-progress-bar", "--log-level", "debug",
             "--password-provider", "console" if password_on_stdin else "keyring",
             "--mfa-provider", "console",
@@ -84,8 +90,8 @@ def fetch_command(options: IcloudOptions, directory: Path, cookie_directory: Pat
             "--cookie-directory", str(cookie_directory),
             "--folder-structure", options.folder_structure,
             "--until-found", str(options.until_found)]
-    if options.delete_after_download:
-        argv.append("--delete-after-download")
+    if delete_older_than_days is not None:
+        argv += ["--keep-icloud-recent-days", str(delete_older_than_days)]
     return [*argv, "--username", options.username]
 
 

@@ -8,11 +8,19 @@ person logs in again, by `mediacourier icloud-auth SOURCE`, or by running
 new session files into the cookie directory, and the next fetch sees them and lifts the hold.
 The notifier reports the hold once (shared/notify/watch.py); files already downloaded go on
 being ingested, the hold is on fetching only.
+
+A source with `delete_from_icloud_after_days` fetches in two runs: first icloudpd downloads,
+deleting nothing; then, only when that run ended cleanly and every file old enough to be
+deleted has a verified copy recorded (icloud_safety.py), it runs again with
+`--keep-icloud-recent-days N`. icloudpd deletes each old asset it goes through even if this run
+downloaded it just now, or failed to: after a clean first run, such an asset can only be one
+that reached iCloud in the seconds between the two runs.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -24,9 +32,11 @@ from shared.config import Settings, SourceConfig
 from shared.errors import ConfigError
 from shared.secrets import read_secret
 from shared.source.icloud import AUTH, OTHER, FetchResult, fetch_command, parse_output
+from shared.source.icloud_safety import SUMMER_TIME, check_icloud_delete
 from shared.state import RedisStateStore
 
 COOKIES_FOLDER = "icloud"  # <data_dir>/icloud/<source>: each source's own session files
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,12 +141,26 @@ def fetch_source(settings: Settings, store: RedisStateStore, name: str,
             return hold
         lift_fetch_hold(store, name, "new login found in the cookie directory")
     password = password_of(source)
-    argv = fetch_command(options, source.path, cookies, password_on_stdin=password is not None)
+    timeout = options.fetch_timeout if timeout is None else timeout
     started = time.monotonic()
-    output, code, timed_out = run_icloudpd(
-        argv, None if password is None else password + "\n",
-        options.fetch_timeout if timeout is None else timeout)
-    result = parse_output(output, code, timed_out)
+
+    def run(delete_days: int | None) -> FetchResult:
+        argv = fetch_command(options, source.path, cookies, password is not None, delete_days)
+        output, code, timed_out = run_icloudpd(
+            argv, None if password is None else password + "\n", timeout)
+        return parse_output(output, code, timed_out)
+
+    result = run(None)
+    days = options.delete_from_icloud_after_days
+    if days is not None and result.ok:
+        deleting = _deleting_run(store, source, days, result, timeout)
+        if deleting:
+            second = run(days)
+            result = FetchResult(
+                downloaded=result.downloaded + second.downloaded,
+                skipped=second.skipped, errors=result.errors + second.errors,
+                failure=second.failure, reason=second.reason, complete=second.complete,
+                downloaded_paths=result.downloaded_paths + second.downloaded_paths)
     seconds = round(time.monotonic() - started, 1)
     if result.failure == AUTH:
         hold_fetching(store, name, result.reason)
@@ -146,3 +170,24 @@ def fetch_source(settings: Settings, store: RedisStateStore, name: str,
     elif result.failure == OTHER:
         store.journal("fetch_failed", source=name, reason=result.reason, seconds=seconds)
     return result
+
+
+def _deleting_run(store: RedisStateStore, source: SourceConfig, days: int,
+                  first: FetchResult, timeout: float) -> bool:
+    """Whether the second run may pass --keep-icloud-recent-days; why not, journaled once."""
+    if not first.complete or first.errors:
+        # An asset the first run could not download is not here to be checked, and icloudpd
+        # would delete it all the same.
+        why = (f"not deleting from iCloud yet: the download did not finish cleanly "
+               f"({(first.errors or ('no end of run in its log',))[0][:200]})")
+    else:
+        check = check_icloud_delete(store, source, days, margin=timeout + SUMMER_TIME)
+        if check.safe:
+            store.journal("icloud_delete", source=source.name,
+                          reason=f"{check.checked} files older than {days} days verified: "
+                                 f"icloudpd deletes them from iCloud")
+            return True
+        why = check.line()
+    log.info("[sources.%s] %s", source.name, why)
+    store.journal("icloud_delete_deferred", source=source.name, reason=why)
+    return False

@@ -37,7 +37,7 @@ def icloud_settings(tmp_path: Path, executable: Path, **keys: Any) -> Settings:
     return build_settings(icloud_raw(tmp_path, executable, **keys), None, tmp_path)
 
 
-def tell_standin(cookies: Path, case: str, files: list[dict[str, str]] | None = None,
+def tell_standin(cookies: Path, case: str, files: list[dict[str, Any]] | None = None,
                  password: str | None = None) -> None:
     """What the stand-in does on its next runs."""
     cookies.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from shared.config import build_settings
 from shared.source import cookie_directory, fetch_command, parse_output
-from tests.shared.source.icloud_standin import icloud_settings, install_standin, tell_standin
+from tests.shared.source.icloud_standin import (
+    icloud_raw,
+    icloud_settings,
+    install_standin,
+    tell_standin,
+)
 
 
 @pytest.fixture
@@ -31,7 +37,7 @@ def run_case(tmp_path: Path, standin: Path, case: str, files: list[dict[str, str
 
 
 def test_command_is_a_list_with_the_configured_options(tmp_path: Path, standin: Path) -> None:
-    # Given an iCloud source with a folder structure, until_found and a delete (with a mirror)
+    # Given an iCloud source with a folder structure and until_found
     raw_keys = {"folder_structure": "{:%Y}", "until_found": 7}
     settings = icloud_settings(tmp_path, standin, **raw_keys)
     source = settings.sources["phone"]
@@ -50,6 +56,27 @@ def test_command_is_a_list_with_the_configured_options(tmp_path: Path, standin: 
     assert argv[-2:] == ["--username", "jappleseed@example.com"]
     assert "--delete-after-download" not in argv
     assert not any(option in argv for option in ("--password", "-p"))
+
+
+def test_deleting_is_keep_icloud_recent_days_never_delete_after_download(
+        tmp_path: Path, standin: Path) -> None:
+    # Given a source that may delete what is 30 days old (its library mirrored)
+    raw_keys = {"delete_from_icloud_after_days": 30}
+    raw = icloud_raw(tmp_path, standin, **raw_keys)
+    (tmp_path / "nas").mkdir()
+    raw["targets"] = {"nas": {"kind": "local", "root": str(tmp_path / "nas")}}
+    raw["mirrors"] = {"offsite": {"library": "photos", "target": "nas"}}
+    source = build_settings(raw, None, tmp_path).sources["phone"]
+    assert source.icloud is not None
+    # When its commands are built without and with the go-ahead to delete
+    plain = fetch_command(source.icloud, source.path, tmp_path, password_on_stdin=False)
+    deleting = fetch_command(source.icloud, source.path, tmp_path, password_on_stdin=False,
+                             delete_older_than_days=30)
+    # Then only the second deletes, by age, and neither deletes after download
+    assert "--keep-icloud-recent-days" not in plain
+    assert deleting[deleting.index("--keep-icloud-recent-days") + 1] == "30"
+    assert "--delete-after-download" not in plain + deleting
+    assert deleting[-2:] == ["--username", "jappleseed@example.com"]
 
 
 def test_keyring_when_no_password_is_configured(tmp_path: Path, standin: Path) -> None:

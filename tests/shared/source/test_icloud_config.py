@@ -1,5 +1,6 @@
 """`[sources.NAME] kind = "icloud"`: its keys, its defaults, and what loading refuses in one
-line (no username, a delete from iCloud with no second copy of the library)."""
+line (no username, a delete from iCloud with no second copy of the library, the removed
+delete_after_download, mode = "move")."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ def test_defaults_and_the_fetch_schedule(tmp_path: Path) -> None:
     # When the configuration loads
     settings = build_settings(raw, None, tmp_path)
     options = settings.sources["phone"].icloud
-    # Then the defaults hold and beat fetches it every 6 h at the bulk task
+    # Then the defaults hold (never deleting from iCloud, copying), and beat fetches it every
+    # 6 h at the bulk task
     assert options is not None
-    assert (options.folder_structure, options.until_found, options.delete_after_download) == (
-        "{:%Y/%m}", 50, False)
+    assert (options.folder_structure, options.until_found,
+            options.delete_from_icloud_after_days) == ("{:%Y/%m}", 50, None)
+    assert settings.sources["phone"].mode == "copy"
     entry = beat_schedule(settings)["fetch-phone"]
     assert entry["task"] == "mediacourier.fetch_icloud" and entry["args"] == ["phone"]
     assert entry["schedule"].total_seconds() == 6 * 3600
@@ -37,7 +40,18 @@ def test_fetch_every_is_a_duration(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("keys", "words"), [
     ({"icloud_username": ""}, "[sources.phone] icloud_username: required"),
-    ({"delete_after_download": True}, "[sources.phone] delete_after_download: refused"),
+    ({"delete_from_icloud_after_days": 30},
+     "[sources.phone] delete_from_icloud_after_days: refused"),
+    ({"delete_from_icloud_after_days": -1},
+     "[sources.phone] delete_from_icloud_after_days: -1 is out of range: must be at least 0"),
+    ({"delete_from_icloud_after_days": "30d"},
+     '[sources.phone] delete_from_icloud_after_days: expected an integer, got "30d"'),
+    ({"delete_after_download": True},
+     "[sources.phone] delete_after_download: no longer a key: icloudpd would delete each photo "
+     "before its copy is verified; use delete_from_icloud_after_days = N instead"),
+    ({"delete_after_download": False}, "use delete_from_icloud_after_days = N instead"),
+    ({"mode": "move"}, '[sources.phone] mode: "move" is refused for kind = "icloud": icloudpd '
+                       "downloads again every file moved out of its folder"),
     ({"until_found": 0}, "[sources.phone] until_found"),
     ({"fetch_every": "often"}, "[sources.phone] fetch_every"),
     ({"folder_structure": "by-year"}, "[sources.phone] folder_structure"),
@@ -54,15 +68,15 @@ def test_bad_keys_are_one_line_naming_the_key(tmp_path: Path, keys: dict[str, ob
     assert "\n" not in str(caught.value)
 
 
-def test_delete_after_download_is_allowed_once_the_library_has_a_mirror(tmp_path: Path) -> None:
-    # Given delete_after_download and a mirror keeping a second copy of the library
-    raw = icloud_raw(tmp_path, tmp_path / "icloudpd", delete_after_download=True)
+def test_deleting_from_icloud_is_allowed_once_the_library_has_a_mirror(tmp_path: Path) -> None:
+    # Given delete_from_icloud_after_days and a mirror keeping a second copy of the library
+    raw = icloud_raw(tmp_path, tmp_path / "icloudpd", delete_from_icloud_after_days=30)
     (tmp_path / "nas").mkdir()
     raw["targets"] = {"nas": {"kind": "local", "root": str(tmp_path / "nas")}}
     raw["mirrors"] = {"offsite": {"library": "photos", "target": "nas"}}
-    # When it loads, Then the source deletes after download
+    # When it loads, Then the source may delete what is 30 days old
     options = build_settings(raw, None, tmp_path).sources["phone"].icloud
-    assert options is not None and options.delete_after_download
+    assert options is not None and options.delete_from_icloud_after_days == 30
 
 
 def test_icloud_keys_are_unknown_on_a_folder_source(tmp_path: Path) -> None:
@@ -74,12 +88,22 @@ def test_icloud_keys_are_unknown_on_a_folder_source(tmp_path: Path) -> None:
         build_settings(raw, None, tmp_path)
 
 
-def test_delete_after_download_is_allowed_with_a_flow_that_releases(tmp_path: Path) -> None:
-    # Given delete_after_download and a flow of the source: archive, then release
-    raw = icloud_raw(tmp_path, tmp_path / "icloudpd", delete_after_download=True)
+def test_deleting_from_icloud_is_allowed_with_a_flow_that_releases(tmp_path: Path) -> None:
+    # Given delete_from_icloud_after_days = 0 and a flow of the source: archive, then release
+    raw = icloud_raw(tmp_path, tmp_path / "icloudpd", delete_from_icloud_after_days=0)
     raw["flows"] = {"relay": {"source": "phone", "steps": [
         {"kind": "archive", "to": str(tmp_path / "nas")},
         {"kind": "release", "to": str(tmp_path / "ready-to-delete")}]}}
-    # When it loads, Then the source deletes after download
+    # When it loads, Then the source may delete whatever is verified (0 days)
     options = build_settings(raw, None, tmp_path).sources["phone"].icloud
-    assert options is not None and options.delete_after_download
+    assert options is not None and options.delete_from_icloud_after_days == 0
+
+
+def test_a_folder_source_still_moves_by_default(tmp_path: Path) -> None:
+    # Given a folder source next to the iCloud one, with no mode
+    raw = icloud_raw(tmp_path, tmp_path / "icloudpd")
+    (tmp_path / "inbox").mkdir()
+    raw["sources"]["inbox"] = {"path": str(tmp_path / "inbox"), "library": "photos"}
+    # When it loads, Then only the iCloud source copies
+    sources = build_settings(raw, None, tmp_path).sources
+    assert (sources["inbox"].mode, sources["phone"].mode) == ("move", "copy")

@@ -21,9 +21,10 @@ def test_every_option_we_pass_is_in_the_real_icloudpd_help(tmp_path: Path) -> No
     assert done.returncode == 0, f"{executable} --help failed: {done.stderr[-500:]}"
     known = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", done.stdout))
     # When our commands are built with every option turned on
-    options = IcloudOptions(username="u@example.com", delete_after_download=True,
+    options = IcloudOptions(username="u@example.com", delete_from_icloud_after_days=30,
                             icloudpd=executable)
-    ours = fetch_command(options, tmp_path, tmp_path, password_on_stdin=True)
+    ours = fetch_command(options, tmp_path, tmp_path, password_on_stdin=True,
+                         delete_older_than_days=30)
     ours += fetch_command(options, tmp_path, tmp_path, password_on_stdin=False)
     ours += auth_command(options, tmp_path)
     used = {arg for arg in ours if arg.startswith("--")}
@@ -31,6 +32,12 @@ def test_every_option_we_pass_is_in_the_real_icloudpd_help(tmp_path: Path) -> No
     assert used - known == set()
     assert "{console,keyring,parameter,webui}" in done.stdout
     assert "{debug,info,error}" in done.stdout
+    # And the delete option means what icloud_safety.py assumes: older than N days, 0 = all
+    assert "--delete-after-download" not in used
+    help_text = " ".join(done.stdout.split())
+    assert ("--keep-icloud-recent-days KEEP_ICLOUD_RECENT_DAYS Keep photos newer than this many "
+            "days in iCloud. Delete the rest. If set to 0, all photos will be deleted from "
+            "iCloud.") in help_text
 
 
 def test_the_installed_icloudpd_is_the_version_the_standin_copies() -> None:

@@ -37,6 +37,7 @@ from shared.media import (
     Metadata,
     is_sidecar,
     layout_path,
+    may_carry_apple_id,
     needs_date,
     read_metadata,
     with_suffix_number,
@@ -113,7 +114,8 @@ def plan_set(job: FileJob, ctx: Context, meta: Metadata | None) -> SetPlan:
     stem = os.path.splitext(name)[0].lower()
     mates = [posixpath.join(folder, other) for other in present if other != name
              and _is_member(other) and os.path.splitext(other)[0].lower() == stem]
-    if meta is None and (mates or _ext(name) in ID_EXTENSIONS):
+    if meta is None and (mates or _ext(name) in ID_EXTENSIONS) and may_carry_apple_id(
+            ctx.source_path(job)):
         meta = read_metadata(ctx.source_path(job), job.mtime_ns)
     own_id = meta.live_photo_id if meta else ""
     members = {job.rel_path} | {m for m in mates if _same_set(ctx, root, m, own_id)}

@@ -2,6 +2,7 @@
 ExifTool reads it, Google Takeout JSONs) and where it goes in a library (layout templates,
 capture dates, collision names)."""
 
+from shared.media.apple_ids import may_carry_apple_id
 from shared.media.dates import DateSource
 from shared.media.ignore import MEDIA_EXTENSIONS, IgnoreRules, is_sidecar
 from shared.media.layout import (
@@ -44,6 +45,7 @@ __all__ = [
     "json_for",
     "layout_path",
     "library_rel_path",
+    "may_carry_apple_id",
     "media_for",
     "needs_date",
     "needs_metadata",

@@ -31,7 +31,7 @@ from shared.errors import ConfigError
 
 CONFIG_NAME = "mediacourier.toml"
 DATA_NAME = "mediacourier-data"
-READ_ONLY = frozenset({"status", "history", "queues", "doctor", "trace", "conflicts"})
+READ_ONLY = frozenset({"status", "history", "queues", "queue", "doctor", "trace", "conflicts"})
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ from shared.ingest.context import Context
 from shared.ingest.leases import file_lease_name
 from shared.ingest.pipeline import LOCKED_STAGES, STAGES, run_stage
 from shared.ingest.remote_batch import done_sending, send_ahead
-from shared.ingest.sets import followers
+from shared.ingest.sets import followers, reads_metadata
+from shared.ingest.takeout import takeout_info
 from shared.jobs import FileJob, Outcome
-from shared.media import is_sidecar
+from shared.media import is_sidecar, prefetch_metadata
 from shared.state import Leases
 from shared.transfer import LocalTransfer
 
@@ -117,6 +118,8 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
             if name == "verify_copy":
                 verify_all(results, ctx, batch_store)
                 continue
+            if name == "transfer_file":
+                _prefetch_metadata(results, ctx)
             sent_ahead = send_ahead(results, ctx) if name == "transfer_file" else []
             recorded = []
             for index, job in enumerate(results):
@@ -138,6 +141,13 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
         if leases is not None:
             store.release_many(leases)
     return results
+
+
+def _prefetch_metadata(results: list[Result], ctx: Context) -> None:
+    """The metadata placing will ask for, read for the whole batch in one ExifTool call."""
+    prefetch_metadata([(ctx.source_path(job), job.mtime_ns, takeout_info(job, ctx))
+                       for job in results
+                       if isinstance(job, FileJob) and reads_metadata(job, ctx)])
 
 
 def _claim_up_front(results: list[Result], batch_store: BatchStore, ctx: Context) -> None:

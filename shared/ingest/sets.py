@@ -39,6 +39,7 @@ from shared.media import (
     layout_path,
     may_carry_apple_id,
     needs_date,
+    needs_metadata,
     read_metadata,
     with_suffix_number,
 )
@@ -99,6 +100,15 @@ class SetPlan:
 
     target: str | None = None
     others: tuple[str, ...] = ()
+
+
+def reads_metadata(job: FileJob, ctx: Context) -> bool:
+    """Whether placing `job` reads its metadata: for its layout, or for a Live Photo id."""
+    if is_sidecar(job.rel_path) or job.outcome.is_terminal:
+        return False  # a duplicate or a skip is not placed
+    if needs_metadata(ctx.library(job).layout):
+        return True
+    return _ext(job.rel_path) in ID_EXTENSIONS and may_carry_apple_id(ctx.source_path(job))
 
 
 def plan_set(job: FileJob, ctx: Context, meta: Metadata | None) -> SetPlan:

@@ -18,7 +18,13 @@ from shared.media.layout import (
     path_safe,
     validate_layout,
 )
-from shared.media.metadata import VIDEO_EXTENSIONS, Metadata, read_metadata, reader_problem
+from shared.media.metadata import (
+    VIDEO_EXTENSIONS,
+    Metadata,
+    prefetch_metadata,
+    read_metadata,
+    reader_problem,
+)
 from shared.media.sidecars import image_candidates, sidecar_name_for, with_suffix_number
 from shared.media.takeout import (
     TakeoutInfo,
@@ -50,6 +56,7 @@ __all__ = [
     "needs_date",
     "needs_metadata",
     "path_safe",
+    "prefetch_metadata",
     "read_metadata",
     "read_takeout",
     "reader_problem",

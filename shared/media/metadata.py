@@ -14,7 +14,7 @@ import os
 import posixpath
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +48,10 @@ _DATE_TAGS = ("DateTimeOriginal", "CreateDate", "DateCreated", "ModifyDate")
 _OUTSIDE = frozenset({DateSource.FILE_NAME, DateSource.TAKEOUT, DateSource.MTIME,
                       DateSource.NONE})
 # Placing reads a file's metadata for its layout, its set and its record: this many answers
-# are kept, so one file costs one ExifTool call, not one per question.
-CACHE_SIZE = 256
+# are kept, so one file costs one ExifTool call, not one per question, and a batch's files
+# read in one call (prefetch_metadata) are all still there when placed.
+CACHE_SIZE = 4096
+PREFETCH_FILES = 500
 _cache: OrderedDict[tuple[Any, ...], Metadata] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -120,10 +122,7 @@ def read_metadata(path: str, mtime_ns: int | None = None, *, takeout: TakeoutInf
     meta = _read(path, mtime_ns, takeout, exiftool)
     if key is not None and (exiftool is None or meta.reader == "exiftool"):
         # (not an answer of the fallback after ExifTool failed: the next call tries it again)
-        with _cache_lock:
-            _cache[key] = meta
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+        _remember(key, meta)
     return meta
 
 
@@ -139,32 +138,71 @@ def _cache_key(path: str, mtime_ns: int | None, takeout: TakeoutInfo | None,
 
 def _read(path: str, mtime_ns: int | None, takeout: TakeoutInfo | None,
           exiftool: ExifTool | None) -> Metadata:
-    tags: Mapping[str, Any] = {}
-    used = "exiftool"
     if exiftool is None:
         if not _warned.is_set():
             _warned.set()
             log.warning(_MISSING)
-        tags, used = _exifread_tags(path), "exifread"
-    else:
-        try:
-            found, errors = exiftool.execute_json([*OPTIONS, *TAGS, os.path.abspath(path)])
-            tags = found[0] if found else {}
-            if errors and not found:
-                log.debug("%s: exiftool: %s", path, errors)
-        except ExifToolFailed as exc:
-            log.warning("%s: exiftool failed (%s); reading EXIF with exifread", path, exc)
-            tags, used = _exifread_tags(path), "exifread"
-        else:
-            if not any(tag.endswith(_DATE_TAGS) for tag in tags):
-                # ExifTool refuses a cut EXIF segment (a half-copied JPEG) that exifread still
-                # reads: no date from ExifTool is worth a second look before the file name.
-                # Only for a capture date: an EXIF ModifyDate (an editor's save) is in no
-                # place of the date order ExifTool reads by, and never beats the file name.
-                extra = _exifread_tags(path)
-                if any(tag.endswith(_DATE_TAGS[:2]) for tag in extra):
-                    tags, used = {**extra, **tags}, "exifread"
+        return _from_tags(path, _exifread_tags(path), mtime_ns, takeout, "exifread")
+    try:
+        found, errors = exiftool.execute_json([*OPTIONS, *TAGS, os.path.abspath(path)])
+    except ExifToolFailed as exc:
+        log.warning("%s: exiftool failed (%s); reading EXIF with exifread", path, exc)
+        return _from_tags(path, _exifread_tags(path), mtime_ns, takeout, "exifread")
+    if errors and not found:
+        log.debug("%s: exiftool: %s", path, errors)
+    return _from_exiftool(path, found[0] if found else {}, mtime_ns, takeout)
+
+
+def _from_exiftool(path: str, tags: Mapping[str, Any], mtime_ns: int | None,
+                   takeout: TakeoutInfo | None) -> Metadata:
+    used = "exiftool"
+    if not any(tag.endswith(_DATE_TAGS) for tag in tags):
+        # ExifTool refuses a cut EXIF segment (a half-copied JPEG) that exifread still
+        # reads: no date from ExifTool is worth a second look before the file name.
+        # Only for a capture date: an EXIF ModifyDate (an editor's save) is in no
+        # place of the date order ExifTool reads by, and never beats the file name.
+        extra = _exifread_tags(path)
+        if any(tag.endswith(_DATE_TAGS[:2]) for tag in extra):
+            tags, used = {**extra, **tags}, "exifread"
     return _from_tags(path, tags, mtime_ns, takeout, used)
+
+
+def prefetch_metadata(files: Sequence[tuple[str, int | None, TakeoutInfo | None]]) -> int:
+    """Read many files' metadata in one ExifTool call per PREFETCH_FILES and keep the answers,
+    so placing's per-file questions come from the cache: ExifTool's cost per `-execute` is
+    as large as a small photo's reading (25 vs 10.6 ms a file, one by one vs 300 at once).
+    (path, the job's mtime_ns, its Takeout JSON) as read_metadata is asked later; a file
+    ExifTool did not answer for, or one changed since, is simply read again then."""
+    exiftool = shared_exiftool()
+    kept = 0
+    for start in range(0, len(files) if exiftool else 0, PREFETCH_FILES):
+        wanted: dict[str, tuple[tuple[Any, ...], str, int | None, TakeoutInfo | None]] = {}
+        for path, mtime_ns, takeout in files[start:start + PREFETCH_FILES]:
+            key = _cache_key(path, mtime_ns, takeout, exiftool)
+            if key is not None and key not in _cache:
+                wanted[os.path.abspath(path)] = (key, path, mtime_ns, takeout)
+        if not wanted:
+            continue
+        try:
+            found, _ = exiftool.execute_json([*OPTIONS, *TAGS, *wanted])
+        except ExifToolFailed as exc:
+            log.debug("prefetch of %d files: exiftool failed (%s)", len(wanted), exc)
+            return kept
+        for tags in found:
+            entry = wanted.get(str(tags.get("SourceFile", "")))
+            if entry is not None:
+                key, path, mtime_ns, takeout = entry
+                _remember(key, _from_exiftool(path, tags, mtime_ns, takeout))
+                kept += 1
+    return kept
+
+
+def _remember(key: tuple[Any, ...], meta: Metadata) -> None:
+    with _cache_lock:
+        _cache[key] = meta
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 def _from_tags(path: str, tags: Mapping[str, Any], mtime_ns: int | None,

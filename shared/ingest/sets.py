@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from shared.errors import FileBusy, SetPartnerPending
 from shared.ingest.context import Context
+from shared.ingest.folder_stems import names_with_stem
 from shared.ingest.takeout import takeout_info
 from shared.jobs import FileJob
 from shared.media import (
@@ -117,13 +118,10 @@ def plan_set(job: FileJob, ctx: Context, meta: Metadata | None) -> SetPlan:
         return SetPlan()
     root = str(ctx.source(job).path)
     folder, name = posixpath.split(job.rel_path)
-    try:
-        present = os.listdir(os.path.join(root, folder))
-    except OSError:
-        present = []
     stem = os.path.splitext(name)[0].lower()
-    mates = [posixpath.join(folder, other) for other in present if other != name
-             and _is_member(other) and os.path.splitext(other)[0].lower() == stem]
+    mates = [posixpath.join(folder, other)
+             for other in names_with_stem(os.path.join(root, folder), stem)
+             if other != name and _is_member(other)]
     if meta is None and (mates or _ext(name) in ID_EXTENSIONS) and may_carry_apple_id(
             ctx.source_path(job)):
         meta = read_metadata(ctx.source_path(job), job.mtime_ns)

@@ -31,8 +31,12 @@ def may_carry_apple_id(path: str) -> bool:
 
 
 def _scan(jpeg) -> bool:  # noqa: ANN001 - a binary file
-    if jpeg.read(2) != b"\xff\xd8":
-        return True  # not a JPEG inside: let the reader say what it is
+    start = jpeg.read(12)
+    if start[:2] != b"\xff\xd8":
+        # A HEIC (or a video) named .jpg, as some exports do, is read; bytes that are neither
+        # a JPEG nor an ISO media file carry no Live Photo id ExifTool could find.
+        return start[4:8] == b"ftyp"
+    jpeg.seek(2)
     while jpeg.tell() < SCAN_LIMIT:
         if jpeg.read(1) != b"\xff":
             return True  # not a marker where one must be

@@ -49,13 +49,23 @@ def test_an_iphone_jpeg_still_is_read_for_its_id(corpus_dir: Path, tmp_path: Pat
     assert read_metadata(str(jpeg)).live_photo_id == GROUP
 
 
-@pytest.mark.parametrize("data", [b"", b"not a jpeg at all", b"\xff\xd8\xff\xe1\x00"])
+@pytest.mark.parametrize("data", [b"\x00\x00\x00\x18ftypheic\x00\x00", b"\xff\xd8\xff\xe1\x00"])
 def test_what_is_not_a_whole_jpeg_is_left_to_exiftool(tmp_path: Path, data: bytes) -> None:
-    # Given a .jpg that is empty, not a JPEG, or cut inside its first segment
+    # Given a .jpg that is a HEIC inside, or a JPEG cut inside its first segment
     odd = tmp_path / "odd.jpg"
     odd.write_bytes(data)
     # When it is checked, Then the answer is "maybe": ExifTool decides
     assert may_carry_apple_id(str(odd))
+
+
+@pytest.mark.parametrize("data", [b"", b"random bytes, not an image at all"])
+def test_a_jpg_that_is_no_image_is_not_read_for_an_id(tmp_path: Path, data: bytes) -> None:
+    # Given a .jpg that is empty or neither a JPEG nor an ISO media file
+    odd = tmp_path / "odd.jpg"
+    odd.write_bytes(data)
+    # Then no Live Photo id is looked for in it (ExifTool would find none)
+    assert not may_carry_apple_id(str(odd))
+    assert read_metadata(str(odd)).live_photo_id == ""
 
 
 def test_other_kinds_are_always_read(tmp_path: Path) -> None:

@@ -46,19 +46,20 @@ def print_status(console: Console, ledger: FlowLedger, flow: FlowConfig) -> int:
     if run.state:
         state += f" (steps {run.start}-{run.end}, at step {run.step}, " \
                  f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.at))})"
-    console.print(f"flow {flow.name}: {state}", highlight=False)
+    console.print(f"flow {flow.name}: {state}", highlight=False, markup=False)
     if held is not None:
         console.print(f"HELD since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(held.since))}"
-                      f": {escape_text(held.reason)}", style="red", highlight=False)
+                      f": {escape_text(held.reason)}", style="red", highlight=False, markup=False)
     for count in step_counts(ledger, flow):
         console.print(f"  {count.step.label:<12} {count.reached:>5} reached  {count.waiting:>5} "
-                      f"waiting  {count.failed:>5} failed", highlight=False)
+                      f"waiting  {count.failed:>5} failed", highlight=False, markup=False)
     failed = failed_files(ledger)
     for item in failed[:SHOWN_FAILURES]:
         console.print(f"  failed at step {item.done + 1}: {escape_text(item.rel)}: "
-                      f"{escape_text(item.failed)}", highlight=False)
+                      f"{escape_text(item.failed)}", highlight=False, markup=False)
     if len(failed) > SHOWN_FAILURES:
-        console.print(f"  … {len(failed) - SHOWN_FAILURES} more failed", highlight=False)
+        console.print(f"  … {len(failed) - SHOWN_FAILURES} more failed", highlight=False,
+                      markup=False)
     return OK
 
 
@@ -85,7 +86,7 @@ def follow(console: Console, ledger: FlowLedger, flow: FlowConfig, start: int, e
             if not hinted and run.at == begun_at and time.time() - sent_at > NO_WORKER_HINT:
                 progress.console.print(f"no worker has taken step {start} yet: is a worker "
                                        "running (mediacourier up, or mediacourier worker)?",
-                                       highlight=False)
+                                       highlight=False, markup=False)
                 hinted = True
             time.sleep(POLL)
 
@@ -96,10 +97,10 @@ def run_flow(console: Console, settings: Settings, store: RedisStateStore, flow:
     run = ledger.run()
     if run.state == "running" and time.time() - run.at < settings.task_time_limit:
         console.print(f"flow {flow.name} is already running (at step {run.step}); "
-                      f"see mediacourier flow {flow.name} --status", highlight=False)
+                      f"see mediacourier flow {flow.name} --status", highlight=False, markup=False)
         return REFUSED
     if ledger.held() is not None:
-        console.print(f"flow {flow.name} was held; running it again", highlight=False)
+        console.print(f"flow {flow.name} was held; running it again", highlight=False, markup=False)
     sent_at = time.time()
     begun_at = begin(settings, store, flow, start, end).run().at
     # Only a run from the first step takes new files: a later step works on those it has.
@@ -109,12 +110,12 @@ def run_flow(console: Console, settings: Settings, store: RedisStateStore, flow:
     held = ledger.held()
     if state == "held" and held is not None:
         console.print(f"flow {flow.name} HELD: {escape_text(held.reason)}", style="red",
-                      highlight=False)
+                      highlight=False, markup=False)
         return REFUSED
     failed = [f for f in failed_files(ledger) if start <= f.done + 1 <= end]
     console.print(f"flow {flow.name}: steps {start}-{end} done, {len(failed)} file(s) failed"
                   + (f" (mediacourier flow {flow.name} --status lists them)" if failed else ""),
-                  highlight=False)
+                  highlight=False, markup=False)
     return FILES_FAILED if failed else OK
 
 
@@ -123,7 +124,7 @@ def cmd_flow(settings: Settings, args: argparse.Namespace) -> int:
     flow = flow_config(settings, args.name)
     if args.list_steps:
         for line in step_lines(settings, flow):
-            console.print(escape_text(line), highlight=False)
+            console.print(escape_text(line), highlight=False, markup=False)
         return OK
     start, end = check_range(flow, args.start, args.end)  # a wrong range: before any Redis
     store = _store(settings)
@@ -131,7 +132,7 @@ def cmd_flow(settings: Settings, args: argparse.Namespace) -> int:
         return print_status(console, FlowLedger(store, flow.name), flow)
     if args.dry_run and args.run:
         for line in dry_run(settings, FlowLedger(store, flow.name), flow, start, end):
-            console.print(escape_text(line), highlight=False)
+            console.print(escape_text(line), highlight=False, markup=False)
         return OK
     return run_flow(console, settings, store, flow, start, end)
 

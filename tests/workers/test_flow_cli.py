@@ -99,3 +99,17 @@ def test_a_held_flow_and_its_failed_files_are_shown_by_both_status_commands(
     status = overall.file.getvalue()
     assert "flow relay" in status and "HELD" in status and "/mnt/nas does not exist" in status
     assert "flow:relay:IMG_1.jpg" in status
+
+
+def test_brackets_in_a_folder_name_are_printed_as_they_are(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a flow releasing into a folder whose name holds brackets (as "[syncthing.pixel]")
+    for name in ("inbox", "nas"):
+        (tmp_path / name).mkdir()
+    path = tmp_path / "mediacourier.toml"
+    path.write_text(CONFIG.replace('to = "icloud-delete"', 'to = "delete [bold]later[/bold]"'))
+    monkeypatch.setenv("MEDIACOURIER_CONFIG", str(path))
+    # When the steps are listed, Then the name is not read as markup
+    assert main(["--config", str(path), "flow", "relay", "--list-steps"]) == exit_codes.OK
+    assert f"{tmp_path / 'delete [bold]later[/bold]'}" in capsys.readouterr().out

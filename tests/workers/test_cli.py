@@ -82,10 +82,10 @@ def test_doctor_all_ok(dep: Deployment) -> None:
 
     # Then every check has one ok line, in order, and it exits 0
     assert done.returncode == 0, done.stdout + done.stderr
-    assert len(done.stdout.splitlines()) == 6
+    assert len(done.stdout.splitlines()) == 7
     assert [(name, v) for name, (v, _) in doctor_lines(done.stdout).items()] == [
         ("config", "ok"), ("redis", "ok"), ("source inbox", "ok"), ("source inbox (move)", "ok"),
-        ("library library", "ok"), ("rescan index", "ok")]
+        ("library library", "ok"), ("metadata", "ok"), ("rescan index", "ok")]
 
 
 @pytest.mark.parametrize("broken", ["rescan program", "redis"])

@@ -97,19 +97,14 @@ def hash_fd_both(
 ) -> tuple[str, str, int]:
     """(sha256, copy-check digest, byte count) of everything readable from fd, each chunk seen
     by both hashes and by `on_chunk`: the one read of a source that is hashed while copied."""
-    content, check = sha256(), copy_check()
-    total = 0
-    view = _buffer(size_hint)
-    while True:
-        n = os.readv(fd, [view])
-        if not n:
-            break
-        chunk = view[:n]
-        content.update(chunk)
+    check = copy_check()
+
+    def checked(chunk: memoryview) -> None:
         check.update(chunk)
         on_chunk(chunk)
-        total += n
-    return content.hexdigest(), check.hexdigest(), total
+
+    content, total = hash_fd(fd, on_chunk=checked, size_hint=size_hint)
+    return content, check.hexdigest(), total
 
 
 def sha256_file(path: str) -> tuple[str, os.stat_result]:

@@ -258,13 +258,7 @@ class LocalTransfer:
             raise destination_error(exc, final) from exc
         finally:
             unlink_quietly(tmp)
-        crash_point("linked")
-        if self.fsync:
-            fsync_dir(folder)
-        else:
-            self._unsynced_placement(final)
-        # In batch mode the folder is durable only at flush(); the point marks the same step.
-        crash_point("folder-fsynced")
+        self._linked(final)
         return Placement(rel_path, expected.sha256, size, False, check)
 
     def _link(self, src: str, final: str) -> int | None | object:
@@ -280,13 +274,18 @@ class LocalTransfer:
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
                 return _CANNOT_LINK
             raise destination_error(exc, final) from exc
+        self._linked(final)
+        return os.lstat(final).st_size
+
+    def _linked(self, final: str) -> None:
+        """A new name is durable once its folder is synced: now, or with the batch's flush
+        (in batch mode "folder-fsynced" marks the same step, before the flush)."""
         crash_point("linked")
         if self.fsync:
             fsync_dir(os.path.dirname(final))
         else:
             self._unsynced_placement(final)
         crash_point("folder-fsynced")
-        return os.lstat(final).st_size
 
     def _copy_to(self, src: str, tmp: str, expected: Expected) -> tuple[int, str]:
         """Copy src into tmp, returning (size, copy-check digest of the bytes written).
@@ -352,12 +351,7 @@ class LocalTransfer:
             return False, None
         self._staged.pop(src, None)
         unlink_quietly(staged.tmp)
-        crash_point("linked")
-        if self.fsync:
-            fsync_dir(os.path.dirname(final))
-        else:
-            self._unsynced_placement(final)
-        crash_point("folder-fsynced")
+        self._linked(final)
         return True, Placement(rel_path, expected.sha256, staged.size, False, staged.check)
 
 

@@ -109,6 +109,7 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
         for name, _ in STAGES:
             if name in LOCKED_STAGES and leases is None:
                 leases = batch_store.leases = _lock_all(results, ctx)
+                batch_store.read_records()  # under the leases: nothing writes them meanwhile
             if name == FLUSH_BEFORE:
                 ctx.backend.flush()
             if name == "claim_content":

@@ -2,8 +2,10 @@
 file.
 
 Per file the chain reads its record, claims its content, and writes its outcome, journal entry
-and stage timings, each a round trip of its own. In a batch the records are read in one HMGET
-(and kept current), the free content hashes are claimed in one pipeline before the claim stage,
+and stage timings, each a round trip of its own. In a batch the records (and the outcomes
+journaled lately) are read in one round trip once the batch holds its leases (`read_records`:
+read before, they could miss what a delivery that held a lease just finished) and kept
+current, the free content hashes are claimed in one pipeline before the claim stage,
 and the outcomes, journal entries and timings of the whole record stage go to Redis in one
 MULTI at its end (`flush_outcomes`); the leases checked before each source is released are
 renewed together (`confirm_lease`). Everything else passes through to the real store.
@@ -26,7 +28,9 @@ class BatchStore:
     def __init__(self, store: RedisStateStore, source: str, rels: list[str]) -> None:
         self._store = store
         self._source = source
-        self._records = store.get_records(source, rels)
+        self._rels = rels
+        self._records: dict[str, FileRecord | None] = {}  # rel -> record, once read
+        self._journaled: dict[str, str] = {}  # rel -> its outcome mark (recording.py)
         self._claimed: set[tuple[str, str]] = set()
         self._outcomes: list[OutcomeWrite] | None = None
         self._histogram: dict[str, int | float] = {}
@@ -37,10 +41,21 @@ class BatchStore:
         return getattr(self._store, name)
 
     # records -----------------------------------------------------------------------------
+    def read_records(self) -> None:
+        """The batch's records and outcome marks, in one round trip: call it once the batch's
+        leases are held, so no other delivery of these files writes them meanwhile."""
+        self._records, self._journaled = self._store.records_and_outcomes(self._source,
+                                                                           self._rels)
+
     def get_record(self, source: str, rel: str) -> FileRecord | None:
         if source == self._source and rel in self._records:
             return self._records[rel]
         return self._store.get_record(source, rel)
+
+    def record_and_outcome(self, source: str, rel: str) -> tuple[FileRecord | None, str]:
+        if source == self._source and rel in self._records:
+            return self._records[rel], self._journaled.get(rel, "")
+        return self._store.record_and_outcome(source, rel)
 
     def put_record(self, source: str, rel: str, record: FileRecord) -> None:
         self._store.put_record(source, rel, record)

@@ -41,14 +41,20 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
     if job.outcome == Outcome.VERIFIED:
         job = job.evolve(outcome=Outcome.INGESTED)
     store = ctx.store
-    previous = store.get_record(job.source, job.rel_path)
+    previous, journaled = store.record_and_outcome(job.source, job.rel_path)
     inode = job.inode or (previous.inode if previous else 0)
     record = FileRecord(job.size, job.mtime_ns, inode, job.sha256,
                         STATE_OF.get(job.outcome, "failed"), job.dest_path, job.date_source)
     inflight = inflight_of(job)
+    mark = outcome_mark(record)
     if previous == record and job.outcome != Outcome.FAILED:
         # A redelivered message: this outcome is already recorded and journaled.
         store.finish(job.source, job.rel_path, inflight=inflight)
+        return job
+    if mark and journaled == mark:
+        # Delivered again after the record was forgotten (a reconcile drops the records of
+        # files gone from the source) or written over: journaled already, not a second time.
+        store.finish(job.source, job.rel_path, record=record, inflight=inflight)
         return job
     seconds = time.time() - job.started_at if job.started_at else 0.0
     store.finish(
@@ -78,6 +84,7 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
             # Seconds each stage took, for `mediacourier trace`.
             "timings": json.dumps(job.timings, sort_keys=True),
         },
+        outcome=(mark, outcome_mark_seconds(ctx)) if mark else None,
     )
     crash_point("outcome-recorded")
     observe_timings(store, job.timings)
@@ -85,6 +92,21 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
     # end of what the stage writes: the stage's timings beside it.
     crash_point("index-updated")
     return job
+
+
+def outcome_mark(record: FileRecord) -> str:
+    """What says this file version's outcome is journaled ("" for an outcome that may be
+    journaled again: a failure, a skip). The inode tells a message delivered again (the
+    version it carries) from new bytes that arrived under the same name, size and mtime."""
+    if record.state not in ("ingested", "duplicate"):
+        return ""
+    return f"{record.size}:{record.mtime_ns}:{record.inode}:{record.sha256}:{record.state}"
+
+
+def outcome_mark_seconds(ctx: Context) -> int:
+    """How long the mark is kept: a message unacknowledged when its worker died comes back
+    within one visibility timeout (or at the worker's restart); twice that, for its retries."""
+    return 2 * int(ctx.settings.visibility_timeout)
 
 
 def inflight_of(job: FileJob) -> tuple[int, int] | None:

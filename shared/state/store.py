@@ -9,6 +9,9 @@ Keys (P = prefix):
                               shared/source/sweep.py, once its file showed no sign of life)
   P:failed              hash  "<source>\\0<rel>" -> JSON {reason, at, ...}
   P:journal             stream, capped: one entry per operation
+  P:outcome:<source>\0<rel> string "<size>:<mtime_ns>:<inode>:<sha256>:<state>": the outcome
+                              journaled for that file version, for a while (recording.py: a
+                              message delivered again journals it no second time)
   P:counters            hash  name -> integer
   P:rescan:<target>     zset  library folder -> last time it was marked dirty
   P:paused              hash  "source:<name>" / "target:<name>" -> when it was paused
@@ -152,6 +155,31 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
         """Raw encoded records; reconcile compares prefixes of these strings, so keep them raw."""
         return self.client.hgetall(self.key("files", source))
 
+    def record_and_outcome(self, source: str, rel: str) -> tuple[FileRecord | None, str]:
+        """The file's record and the outcome journaled for it lately ("" if none), in one
+        round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(self.key("files", source), rel)
+        pipe.get(self._outcome_key(source, rel))
+        raw, mark = pipe.execute()
+        return (FileRecord.decode(raw) if raw else None), mark or ""
+
+    def records_and_outcomes(self, source: str, rels: list[str]) -> tuple[
+            dict[str, FileRecord | None], dict[str, str]]:
+        """`record_and_outcome` of many files in one round trip."""
+        if not rels:
+            return {}, {}
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(self.key("files", source), rels)
+        pipe.mget([self._outcome_key(source, rel) for rel in rels])
+        raws, marks = pipe.execute()
+        return ({rel: FileRecord.decode(raw) if raw else None
+                 for rel, raw in zip(rels, raws, strict=True)},
+                {rel: mark or "" for rel, mark in zip(rels, marks, strict=True)})
+
+    def _outcome_key(self, source: str, rel: str) -> str:
+        return self.key("outcome", f"{source}\0{rel}")
+
     def forget_records(self, source: str, rels: Iterable[str]) -> None:
         rels = list(rels)
         for start in range(0, len(rels), 10_000):
@@ -250,11 +278,13 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
         inflight: tuple[int, int] | None = None,
         event: str | None = None,
         journal: dict[str, Any] | None = None,
+        outcome: tuple[str, int] | None = None,
     ) -> None:
         """Everything recorded at the end of a file's job, in one transaction."""
         self.finish_many([(source, rel, {"record": record, "failure": failure,
                                          "failure_path": failure_path, "inflight": inflight,
-                                         "event": event, "journal": journal})])
+                                         "event": event, "journal": journal,
+                                         "outcome": outcome})])
 
     def finish_many(self, items: list[tuple[str, str, dict[str, Any]]],
                     histogram: dict[str, int | float] | None = None) -> None:
@@ -270,9 +300,12 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
     def _finish_into(self, pipe: redis.client.Pipeline, source: str, rel: str,
                      record: FileRecord | None = None, failure: str | None = None,
                      failure_path: str = "", inflight: tuple[int, int] | None = None,
-                     event: str | None = None, journal: dict[str, Any] | None = None) -> None:
+                     event: str | None = None, journal: dict[str, Any] | None = None,
+                     outcome: tuple[str, int] | None = None) -> None:
         if record is not None:
             pipe.hset(self.key("files", source), rel, record.encode())
+        if outcome is not None:  # (mark, seconds): with its journal entry, in one transaction
+            pipe.set(self._outcome_key(source, rel), outcome[0], ex=max(1, outcome[1]))
         if event is not None:
             if failure is not None:
                 value = {"source": source, "path": rel, "reason": failure, "at": time.time(),

@@ -1,0 +1,105 @@
+"""A stage delivered again (acks_late: its worker died after the stage ran, before the ack)
+reaches the same end as the first delivery: one outcome journaled per file version, the record
+left as the first delivery wrote it, nothing placed twice.
+
+The soak found both journal cases: `record_outcome` delivered again after the reconcile between
+the two deliveries had forgotten the record of the (released) file, and a batch that read its
+records before it held their leases, so a delivery finishing meanwhile went unseen."""
+
+from __future__ import annotations
+
+import os
+
+from shared.ingest.batch import ingest_many
+from shared.ingest.pipeline import STAGES, run_all, run_stage
+from shared.jobs import FileJob, Outcome
+from shared.source import plan_source
+from shared.state import RedisStateStore
+from tests.shared.rig import Rig
+
+REL = "DCIM/IMG_0070.jpg"
+
+
+def _outcomes(store: RedisStateStore, rel: str) -> list[str]:
+    """The ingested/duplicate journal entries of one file, oldest first."""
+    return [e["event"] for e in store.read_journal(1000)
+            if e.get("path") == rel and e["event"] in ("ingested", "duplicate")]
+
+
+def _forget_vanished(rig: Rig) -> list[str]:
+    """What a reconcile does to the records of files gone from a move-mode source."""
+    plan = plan_source(rig.store, rig.ctx.settings.sources["cam"], stale_after=0,
+                       retry_failed=True, now=2**40)
+    rig.store.forget_records("cam", plan.vanished)
+    return plan.vanished
+
+
+def _up_to(job: FileJob, rig: Rig, last: str) -> FileJob:
+    for name, _ in STAGES:
+        job = run_stage(name, job, rig.ctx)
+        if name == last:
+            break
+    return job
+
+
+def test_the_record_stage_delivered_again_after_a_reconcile_journals_the_file_once(
+        rig: Rig) -> None:
+    # Given a photo of a move-mode source taken through its stages up to the record stage
+    data = os.urandom(3005)
+    rig.put(REL, data)
+    verified = _up_to(FileJob("cam", REL), rig, "request_rescan")
+    assert verified.outcome == Outcome.VERIFIED
+    # … whose record stage ran (its worker then killed before the ack)
+    assert run_stage("record_outcome", verified, rig.ctx).outcome == Outcome.INGESTED
+    # … and a reconcile that forgot the record, the file being gone from the source
+    assert _forget_vanished(rig) == [REL]
+    # When the record stage's message is delivered again, as it was
+    again = run_stage("record_outcome", verified, rig.ctx)
+    # Then the file has one outcome in the journal, and the library one copy
+    assert again.outcome == Outcome.INGESTED
+    assert _outcomes(rig.store, REL) == ["ingested"]
+    assert sorted(p.name for p in (rig.lib / "DCIM").iterdir()) == ["IMG_0070.jpg"]
+    # … and its record is the first delivery's again (a sidecar of it can still pair)
+    record = rig.store.get_record("cam", REL)
+    assert record is not None and (record.state, record.dest) == ("ingested", REL)
+
+
+def test_a_new_version_after_a_forgotten_record_is_journaled_again(rig: Rig) -> None:
+    # Given a photo ingested, gone from the source, its record forgotten by a reconcile
+    rig.put(REL, os.urandom(3005))
+    assert rig.ingest(REL).outcome == Outcome.INGESTED
+    assert _forget_vanished(rig) == [REL]
+    # When other bytes arrive under the same name (another version of the file)
+    path = rig.put(REL, os.urandom(4000))
+    os.utime(path, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))
+    done = rig.ingest(REL)
+    # Then that version is ingested and journaled: the guard is per version, not per name
+    assert done.outcome == Outcome.INGESTED and done.dest_path == "DCIM/IMG_0070 (2).jpg"
+    assert _outcomes(rig.store, REL) == ["ingested", "ingested"]
+
+
+def test_a_batch_reads_its_records_under_its_leases(rig: Rig, monkeypatch) -> None:
+    # Given a photo whose first delivery died after its verified record and its release
+    rig.put(REL, os.urandom(3005))
+    _up_to(FileJob("cam", REL), rig, "verify_copy")
+    assert rig.store.get_record("cam", REL).state == "verified"
+    assert not (rig.src / REL).exists()
+    # … and two deliveries of it again: a batch, and a chain that finishes the file while the
+    # batch waits for its leases (it got to Redis first)
+    acquire = rig.store.acquire_many
+
+    def chain_first(names: list[str], ttl: float):
+        monkeypatch.setattr(rig.store, "acquire_many", acquire)
+        assert run_all(FileJob("cam", REL), rig.ctx).outcome == Outcome.INGESTED
+        return acquire(names, ttl)
+
+    monkeypatch.setattr(rig.store, "acquire_many", chain_first)
+    # When the batch runs
+    [result] = ingest_many([FileJob("cam", REL)], rig.ctx, lambda job, result: result)
+    # Then it sees the chain's outcome (nothing left to do), the file is journaled once and its
+    # record stays ingested
+    assert isinstance(result, FileJob), result
+    assert (result.outcome, result.reason) == (Outcome.SKIPPED, "already handled by an earlier run")
+    assert _outcomes(rig.store, REL) == ["ingested"]
+    assert rig.store.get_record("cam", REL).state == "ingested"
+    assert sorted(p.name for p in (rig.lib / "DCIM").iterdir()) == ["IMG_0070.jpg"]

@@ -9,6 +9,7 @@ import time
 
 from shared.crashpoints import crash_point
 from shared.ingest.context import Context
+from shared.ingest.leases import confirm_file_lease
 from shared.jobs import FileJob, Outcome
 from shared.state import FileRecord, observe_timings
 
@@ -56,6 +57,12 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
         # files gone from the source) or written over: journaled already, not a second time.
         store.finish(job.source, job.rel_path, record=record, inflight=inflight)
         return job
+    if mark:
+        # Only the file's lease holder journals its outcome: one whose lease ran out unnoticed
+        # (frozen, or slow past a whole lease) may have been overtaken by a delivery that
+        # journaled the file already, and its own records and marks, read under the lease,
+        # are stale (the same check as before a verified copy is settled).
+        confirm_file_lease(job, ctx)
     seconds = time.time() - job.started_at if job.started_at else 0.0
     store.finish(
         job.source,

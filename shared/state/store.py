@@ -9,7 +9,7 @@ Keys (P = prefix):
                               shared/source/sweep.py, once its file showed no sign of life)
   P:failed              hash  "<source>\\0<rel>" -> JSON {reason, at, ...}
   P:journal             stream, capped: one entry per operation
-  P:outcome:<source>\0<rel> string "<size>:<mtime_ns>:<inode>:<sha256>:<state>": the outcome
+  P:outcome:<sha1 of source\0rel> string "<size>:<mtime_ns>:<inode>:<sha256>:<state>": the outcome
                               journaled for that file version, for a while (recording.py: a
                               message delivered again journals it no second time)
   P:counters            hash  name -> integer
@@ -38,6 +38,7 @@ the in-flight sweeper only reads them (messages.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable
@@ -178,7 +179,10 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
                 {rel: mark or "" for rel, mark in zip(rels, marks, strict=True)})
 
     def _outcome_key(self, source: str, rel: str) -> str:
-        return self.key("outcome", f"{source}\0{rel}")
+        # A digest, not the name: a key is listed (SCAN) as text, and a file name may not be
+        # UTF-8; these keys are only ever read by name.
+        name = f"{source}\0{rel}".encode("utf-8", "surrogateescape")
+        return self.key("outcome", hashlib.sha1(name).hexdigest())
 
     def forget_records(self, source: str, rels: Iterable[str]) -> None:
         rels = list(rels)

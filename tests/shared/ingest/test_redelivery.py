@@ -8,13 +8,20 @@ records before it held their leases, so a delivery finishing meanwhile went unse
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 
-from shared.ingest.batch import ingest_many
-from shared.ingest.pipeline import STAGES, run_all, run_stage
+from shared.errors import LeaseLost
+from shared.ingest import batch_store
+from shared.ingest.batch import ingest_many, run_batch
+from shared.ingest.context import Context
+from shared.ingest.leases import file_lease_name
+from shared.ingest.pipeline import STAGE_BY_NAME, STAGES, run_all, run_stage
 from shared.jobs import FileJob, Outcome
 from shared.source import plan_source
 from shared.state import RedisStateStore
+from shared.transfer import LocalTransfer
 from tests.shared.rig import Rig
 
 REL = "DCIM/IMG_0070.jpg"
@@ -103,3 +110,35 @@ def test_a_batch_reads_its_records_under_its_leases(rig: Rig, monkeypatch) -> No
     assert _outcomes(rig.store, REL) == ["ingested"]
     assert rig.store.get_record("cam", REL).state == "ingested"
     assert sorted(p.name for p in (rig.lib / "DCIM").iterdir()) == ["IMG_0070.jpg"]
+
+
+def test_a_batch_whose_lease_ran_out_unnoticed_does_not_journal_the_file_again(
+        rig: Rig, monkeypatch) -> None:
+    # Given a photo in a batch that has verified it and released its source, and whose lease
+    # then runs out unnoticed (a frozen process) while the sweeper's second delivery finishes
+    # the file, and a reconcile forgets the record of the file gone from the source
+    rig.put(REL, os.urandom(3005))
+    rescan = STAGE_BY_NAME["request_rescan"]
+
+    def overtaken(job: FileJob, ctx) -> FileJob:
+        monkeypatch.setitem(STAGE_BY_NAME, "request_rescan", rescan)
+        # Frozen for a whole lease: it ran out, and the batch's last renewal is that old
+        rig.store.client.delete(rig.store.key("lock", file_lease_name(job)))
+        later = time.monotonic() + rig.ctx.settings.lease_seconds
+        monkeypatch.setattr(batch_store.time, "monotonic", lambda: later)
+        assert run_all(FileJob("cam", REL), rig.ctx).outcome == Outcome.INGESTED
+        assert _forget_vanished(rig) == [REL]
+        return rescan(job, ctx)
+
+    monkeypatch.setitem(STAGE_BY_NAME, "request_rescan", overtaken)
+    # When the batch goes on to its record stage
+    [result] = run_batch([FileJob("cam", REL)], _batch_ctx(rig))
+    # Then it stops there (its lease is gone), and the file is journaled once, by the other
+    assert isinstance(result, LeaseLost), result
+    assert _outcomes(rig.store, REL) == ["ingested"]
+    assert sorted(p.name for p in (rig.lib / "DCIM").iterdir()) == ["IMG_0070.jpg"]
+
+
+def _batch_ctx(rig: Rig) -> Context:
+    """The context `ingest_many` gives a batch (its backend syncs once per batch)."""
+    return dataclasses.replace(rig.ctx, backend=LocalTransfer(fsync=False, stages=True))

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from shared.backup.command import Completed, mtime_ns, run_tool
 from shared.backup.repository import BackupResult, ProgressHook, SpaceReport
+from shared.backup.sftp import ssh_command, ssh_failure, ssh_log
 from shared.backup.space import restic_space
 from shared.config import ResticTarget
-from shared.errors import BackupFailed, BackupRefused, TargetRefused, TargetUnreachable
+from shared.errors import BackupFailed, BackupRefused, TargetUnreachable
 from shared.secrets import read_secret
 from shared.transfer import RemoteEntry
 
@@ -58,30 +59,27 @@ class ResticRepository:
                                                  self._base_env)
         return env
 
-    def _argv(self, *args: str) -> list[str]:
-        argv = [RESTIC]
-        t = self.target
-        if t.host:  # restic's own sftp, through ssh with the host key checked
-            ssh = ["ssh", "-p", str(t.port), "-o", "StrictHostKeyChecking=yes",
-                   "-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(t.timeout)}",
-                   "-o", "IdentitiesOnly=yes", "-i", str(t.key_file),
-                   "-o", f"UserKnownHostsFile={t.known_hosts}", f"{t.user}@{t.host}",
-                   "-s", "sftp"]
-            argv += ["-o", "sftp.command=" + " ".join(shlex.quote(p) for p in ssh)]
-        return [*argv, *args]
+    def _argv(self, args: tuple[str, ...], ssh_log_file: Path | None) -> list[str]:
+        if ssh_log_file is None:
+            return [RESTIC, *args]
+        # restic's own sftp, through ssh with the host key checked
+        return [RESTIC, "-o", "sftp.command=" + ssh_command(self.target, ssh_log_file), *args]
 
     def run(self, *args: str, what: str = "", cwd: str | None = None,
             on_line: Any = None, ok: tuple[int, ...] = (0,)) -> Completed:
         """restic with this repository; its failures mapped to one line naming the target."""
         where = f"targets.{self.name} ({what or args[0]})"
-        try:
-            done = run_tool(self._argv(*args), self._env(), where, on_line, cwd,
-                            ok=(*ok, 1, 3, 10, 11, 12))
-        except BackupFailed as exc:
-            raise BackupFailed(str(exc)) from None
-        if done.code in ok:
-            return done
-        raise _mapped(done, where, self.target.repository)
+        with ssh_log() if self.target.host else nullcontext() as log:
+            try:
+                done = run_tool(self._argv(args, log), self._env(), where, on_line, cwd,
+                                ok=(*ok, 1, 3, 10, 11, 12))
+            except BackupFailed as exc:
+                raise BackupFailed(str(exc)) from None
+            if done.code in ok:
+                return done
+            # ssh's own log, not restic's relay of its stderr, which can lose the last line
+            failure = ssh_failure(log.read_text(errors="replace"), where) if log else None
+        raise failure or _mapped(done, where, self.target.repository)
 
     # -- the Protocol ----------------------------------------------------------------------
 
@@ -256,8 +254,6 @@ def _mapped(done: Completed, where: str, repository: str) -> Exception:
     text = done.stderr
     if "wrong password" in text:
         return BackupRefused(f"{where}: wrong repository password")
-    if "Host key verification failed" in text:
-        return TargetRefused(f"{where}: the host key is not the one in known_hosts")
     if "already locked" in text:
         return BackupFailed(f"{where}: the repository is locked by another run (restic "
                             "removes the lock of a run that died; a live one must finish)")

@@ -144,12 +144,15 @@ class Watcher:
         for follower in self._followers.values():
             self._follow(follower)  # not started yet: the loop below attaches its watches
         self._started = True
-        for watch in list(self._watches.values()):
-            if self._attach(watch):
-                if watch.folder:  # the catch-up scan of its source (its `top`) covers it
-                    watch.scan_needed = False
-                else:
-                    self._scan(watch)
+        attached = [watch for watch in list(self._watches.values()) if self._attach(watch)]
+        # Every watch is attached before any catch-up scan walks: a file written after the walk
+        # passed its folder then has an event. (A user folder attached after its source's scan
+        # was blind to a photo written in between, until the hourly reconcile.)
+        for watch in attached:
+            if watch.folder:  # the catch-up scan of its source (its `top`) covers it
+                watch.scan_needed = False
+            else:
+                self._scan(watch)
 
     def _follow(self, follower: UserFollower) -> None:
         """Start watching a nextcloud source's new user folders, stop watching those gone."""

@@ -57,11 +57,13 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
         # files gone from the source) or written over: journaled already, not a second time.
         store.finish(job.source, job.rel_path, record=record, inflight=inflight)
         return job
-    if mark:
-        # Only the file's lease holder journals its outcome: one whose lease ran out unnoticed
+    if job.outcome == Outcome.INGESTED:
+        # Only the file's lease holder journals its copy: one whose lease ran out unnoticed
         # (frozen, or slow past a whole lease) may have been overtaken by a delivery that
         # journaled the file already, and its own records and marks, read under the lease,
-        # are stale (the same check as before a verified copy is settled).
+        # are stale (the same check as before a verified copy is settled). The file's next
+        # delivery finishes it from its verified record. (Not a duplicate: its source is
+        # gone and it has no such record, so stopping here would lose its outcome.)
         confirm_file_lease(job, ctx)
     seconds = time.time() - job.started_at if job.started_at else 0.0
     store.finish(

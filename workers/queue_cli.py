@@ -11,7 +11,6 @@ import json
 import time
 from collections.abc import Callable
 
-from croniter import croniter
 from rich.console import Console
 
 from shared.config import Settings, all_queues, broker_url
@@ -81,6 +80,8 @@ def clear_lines(source: str, report: ClearReport, when: str) -> list[str]:
 def next_reconcile(settings: Settings, store: RedisStateStore, source: str, now: float) -> str:
     """`the next reconcile (in 42 min)`, from the source's [schedules]: a cron expression's next
     run, or `every` after the last reconcile the journal shows."""
+    from croniter import croniter  # here: not every command's start-up
+
     waits = []
     for schedule in settings.schedules.values():
         if schedule.source != source:

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from croniter import croniter
-
 from shared.config.tables import Table, parse_duration, table_at, toml_text
 from shared.config.targets import parse_rate
 from shared.errors import ConfigError
@@ -28,7 +26,11 @@ class ScrubConfig:
 def parse_cron(table: Table, key: str) -> str | None:
     """A five-field cron expression at `key`, or None."""
     cron = table.get(key, None, str)
-    if cron is not None and (len(cron.split()) != 5 or not croniter.is_valid(cron)):
+    if cron is None:
+        return None
+    from croniter import croniter  # here: only a configured schedule pays its import
+
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
         raise ConfigError(f"{table.at(key)}: {toml_text(cron)} is not a valid five-field "
                           "cron expression")
     return cron

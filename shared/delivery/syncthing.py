@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from shared.errors import PermanentError, RetryableError
 
 
@@ -57,6 +55,8 @@ class SyncthingClient:
 
     def _call(self, method: str, path: str, params: dict[str, str] | None = None,
               timeout: float | None = None, allow_404: bool = False) -> Any:
+        import requests  # here: its import costs every command's start-up (shared/remote/wire.py)
+
         try:
             answer = requests.request(method, f"{self.url}{path}", params=params,
                                       headers={"X-API-Key": self._api_key},
@@ -79,6 +79,8 @@ class SyncthingClient:
 
     def reachable(self) -> bool:
         """True when anything answers HTTP at the URL (with or without a valid key)."""
+        import requests
+
         try:
             requests.get(f"{self.url}/rest/system/ping", timeout=self.timeout)
         except requests.RequestException:

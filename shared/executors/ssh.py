@@ -10,13 +10,14 @@ import shlex
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import paramiko
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import CommandTimedOut, ContainerMissing, ExecutorUnreachable, TargetRefused
 from shared.executors.base import CommandResult
 from shared.executors.docker import ContainerRef
+
+if TYPE_CHECKING:  # imported where a connection is opened: see shared/remote/wire.py
+    import paramiko
 
 # What `docker exec` prints (exit code 125/126) when the container is not there or not running.
 _NO_CONTAINER = ("no such container", "is not running", "no such object")
@@ -62,6 +63,8 @@ class SshExecutor:
             return self._client
 
     def _open(self) -> paramiko.SSHClient:
+        import paramiko
+
         end = self.endpoint
         client = paramiko.SSHClient()
         try:
@@ -120,6 +123,8 @@ class SshExecutor:
         return names[0]
 
     def _exec(self, remote: tuple[str, ...], timeout: float) -> tuple[int, str, str]:
+        import paramiko
+
         client = self.connect()
         try:
             transport = client.get_transport()

@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import exifread
-
 from shared.media.dates import DateSource, date_from_name, parse_exif_datetime, parse_offset
 from shared.media.exiftool import ExifTool, ExifToolFailed, shared_exiftool
 from shared.media.takeout import TakeoutInfo
@@ -287,6 +285,8 @@ _EXIFREAD_TAGS = {"EXIF DateTimeOriginal": "ExifIFD:DateTimeOriginal",
 
 def _exifread_tags(path: str) -> dict[str, Any]:
     """The few tags exifread finds, under ExifTool's names, so one date order serves both."""
+    import exifread  # here: it costs every command's start-up, and most files never need it
+
     try:
         with open(path, "rb") as stream:
             found = exifread.process_file(stream, details=False)

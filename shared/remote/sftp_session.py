@@ -28,18 +28,13 @@ from shared.errors import (
 )
 from shared.remote.bandwidth import UNLIMITED, Bandwidth
 from shared.remote.ssh import connect
+from shared.remote.wire import Progress, wire
 from shared.transfer import CHUNK
 
-Progress = Callable[[int], None] | None
 # One sha256sum per line read; "-" when it fails (a missing file, no sha256sum).
 HASH_LOOP = 'while IFS= read -r p; do sha256sum -- "$p" 2>/dev/null || echo -; done'
 # A wider SSH window than paramiko's 2 MiB keeps more pipelined writes in flight.
 WINDOW = 16 * 1024 * 1024
-def wire(path: str) -> bytes:
-    """A path as the bytes SFTP sends: names that are not UTF-8 keep their exact bytes."""
-    return os.fsencode(path)
-
-
 LOST = (paramiko.SSHException, EOFError, TimeoutError, ConnectionError, BrokenPipeError)
 
 

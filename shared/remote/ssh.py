@@ -8,11 +8,13 @@ TargetUnreachable.
 from __future__ import annotations
 
 import shlex
-
-import paramiko
+from typing import TYPE_CHECKING
 
 from shared.config import TargetConfig
 from shared.errors import TargetRefused, TargetUnreachable
+
+if TYPE_CHECKING:
+    import paramiko
 
 KEEPALIVE_SECONDS = 15
 
@@ -29,6 +31,8 @@ def unknown_host_message(target: TargetConfig) -> str:
 
 def connect(target: TargetConfig, timeout: float | None = None) -> paramiko.SSHClient:
     """An authenticated SSHClient for target; TargetRefused or TargetUnreachable otherwise."""
+    import paramiko  # here, not at the top: see shared/remote/wire.py
+
     timeout = target.timeout if timeout is None else timeout
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.RejectPolicy())

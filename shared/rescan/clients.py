@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import requests
+if TYPE_CHECKING:  # imported where a request is sent: it costs every command's start-up
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class _Client:
     def _send(self, method: str, path: str, json: Any = None,
               timeout: float | None = None) -> requests.Response | AppResult:
         """The response, or a retryable AppResult when no answer came."""
+        import requests
+
         target = f"{self.url}{path}"
         try:
             return requests.request(method, target, json=json, headers=self._headers(),

@@ -22,14 +22,14 @@ FILES_PER_PROCESS = 2
 
 
 def upload_in_a_process(raw: dict[str, Any], base: str, redis_url: str, key_prefix: str,
-                        local: str, names: list[str], start: float, results: Any) -> None:
+                        local: str, names: list[str], ready: Any, results: Any) -> None:
     """One worker process: its own settings, store and destination, as a Celery child has."""
     settings = build_settings(raw, None, Path(base))
     store = RedisStateStore.from_url(redis_url, key_prefix)
     dest = open_destination(settings, "nas", store)
     try:
         next(iter(dest.list_files()), None)  # connect before the clock starts
-        time.sleep(max(0.0, start - time.time()))
+        ready.wait(timeout=60)  # both connected: they start together, however slow the start
         began = time.time()
         for name in names:
             src = Path(local) / name
@@ -57,10 +57,10 @@ def test_two_processes_uploading_share_the_targets_limit(kind: str, sshd: SshSer
                                "bandwidth_limit": LIMIT}}}
     spawn = multiprocessing.get_context("spawn")
     results = spawn.Queue()
-    start = time.time() + 2.5  # time for the spawned interpreters to start and connect
+    ready = spawn.Barrier(len(names) // FILES_PER_PROCESS)
     workers = [spawn.Process(target=upload_in_a_process, args=(
         raw, str(tmp_path), redis_url, key_prefix, str(local),
-        names[p * FILES_PER_PROCESS:(p + 1) * FILES_PER_PROCESS], start, results))
+        names[p * FILES_PER_PROCESS:(p + 1) * FILES_PER_PROCESS], ready, results))
         for p in range(2)]
     # When both upload at the same time
     for worker in workers:
@@ -72,10 +72,12 @@ def test_two_processes_uploading_share_the_targets_limit(kind: str, sshd: SshSer
     # Then every file arrived intact ...
     assert rsync_differences(local, remote) == []
     # ... and the two together kept to the limit (each on its own would have had all of it:
-    # twice the limit together)
+    # twice the limit together). The lower bound only catches a limiter that throttles far
+    # below its limit: each rsync put starts rsync and an ssh login, which on a loaded 2-core
+    # machine took up to 40 % of the time (a rate of 0.6 MB/s measured at a load of 9).
     elapsed = max(end for _, end in spans) - min(began for began, _ in spans)
     rate = len(names) * FILE_SIZE / elapsed
-    assert 0.75 * LIMIT <= rate <= 1.15 * LIMIT, f"{rate:.0f} B/s for a limit of {LIMIT} B/s"
+    assert 0.5 * LIMIT <= rate <= 1.15 * LIMIT, f"{rate:.0f} B/s for a limit of {LIMIT} B/s"
 
 
 def test_mirror_and_ingest_backends_take_from_the_shared_bucket(sshd: SshServer, tmp_path: Path,

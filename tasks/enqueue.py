@@ -16,7 +16,7 @@ from shared.jobs import FileJob
 from shared.source import Entry, plan_source, plan_sweep, vanished_library_files
 from shared.state import files_in_messages, hold_for_source, inflight_field
 from tasks.chain import file_label, ingest_chain, named_after
-from tasks.routing import FIRST
+from tasks.routing import FIRST, LIVE
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,12 @@ class CeleryEnqueuer:
         return reconcile_source(self.app, self.ctx, source)["queued"]
 
 
-def enqueue_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry]) -> int:
+def enqueue_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry],
+                    priority: int | None = None) -> int:
     """Mark each file version in flight and send them as `ingest_batch` tasks."""
     store = ctx.store
     marked = (e for e in entries if store.mark_inflight(source, e.rel_path, e.size, e.mtime_ns))
-    return send_batches(app, ctx, source, marked)
+    return send_batches(app, ctx, source, marked, priority)
 
 
 def send_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry],
@@ -114,8 +115,12 @@ def reconcile_source(
 ) -> dict[str, int | float]:
     """Enqueue new and changed files, forget vanished ones, report vanished library files.
 
-    Files still settling get one follow-up pass after the stability window (not more: a
-    source that never stops receiving files must not keep a reconcile loop going).
+    Files that arrived lately (the plan's live lane) are queued first and at the live lane's
+    priority: a photo uploaded while a start-up scan walks is not stuck behind its backlog (its
+    watcher event then finds it in flight already). Files still settling get one follow-up
+    pass after the stability window (not more: a source that never stops receiving files must
+    not keep a reconcile loop going), in the live lane too: they are the newest of all, and a
+    follow-up in the reconcile's lane would wait behind the batches queued here.
     """
     settings, store = ctx.settings, ctx.store
     source = settings.sources[source_name]
@@ -127,7 +132,8 @@ def reconcile_source(
     plan = plan_source(store, source, stale_after=2 * settings.visibility_timeout)
     store.forget_records(source_name, plan.vanished)
     store.clear_failures(source_name, plan.vanished)
-    queued = enqueue_batches(app, ctx, source_name, plan.to_ingest)
+    queued = enqueue_batches(app, ctx, source_name, plan.live_lane, priority=LIVE)
+    queued += enqueue_batches(app, ctx, source_name, plan.bulk_lane)
     # A library on an SSH target is not walked here: its files are not on this disk.
     gone = {} if library.target and settings.targets[library.target].over_ssh else \
         vanished_library_files(store, library.name, str(library.path),
@@ -137,8 +143,9 @@ def reconcile_source(
     store.forget_library_files(library.name, gone)
     if plan.settling and not followup:
         app.send_task("mediacourier.reconcile", args=[source_name, True],
-                      countdown=source.stability_seconds + 1)
-    summary = {"scanned": plan.scanned, "queued": queued, "unchanged": plan.unchanged,
+                      countdown=source.stability_seconds + 1, priority=LIVE)
+    summary = {"scanned": plan.scanned, "queued": queued, "fresh": plan.fresh,
+               "unchanged": plan.unchanged,
                "in_flight": plan.in_flight, "settling": plan.settling,
                "forgotten": len(plan.vanished),
                "library_vanished": len(gone), "seconds": round(plan.seconds, 3)}

@@ -14,12 +14,21 @@ from shared.state import SEP, RedisStateStore, file_lease_name
 from shared.transfer import TMP_PREFIX, remove_if_stale
 
 DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed", "empty"})
+# A file that arrived this lately before a reconcile is one a person may be waiting for (just
+# uploaded while the watcher restarted, or while its start-up scan walked): it goes in the live
+# lane, not behind the bulk batches. Five minutes covers a watcher's restart with backoff and
+# the walk and queueing of a 100,000-file source; older files are catch-up work.
+FRESH_SECONDS = 300.0
+# At most this many (the newest) go in the live lane: a big import copied in just before is
+# still bulk work, and must not make the live photos after it wait behind it.
+FRESH_MAX = 256
 
 
 @dataclass
 class ReconcilePlan:
     source: str
     to_ingest: list[Entry] = field(default_factory=list)
+    fresh: int = 0  # the first `fresh` of to_ingest arrived lately, newest first: the live lane
     vanished: list[str] = field(default_factory=list)
     unchanged: int = 0
     in_flight: int = 0
@@ -30,6 +39,14 @@ class ReconcilePlan:
     @property
     def scanned(self) -> int:
         return len(self.to_ingest) + self.unchanged + self.in_flight + self.settling
+
+    @property
+    def live_lane(self) -> list[Entry]:
+        return self.to_ingest[: self.fresh]
+
+    @property
+    def bulk_lane(self) -> list[Entry]:
+        return self.to_ingest[self.fresh :]
 
 
 def rules_for(source: SourceConfig) -> IgnoreRules:
@@ -55,6 +72,11 @@ def plan_source(
     A file recorded as done with its present size and mtime is unchanged before the ignore
     rules are asked (they accepted it when it was recorded): the hot path of a large source
     that has not changed is one lstat and one dict lookup per file.
+
+    A file to ingest that arrived (its mtime or, for a sync client that keeps the capture
+    time as mtime, its ctime: set here when the file is written or renamed in) within
+    FRESH_SECONDS before `now` comes first in to_ingest and is counted in `fresh`, up to the
+    FRESH_MAX newest.
     """
     started = time.perf_counter()
     plan = ReconcilePlan(source.name)
@@ -63,6 +85,9 @@ def plan_source(
     records = store.all_records(source.name)
     done = DONE_STATES - {"failed"} if retry_failed else DONE_STATES
     unchanged = 0
+    now = time.time() if now is None else now
+    fresh_since_ns = int((now - FRESH_SECONDS) * 1e9)
+    arrived_lately: dict[str, int] = {}  # rel_path -> when it arrived (ns), if lately
 
     def known(rel: str, info: os.stat_result) -> bool:
         """Recorded as done with this size and mtime: counted, its record taken off the list
@@ -77,6 +102,10 @@ def plan_source(
                 del records[rel]
                 unchanged += 1
                 return True
+        # Not known as it is: note whether it arrived lately (its lstat is at hand only here).
+        arrived = max(info.st_mtime_ns, info.st_ctime_ns)
+        if arrived >= fresh_since_ns:
+            arrived_lately[rel] = arrived
         return False
 
     rules = rules_for(source)
@@ -84,9 +113,9 @@ def plan_source(
     folders = (files for start in walk_starts(source)
                for files in walk_versions(source.path, rules, start, known=known))
     inflight = _inflight_of(store, source.name, time.time() - stale_after)
-    now = time.time() if now is None else now
     settled_before_ns = int((now - source.stability_seconds) * 1e9)
     pop = records.pop
+    fresh: list[tuple[int, Entry]] = []
     for files in folders:
         for version in files:
             rel, size, mtime_ns = version[0], version[1], version[2]
@@ -97,11 +126,24 @@ def plan_source(
             if mtime_ns > settled_before_ns:
                 plan.settling += 1
                 continue
-            plan.to_ingest.append(Entry(*version))
+            arrived = arrived_lately.get(rel)
+            if arrived is None:
+                plan.to_ingest.append(Entry(*version))
+            else:
+                fresh.append((arrived, Entry(*version)))
+    _put_fresh_first(plan, fresh)
     plan.unchanged = unchanged
     _split_vanished(plan, records, inflight)
     plan.seconds = time.perf_counter() - started
     return plan
+
+
+def _put_fresh_first(plan: ReconcilePlan, fresh: list[tuple[int, Entry]]) -> None:
+    """The FRESH_MAX newest of the files that arrived lately first in to_ingest (the live
+    lane), the others of them with the bulk work."""
+    fresh.sort(key=lambda item: item[0], reverse=True)
+    plan.fresh = min(len(fresh), FRESH_MAX)
+    plan.to_ingest[:0] = [entry for _, entry in fresh]
 
 
 def _split_vanished(plan: ReconcilePlan, records: dict[str, str], inflight: set[tuple]) -> None:

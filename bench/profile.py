@@ -31,7 +31,7 @@ TREES = {  # case -> (tree builder, full-size count)
     "b": (data.small_files, 5_000),
     "first-import": (data.big_tree, 100_000),
 }
-FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>.+?)(?::\d+)?\)$")
+FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>.+?)(?::(?P<line>\d+))?\)$")
 OURS = ("shared/", "workers/", "tasks/")
 
 
@@ -43,16 +43,17 @@ def py_spy() -> str:
                      "`./dev test` installs it with the test tools)")
 
 
-def frame_name(frame: str) -> tuple[str, str]:
-    """'hash_fd (shared/transfer/hashing.py:40)' -> ('hash_fd', 'shared/transfer/hashing.py')."""
+def frame_name(frame: str) -> tuple[str, str, str]:
+    """'hash_fd (shared/transfer/hashing.py:40)' -> ('hash_fd', 'shared/transfer/hashing.py',
+    '40')."""
     found = FRAME.match(frame.strip())
     if not found:
-        return frame.strip(), ""
+        return frame.strip(), "", ""
     path = found["file"]
     for root in (str(REPO) + "/", "site-packages/"):
         if root in path:
             path = path.split(root, 1)[1]
-    return found["func"], path
+    return found["func"], path, found["line"] or ""
 
 
 def summarise(folded: str, top: int) -> list[str]:
@@ -60,21 +61,28 @@ def summarise(folded: str, top: int) -> list[str]:
     of our own functions (counted once per stack, so recursion does not double them)."""
     own: Counter[str] = Counter()
     under: Counter[str] = Counter()
-    total = 0
+    total = waiting = 0
     for line in folded.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
         total += count
-        frames = [frame_name(f) for f in stack.split(";")]
-        func, path = frames[-1]
-        own[f"{func} ({path})"] += count
-        for name in {f"{f} ({p})" for f, p in frames if p.startswith(OURS)}:
+        # With --subprocesses a stack starts with "process PID:…" labels, one per process
+        # (the pool's children under the sync process); a stack of labels alone is a process
+        # with no Python frame running: the sync process waiting in C for its pool.
+        frames = [frame_name(f) for f in stack.split(";") if not f.startswith("process ")]
+        if not frames:
+            waiting += count
+            continue
+        func, path, line_no = frames[-1]
+        own[f"{func} ({path}:{line_no})"] += count  # the line: which call in it is slow
+        for name in {f"{f} ({p})" for f, p, _ in frames if p.startswith(OURS)}:
             under[name] += count
     if not total:
         return ["no samples (did the sync run?)"]
-    lines = [f"{total:,} samples", "", "own samples (where the CPU is):"]
+    lines = [f"{total:,} samples; {waiting / total:.1%} in a process with no Python frame "
+             "(waiting in C)", "", "own samples, by line (where the CPU is):"]
     lines += [f"  {n / total:6.1%}  {name}" for name, n in own.most_common(top)]
     lines += ["", "samples under mediacourier's functions (which stage pays):"]
     lines += [f"  {n / total:6.1%}  {name}" for name, n in under.most_common(top)]
@@ -99,7 +107,8 @@ def run(case: str, quick: bool, rate: int, top: int, raw: Path | None) -> int:
         if done.returncode != 0 or not out.exists():
             print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", file=sys.stderr)
             return 1
-        summary = [line for line in done.stdout.splitlines() if " in " in line][-1:]
+        summary = [line for line in done.stdout.splitlines()
+                   if " in " in line and "py-spy" not in line][-1:]
         print(f"case {case}: {count:,} files, {tree.total_bytes / 1e6:,.0f} MB; "
               f"sync said: {' '.join(summary) or '-'}")
         print("\n".join(summarise(out.read_text(), top)))

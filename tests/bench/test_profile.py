@@ -11,7 +11,8 @@ FOLDED = "\n".join([
     'process 10:"mediacourier sync src" 20',
     # a pool child copying a file, then recording it
     'process 10:"mediacourier sync src";process 11:"mediacourier sync src";'
-    f"run_batch ({REPO}/shared/ingest/batch.py:40);copy_into ({REPO}/shared/transfer/staging.py:59) 60",
+    f"run_batch ({REPO}/shared/ingest/batch.py:40);"
+    f"copy_into ({REPO}/shared/transfer/staging.py:59) 60",
     'process 10:"mediacourier sync src";process 11:"mediacourier sync src";'
     f"run_batch ({REPO}/shared/ingest/batch.py:41);"
     "read_from_socket (/v/lib/site-packages/redis/_parsers/hiredis.py:192) 20",

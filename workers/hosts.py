@@ -111,7 +111,7 @@ def print_host_status(console: Console, app: Any, settings: Settings, store: Red
     consumed = {node: [q.get("name", "") for q in queues or []]
                 for node, queues in answers.items()}
     depths = {queue: queue_depth(store, queue) for queue in all_queues(settings)}
-    print_status(console, store, consumed, [], depths)
+    print_status(console, store, consumed, [], depths, settings)
     print_users(console, store, settings)
     if settings.hosts:
         shown = table("hosts", "host", "workers online", header=False)

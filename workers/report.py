@@ -33,6 +33,7 @@ from shared.state import (
 )
 from workers.doctor_media import media_checks
 from workers.doctor_syncthing import syncthing_checks
+from workers.flow_status import flow_rows
 from workers.rescan_doctor import rescan_checks
 
 HISTORY_FIELDS = ("at", "event", "source", "path", "dest", "duplicate_of", "bytes", "seconds",
@@ -67,7 +68,8 @@ def _when(at: float, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 
 def print_status(console: Console, store: RedisStateStore, workers: dict[str, object] | None,
-                 queues: list[str], depths: dict[str, int] | None = None) -> None:
+                 queues: list[str], depths: dict[str, int] | None = None,
+                 settings: Settings | None = None) -> None:
     if not console.is_terminal and not console.record:
         # Piped (a script, `| less`): rows are not wrapped, as in `history`.
         console = Console(file=console.file, width=WIDE)
@@ -98,9 +100,14 @@ def print_status(console: Console, store: RedisStateStore, workers: dict[str, ob
     for name, (since, reason) in sorted(full_targets(store).items()):
         shown.add_row(f"target {name}", Text.assemble(
             ("FULL", "red"), f" since {_when(since, '%H:%M:%S')}: {reason}"))
+    flows = settings.flows if settings is not None else {}
     for name, hold in sorted(flow_holds(store).items()):
-        shown.add_row(f"flow {name}", Text.assemble(
-            ("HELD", "red"), f" since {_when(hold.since, '%H:%M:%S')}: {escape_text(hold.reason)}"))
+        if name not in flows:  # a configured flow's hold is in its row below
+            shown.add_row(f"flow {name}", Text.assemble(
+                ("HELD", "red"), f" since {_when(hold.since, '%H:%M:%S')}: "
+                f"{escape_text(hold.reason)}"))
+    if settings is not None:
+        flow_rows(shown, store, settings)
     console.print(shown)
     failures = store.failures()
     console.print(happened(store.counters(), len(failures)))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import Settings, all_queues
+from shared.flow import flow_progress
 from shared.source import fetch_holds
 from shared.state import RedisStateStore, full_targets, hold_for_source, iso_time, typed_entry
 from workers.hosts import host_of_node, queue_depth
@@ -82,7 +83,9 @@ def status_data(settings: Settings, store: RedisStateStore,
     sources = []
     for name, source in sorted(settings.sources.items()):
         hold = hold_for_source(store, settings, name)
+        flow = settings.flow_fed_by(name)  # its files go through the flow, not to its library
         sources.append({"name": name, "path": str(source.path), "library": source.library,
+                        "flow": flow_progress(store, flow).as_dict() if flow else None,
                         "mode": source.mode, "paused": f"source:{name}" in paused,
                         "hold": hold.reason if hold else None,
                         "in_flight": per_source.get(name, 0),

@@ -184,7 +184,9 @@ def _check_order(steps: tuple[FlowStep, ...], flow: str, name: str) -> None:
 
 def check_flows(flows: Mapping[str, FlowConfig], libraries: Mapping[str, LibraryConfig],
                 name: str) -> None:
-    """Every library a step names exists and is a folder on this machine (not on a target)."""
+    """Every library a step names exists and is a folder on this machine, except an archive
+    step's, which may be on a target (a verified copy over SSH; check_library_targets checks
+    that the target is one a library can live on)."""
     for flow in flows.values():
         for step in flow.steps:
             if not step.library:
@@ -193,7 +195,8 @@ def check_flows(flows: Mapping[str, FlowConfig], libraries: Mapping[str, Library
             library = libraries.get(step.library)
             if library is None:
                 raise ConfigError(f"{where}: no [libraries.{step.library}] table")
-            if library.target:
+            if library.target and step.kind != "archive":
                 raise ConfigError(f"{where}: library {step.library!r} is on target "
-                                  f"{library.target!r}; a flow writes to folders of this "
-                                  "machine only")
+                                  f"{library.target!r}; a {step.kind} step writes to folders "
+                                  "of this machine only (an archive step may copy to a "
+                                  "library on an SSH target)")

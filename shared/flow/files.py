@@ -4,6 +4,8 @@ back, a move that releases the file only after that proof, and sweeping stale te
 Everything goes through shared.transfer: a copy is written under a temp name and linked into
 place (never over a file), read back and compared with the sha256 the file had when it entered
 the flow; a move removes the file only with `release_file` (it must still be that very file).
+An archive on an SSH target goes through shared.remote's RemoteTransfer the same way: an upload
+under a temp name, hashed by the target before and after it is renamed into place.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from pathlib import Path
 from shared.errors import FileBusy, HashMismatch, PermanentError, TargetUnreachable
 from shared.flow.ledger import FlowFile
 from shared.media import with_suffix_number
+from shared.remote import RemoteTransfer
 from shared.transfer import (
     TMP_PREFIX,
     Expected,
     Identity,
     LocalTransfer,
+    TransferBackend,
     release_file,
     sha256_file,
 )
@@ -75,17 +79,28 @@ def _proven(item: FlowFile) -> os.stat_result:
     return info
 
 
-def copy_verified(item: FlowFile, root: Path) -> tuple[str, os.stat_result]:
+def check_remote_folder(backend: RemoteTransfer, folder: Path, what: str) -> None:
+    """`check_folder` on an SSH target: its library folder must be there already."""
+    found = backend.stat(folder.parent, folder.name)
+    if found is None or found[0] >= 0:
+        state = "does not exist" if found is None else "is not a folder"
+        raise TargetUnreachable(f"{what} {state} on the target (not mounted?)")
+
+
+def copy_verified(item: FlowFile, root: Path, backend: TransferBackend | None = None,
+                  shown_as: str = "") -> tuple[str, os.stat_result]:
     """Copy the file to `root`/rel (or a free ' (n)' name beside it), read the copy back and
-    compare it with the file's sha256; returns the copy's path and the source's stat."""
+    compare it with the file's sha256; returns the copy's path (after `shown_as`, such as
+    "nas:" for a folder on an SSH target) and the source's stat. On an SSH target (a
+    RemoteTransfer) the target hashes the copy it holds, as for a library there."""
     info = _proven(item)
-    backend = LocalTransfer()
+    backend = backend or LocalTransfer()
     expected = Expected(info.st_size, info.st_mtime_ns, item.sha256)
     for number in range(_NAME_TRIES):
         name = item.rel if number == 0 else with_suffix_number(item.rel, number + 1)
         there = backend.digest(root, name)
         if there == (item.size, item.sha256):
-            return os.path.join(root, name), info  # placed by an earlier run of this step
+            return shown_as + os.path.join(root, name), info  # placed by an earlier run
         if there is not None:
             continue  # another file holds the name: never overwritten
         placed = backend.place(item.at, root, name, expected, link_ok=False)
@@ -93,9 +108,9 @@ def copy_verified(item: FlowFile, root: Path) -> tuple[str, os.stat_result]:
             continue
         if backend.digest(root, name) != (item.size, item.sha256):
             backend.remove(root, name)
-            raise HashMismatch(f"{os.path.join(root, name)}: the copy read back differs from "
-                               f"{item.at}; removed, the file is kept where it was")
-        return os.path.join(root, name), info
+            raise HashMismatch(f"{shown_as}{os.path.join(root, name)}: the copy read back "
+                               f"differs from {item.at}; removed, the file is kept where it was")
+        return shown_as + os.path.join(root, name), info
     raise PermanentError(f"{root}: no free name for {item.rel} after {_NAME_TRIES} tries")
 
 

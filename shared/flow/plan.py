@@ -30,8 +30,11 @@ def describe(settings: Settings, step: FlowStep) -> str:
                      f"through [syncthing.{library.syncthing}] within {timeout:g} s")
         return text
     if step.kind == "archive":
-        where = (f"library {step.library} ({settings.libraries[step.library].path})"
-                 if step.library else str(step.to))
+        library = settings.libraries[step.library] if step.library else None
+        where = str(step.to) if library is None else f"library {step.library} ({library.path})"
+        target = settings.targets.get(library.target) if library and library.target else None
+        if target is not None and target.over_ssh:
+            where += f" on target {target.name} ({target.user}@{target.address})"
         return f"verified copy to {where}; the file stays where it is"
     if step.kind in ("move", "release"):
         verb = "move" if step.kind == "move" else "release (move, ready to delete elsewhere)"

@@ -17,10 +17,17 @@ from shared.compress import TEMP_MARK, CompressOptions, Compressor, MediaCompres
 from shared.config import FlowConfig, FlowStep, Settings, SyncthingConfig
 from shared.delivery import SyncthingClient, wait_for_delivery
 from shared.errors import DestinationFull, PermanentError, RetryableError, TargetUnreachable
-from shared.flow.files import check_folder, copy_verified, move_verified, sweep_stale
+from shared.flow.files import (
+    check_folder,
+    check_remote_folder,
+    copy_verified,
+    move_verified,
+    sweep_stale,
+)
 from shared.flow.ledger import FlowFile, FlowLedger
+from shared.remote import transfer_backend
 from shared.state import RedisStateStore
-from shared.transfer import TMP_PREFIX
+from shared.transfer import TMP_PREFIX, TransferBackend
 
 ClientFactory = Callable[[SyncthingConfig], SyncthingClient]
 # Errors that say nothing about the one file but everything about where it goes.
@@ -77,14 +84,32 @@ def _per_file(run: StepRun, items: list[FlowFile],
 
 
 def run_archive(run: StepRun, items: list[FlowFile]) -> StepReport:
+    """A verified copy of each file in a folder here, or in a library on an SSH target."""
     root = destination(run)
-    check_folder(root, "archive folder")
+    target = ssh_target_of(run)
+    if target is None:
+        check_folder(root, "archive folder")
+        return _per_file(run, items, lambda item: _archived(run, item, root))
+    backend = transfer_backend(run.settings, target, run.store)
+    try:
+        check_remote_folder(backend, root, f"archive folder {target}:{root}")
+        return _per_file(run, items, lambda item: _archived(run, item, root, backend,
+                                                            f"{target}:"))
+    finally:
+        backend.destination.close()
 
-    def one(item: FlowFile) -> FlowFile:
-        copy, _ = copy_verified(item, root)
-        return item.evolve(copies={**item.copies, run.step.label: copy})
 
-    return _per_file(run, items, one)
+def ssh_target_of(run: StepRun) -> str | None:
+    """The SSH target the step's library lives on, None for a folder of this machine."""
+    library = run.settings.libraries.get(run.step.library) if run.step.library else None
+    target = run.settings.targets.get(library.target) if library and library.target else None
+    return target.name if target is not None and target.over_ssh else None
+
+
+def _archived(run: StepRun, item: FlowFile, root: Path, backend: TransferBackend | None = None,
+              shown_as: str = "") -> FlowFile:
+    copy, _ = copy_verified(item, root, backend, shown_as)
+    return item.evolve(copies={**item.copies, run.step.label: copy})
 
 
 def run_move(run: StepRun, items: list[FlowFile]) -> StepReport:

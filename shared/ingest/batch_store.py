@@ -61,6 +61,11 @@ class BatchStore:
         self._store.put_record(source, rel, record)
         self._remember(source, rel, record)
 
+    def forget_records(self, source: str, rels: list[str]) -> None:
+        self._store.forget_records(source, rels)
+        for rel in rels:
+            self._remember(source, rel, None)
+
     def settle_verified(self, source: str, rel: str, record: FileRecord,
                         library: str | None) -> None:
         self._store.settle_verified(source, rel, record, library)
@@ -71,7 +76,7 @@ class BatchStore:
         for source, rel, record, _ in items:
             self._remember(source, rel, record)
 
-    def _remember(self, source: str, rel: str, record: FileRecord) -> None:
+    def _remember(self, source: str, rel: str, record: FileRecord | None) -> None:
         if source == self._source and rel in self._records:
             self._records[rel] = record
 

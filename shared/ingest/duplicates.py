@@ -8,6 +8,7 @@ that replaced it since (same name, maybe the same size and mtime) is kept, never
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from shared.errors import PermanentError, SourceVanished
@@ -20,6 +21,7 @@ from shared.ingest.releasing import (
     source_identity,
 )
 from shared.jobs import FileJob, Outcome
+from shared.state import FileRecord
 from shared.transfer import (
     Identity,
     LocalTransfer,
@@ -47,8 +49,39 @@ def handle_duplicate(
         return job.evolve(reason=f"duplicate: {done} by an earlier run")
     if library.duplicates == "archive":
         assert library.archive_path is not None  # checked when the settings were built
-        return _archive(job, ctx, library.archive_path)
-    return _delete(job, ctx, library_root_of_holder, holder_rel)
+        archive = library.archive_path
+        return _recorded_first(job, ctx, lambda: _archive(job, ctx, archive))
+    return _recorded_first(job, ctx,
+                           lambda: _delete(job, ctx, library_root_of_holder, holder_rel))
+
+
+def duplicate_record(job: FileJob) -> FileRecord:
+    """The record a duplicate's outcome writes (recording.py), so the two are equal."""
+    return FileRecord(job.size, job.mtime_ns, job.inode, job.sha256, "duplicate",
+                      job.dest_path, job.date_source)
+
+
+def _recorded_first(job: FileJob, ctx: Context, release: Callable[[], FileJob]) -> FileJob:
+    """Record the duplicate before its source goes: a delivery that dies between the two
+    (its outcome not journaled yet) leaves its next delivery a record to journal the outcome
+    from (hash_file), not a vanished source and no trace. Put back if the source stays."""
+    previous = ctx.store.get_record(job.source, job.rel_path)
+    ctx.store.put_record(job.source, job.rel_path, duplicate_record(job))
+    try:
+        done = release()
+    except BaseException:
+        _put_back(job, ctx, previous)
+        raise
+    if done.outcome != Outcome.DUPLICATE:
+        _put_back(job, ctx, previous)
+    return done
+
+
+def _put_back(job: FileJob, ctx: Context, previous: FileRecord | None) -> None:
+    if previous is None:
+        ctx.store.forget_records(job.source, [job.rel_path])
+    else:
+        ctx.store.put_record(job.source, job.rel_path, previous)
 
 
 def _kept(job: FileJob, why: str) -> FileJob:

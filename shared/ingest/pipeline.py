@@ -20,7 +20,7 @@ from shared.ingest.context import Context
 from shared.ingest.duplicates import handle_duplicate
 from shared.ingest.leases import check_file_lease, file_lease
 from shared.ingest.placing import hash_source, transfer_file, verify_copy
-from shared.ingest.recording import record_outcome, request_rescan
+from shared.ingest.recording import outcome_mark, record_outcome, request_rescan
 from shared.ingest.releasing import drop_shared_link
 from shared.jobs import FileJob, Outcome
 from shared.media import MEDIA_EXTENSIONS, is_sidecar
@@ -42,10 +42,18 @@ def hash_file(job: FileJob, ctx: Context) -> FileJob:
     'ingested' and 'duplicate' are done. A zero-byte media file is held as EMPTY.
     """
     path = ctx.source_path(job)
-    record = ctx.store.get_record(job.source, job.rel_path)
+    record, journaled = ctx.store.record_and_outcome(job.source, job.rel_path)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
+        if (record and record.state == "duplicate" and journaled != outcome_mark(record)
+                and _same_version(job, record)):
+            # Recorded before its source was deleted; that delivery died before journaling.
+            return job.evolve(sha256=record.sha256, size=record.size,
+                              mtime_ns=record.mtime_ns, inode=record.inode,
+                              dest_path=record.dest, outcome=Outcome.DUPLICATE,
+                              duplicate_of=f"{ctx.library(job).name}/{record.dest}",
+                              reason="duplicate: deleted by an earlier run")
         if record and record.state in DONE:
             return job.evolve(outcome=Outcome.SKIPPED, reason="already handled by an earlier run")
         if record and record.state == "verified" and _same_version(job, record):

@@ -40,7 +40,7 @@ from shared.media import (
     sidecar_name_for,
     with_suffix_number,
 )
-from shared.state import FileRecord, file_lease_name
+from shared.state import FileRecord
 from shared.transfer import (
     Expected,
     Identity,
@@ -215,24 +215,20 @@ def _sidecar_target(job: FileJob, ctx: Context) -> str | None:
         # again soon, using up no retry, so the sidecar lands seconds after its image.
         raise SetPartnerPending(f"{ctx.source_path(job)}: waiting for its image "
                                 f"{candidates[0]!r}", WAIT_SECONDS)
-    guessed = _guessed_images(job.rel_path)
-    found = [(record, image_rel) for image_rel in guessed
+    found = [(record, image_rel) for image_rel in _guessed_images(job.rel_path)
              if _landed(record := ctx.store.get_record(job.source, image_rel))]
     if found:
         record, image_rel = max(found, key=lambda pair: pair[0].mtime_ns)
         return sidecar_name_for(job.rel_path, image_rel, record.dest)
-    if ctx.store.leased([file_lease_name(job.source, rel) for rel in guessed]):
-        # An image of its name left the source and its delivery is still at work: a duplicate
-        # deleted, not yet recorded. Going where an orphan goes now would give the sidecar a
-        # second name once its image is recorded, if this delivery dies after its link.
-        raise SetPartnerPending(f"{ctx.source_path(job)}: waiting for the outcome of its "
-                                "image, which left the source", WAIT_SECONDS)
     return None  # an orphan sidecar: it goes where the layout says
 
 
 def _landed(record: FileRecord | None) -> TypeGuard[FileRecord]:
-    """The image is in the library for good: recorded done, or verified (its copy proven and
-    its name final, its source released and its outcome about to be recorded)."""
+    """The image that left the source is in the library for good: recorded done (a duplicate
+    is recorded before its source is deleted), or verified (its copy proven and its name
+    final, its source released, its outcome about to be recorded). Going where an orphan goes
+    instead would give the sidecar a second name, beside the image, if it is delivered again
+    after its link."""
     return _done(record) or (record is not None and bool(record.dest)
                              and record.state == "verified")
 

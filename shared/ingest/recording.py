@@ -48,14 +48,13 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
                         STATE_OF.get(job.outcome, "failed"), job.dest_path, job.date_source)
     inflight = inflight_of(job)
     mark = outcome_mark(record)
-    if previous == record and job.outcome != Outcome.FAILED:
-        # A redelivered message: this outcome is already recorded and journaled.
-        store.finish(job.source, job.rel_path, inflight=inflight)
-        return job
-    if mark and journaled == mark:
-        # Delivered again after the record was forgotten (a reconcile drops the records of
-        # files gone from the source) or written over: journaled already, not a second time.
-        store.finish(job.source, job.rel_path, record=record, inflight=inflight)
+    if job.outcome != Outcome.FAILED and (journaled == mark if mark else previous == record):
+        # A redelivered message: this outcome is already journaled. The mark says so for a
+        # copy or a duplicate, also once a reconcile forgot the record of the file gone from
+        # the source (it is written back) and for a duplicate recorded before its source was
+        # deleted (duplicates.py), whose journal entry is still to come while no mark is there.
+        store.finish(job.source, job.rel_path, record=None if previous == record else record,
+                     inflight=inflight)
         return job
     if job.outcome == Outcome.INGESTED:
         # Only the file's lease holder journals its copy: one whose lease ran out unnoticed

@@ -142,3 +142,26 @@ def test_a_batch_whose_lease_ran_out_unnoticed_does_not_journal_the_file_again(
 def _batch_ctx(rig: Rig) -> Context:
     """The context `ingest_many` gives a batch (its backend syncs once per batch)."""
     return dataclasses.replace(rig.ctx, backend=LocalTransfer(fsync=False, stages=True))
+
+
+def test_a_duplicate_whose_delivery_died_after_deleting_its_source_is_journaled_once(
+        make_rig) -> None:
+    # Given a photo whose content the library holds already (duplicates are deleted)
+    rig: Rig = make_rig(duplicates="delete")
+    data = os.urandom(3005)
+    rig.put("trips/IMG_0070.jpg", data)
+    assert rig.ingest("trips/IMG_0070.jpg").outcome == Outcome.INGESTED
+    rig.put(REL, data)
+    # … whose delivery deleted the source and died before recording the outcome
+    job = FileJob("cam", REL)
+    for name in ("hash_file", "claim_content"):
+        job = run_stage(name, job, rig.ctx)
+    assert job.outcome == Outcome.DUPLICATE and not (rig.src / REL).exists()
+    # When its message is delivered again (to a batch), and once more
+    results = [ingest_many([FileJob("cam", REL)], rig.ctx, lambda job, result: result)[0]
+               for _ in range(2)]
+    # Then the next delivery journals the duplicate, the one after that nothing more
+    assert [r.outcome for r in results] == [Outcome.DUPLICATE, Outcome.SKIPPED], results
+    assert _outcomes(rig.store, REL) == ["duplicate"]
+    assert results[0].dest_path == "trips/IMG_0070.jpg"
+    assert rig.store.get_record("cam", REL).state == "duplicate"

@@ -10,12 +10,8 @@ copy: two names for one sidecar."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 
-import pytest
-
-from shared.errors import SetPartnerPending
 from shared.ingest.leases import file_lease
 from shared.ingest.pipeline import STAGES, run_all, run_stage
 from shared.jobs import FileJob, Outcome
@@ -34,8 +30,7 @@ def _stages(job: FileJob, rig: Rig, names: tuple[str, ...], lock: bool = True) -
     return job
 
 
-def test_a_sidecar_waits_for_a_duplicate_image_between_its_deletion_and_its_record(
-        make_rig) -> None:
+def test_a_sidecar_pairs_with_a_duplicate_image_deleted_not_yet_journaled(make_rig) -> None:
     # Given an image whose content the library holds already, and its sidecar
     rig: Rig = make_rig(duplicates="delete")
     photo, xmp = os.urandom(16_956), b"<x:xmpmeta><!-- IMG_0056.jpg --></x:xmpmeta>"
@@ -45,18 +40,12 @@ def test_a_sidecar_waits_for_a_duplicate_image_between_its_deletion_and_its_reco
     rig.put(SIDECAR, xmp)
     image = FileJob("cam", IMAGE)
     with file_lease(image, rig.ctx):
-        # … the image's delivery past its source's deletion, its outcome not recorded yet
+        # … the image's delivery past its source's deletion, its outcome not journaled yet
         image = _stages(image, rig, ("hash_file", "claim_content"), lock=False)
         assert image.outcome == Outcome.DUPLICATE and not (rig.src / IMAGE).exists()
-        # When the sidecar's delivery gets to its transfer meanwhile
-        sidecar = _stages(FileJob("cam", SIDECAR), rig, ("hash_file", "claim_content"))
-        # Then it waits for the image (a short wait, no retry used up), placing nothing
-        with pytest.raises(SetPartnerPending):
-            run_stage("transfer_file", sidecar, rig.ctx)
-        assert xmp not in tree(rig.lib).values()
-        # When the image's outcome is recorded and the sidecar's message delivered again
+        # When the sidecar is ingested meanwhile
+        done = run_all(FileJob("cam", SIDECAR), rig.ctx)
         run_stage("record_outcome", image, rig.ctx, lock=False)
-    done = run_all(FileJob("cam", SIDECAR), rig.ctx)
     # Then the sidecar is in the library once, beside the image's library copy
     assert (done.outcome, done.dest_path) == (Outcome.INGESTED, PAIRED)
     assert [rel for rel, data in tree(rig.lib).items() if data == xmp] == [PAIRED]
@@ -99,9 +88,7 @@ def test_a_sidecar_delivered_again_after_its_link_lands_once(make_rig) -> None:
         image = _stages(image, rig, ("hash_file", "claim_content"), lock=False)
         assert image.outcome == Outcome.DUPLICATE and not (rig.src / IMAGE).exists()
         # When the sidecar's first delivery gets as far as it can (its worker then killed)
-        with contextlib.suppress(SetPartnerPending):  # it waits, with the fix
-            _stages(FileJob("cam", SIDECAR), rig, ("hash_file", "claim_content",
-                                                   "transfer_file"))
+        _stages(FileJob("cam", SIDECAR), rig, ("hash_file", "claim_content", "transfer_file"))
         # … the image is recorded, and the sidecar's message is delivered again
         run_stage("record_outcome", image, rig.ctx, lock=False)
     done = run_all(FileJob("cam", SIDECAR), rig.ctx)

@@ -68,14 +68,16 @@ def hash_file(job: FileJob, ctx: Context) -> FileJob:
         return job.evolve(sha256=record.sha256, size=record.size, mtime_ns=record.mtime_ns,
                           outcome=Outcome.SKIPPED, dest_path=record.dest,
                           reason="unchanged since it was ingested")
-    if recorded and record.state != "verified":
+    # Not a verified or duplicate record's hash: such a record is written before its source
+    # goes, and a source still there may have been edited since (size, mtime and inode kept).
+    if recorded and record.state not in ("verified", "duplicate"):
         sha, final = record.sha256, info
     else:
         # Not recorded here: the hash reaches the store with the outcome, in the same write.
         sha, final = hash_source(job, ctx)
         if (final.st_dev, final.st_ino) != (info.st_dev, info.st_ino):
             raise FileBusy(f"{path}: replaced while it was being hashed")
-        if recorded and sha == record.sha256:
+        if recorded and record.state == "verified" and sha == record.sha256:
             return _resume_verified(job, record, final)
     job = job.evolve(sha256=sha, size=final.st_size, mtime_ns=final.st_mtime_ns,
                      inode=final.st_ino, dev=final.st_dev, ctime_ns=final.st_ctime_ns,

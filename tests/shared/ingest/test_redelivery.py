@@ -16,12 +16,14 @@ from shared.errors import LeaseLost
 from shared.ingest import batch_store
 from shared.ingest.batch import ingest_many, run_batch
 from shared.ingest.context import Context
+from shared.ingest.duplicates import duplicate_record
 from shared.ingest.leases import file_lease_name
 from shared.ingest.pipeline import STAGE_BY_NAME, STAGES, run_all, run_stage
 from shared.jobs import FileJob, Outcome
 from shared.source import plan_source
 from shared.state import RedisStateStore
 from shared.transfer import LocalTransfer
+from tests.shared.ingest.trees import tree
 from tests.shared.rig import Rig
 
 REL = "DCIM/IMG_0070.jpg"
@@ -165,3 +167,27 @@ def test_a_duplicate_whose_delivery_died_after_deleting_its_source_is_journaled_
     assert _outcomes(rig.store, REL) == ["duplicate"]
     assert results[0].dest_path == "trips/IMG_0070.jpg"
     assert rig.store.get_record("cam", REL).state == "duplicate"
+
+
+def test_a_duplicate_recorded_but_not_deleted_is_read_again_before_it_is_deleted(
+        make_rig) -> None:
+    # Given a photo whose content the library holds, recorded as a duplicate by a delivery
+    # that died before deleting it (its record is written first)
+    rig: Rig = make_rig(duplicates="delete")
+    data = os.urandom(3005)
+    rig.put("trips/IMG_0070.jpg", data)
+    assert rig.ingest("trips/IMG_0070.jpg").outcome == Outcome.INGESTED
+    path = rig.put(REL, data)
+    job = run_stage("hash_file", FileJob("cam", REL), rig.ctx)
+    rig.store.put_record("cam", REL, duplicate_record(job.evolve(dest_path="trips/IMG_0070.jpg")))
+    # … and then edited in place, keeping its size, mtime and inode
+    info = os.stat(path)
+    edited = os.urandom(3005)
+    with open(path, "r+b") as stream:
+        stream.write(edited)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    # When its message is delivered again
+    done = rig.ingest(REL)
+    # Then the edited bytes are read, found new, and ingested, not deleted as a duplicate
+    assert done.outcome == Outcome.INGESTED, done
+    assert edited in tree(rig.lib).values() and data in tree(rig.lib).values()

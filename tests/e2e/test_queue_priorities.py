@@ -5,6 +5,8 @@ of live files that already wait."""
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 import signal
 import time
 from pathlib import Path
@@ -12,6 +14,8 @@ from pathlib import Path
 from celery import Celery
 from celery.result import AsyncResult
 
+from shared.media import IgnoreRules
+from shared.source import walk_source
 from shared.state import priority_lists
 from tests.e2e.harness import Deployment, wait_for
 
@@ -61,7 +65,7 @@ def test_a_live_photo_is_verified_within_a_bound_while_a_big_backlog_waits(
     batches = _waiting(deployment)  # in every lane: a backlog in the live lane is found too
     assert batches > 0.8 * BACKLOG / 64, batches
     watcher = deployment.start_watcher()
-    # (after its start-up scan: a file that scan finds is queued as the reconcile's work)
+    # (after its start-up scan, which blocks its loop: the wait measured is the live path alone)
     wait_for(lambda: "catch-up scan" in watcher.output(), 120, "the watcher's start-up scan")
     # When a new photo is written into the watched source
     photo = b"\xff\xd8 just taken " * 200
@@ -106,3 +110,45 @@ def test_a_manual_trigger_overtakes_live_files_that_already_wait(
     arrived = sorted(p.name for p in library.iterdir() if p.name.startswith("live-"))
     assert len(arrived) <= 10, f"the manual file came after {len(arrived)} live files"
     assert (library / "asked-for.jpg").read_bytes() == b"\xff\xd8 wanted now " * 100
+
+
+def test_a_photo_that_arrives_during_the_start_up_scan_is_not_stuck_behind_its_backlog(
+        deployment: Deployment) -> None:
+    # Given a source with a 20,000-file backlog the watcher's start-up scan will queue, a
+    # photo uploaded while the watcher was down (only that scan can find it: no event will
+    # come), and a worker with two slots
+    source, library = deployment.one_source("inbox", "library", stability="0.2s")
+    _tiny_tree(source, BACKLOG)
+    # (in the folder the scan walks last: in the reconcile's lane it would be the last batch)
+    upload = posixpath.dirname(list(walk_source(source, IgnoreRules()))[-1].rel_path)
+    before = b"\xff\xd8 uploaded while the watcher was down " * 200
+    (source / upload / "before.jpg").write_bytes(before)
+    deployment.start_worker(concurrency=2)
+    # When the watcher starts, and a second photo is written while its scan runs
+    watcher = deployment.start_watcher()
+    wait_for(lambda: "watching" in watcher.output(), 120, "the watcher to attach")
+    during = b"\xff\xd8 written during the scan " * 200
+    (source / upload / "during.jpg").write_bytes(during)
+    wait_for(lambda: "catch-up scan" in watcher.output(), 120, "the watcher's start-up scan")
+    queued = int(re.search(r"catch-up scan queued (\d+) files", watcher.output())[1])
+    batches = _waiting(deployment)
+    # Then both photos are in the library, verified and recorded …
+    store = deployment.store()
+
+    def recorded() -> bool:
+        records = [store.get_record("inbox", f"{upload}/{name}") for name in ("before.jpg",
+                                                                              "during.jpg")]
+        return all(r is not None and r.state == "ingested" for r in records)
+
+    wait_for(recorded, LIVE_BOUND, "the two photos to be verified and recorded")
+    still = _waiting(deployment)
+    assert (library / upload / "before.jpg").read_bytes() == before
+    assert (library / upload / "during.jpg").read_bytes() == during
+    # … while most of the scan's backlog still waits: neither queued behind it, though the
+    # scan found (at least) the first one and marked it in flight
+    assert queued > BACKLOG, queued
+    assert still > batches / 2, f"{still} of {batches} batches left when the photos landed"
+    fresh = int(re.search(r"reconciled inbox: .*'fresh': (\d+)", watcher.output())[1])
+    assert fresh >= 1, watcher.output()[-2000:]
+    print(f"both photos recorded with {still} of {batches} batches still waiting; the scan "
+          f"queued {queued} files, {fresh} of them in the live lane")

@@ -9,14 +9,13 @@ from pathlib import Path
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from shared.compress.options import CompressOptions
+from shared.compress.options import IMAGE_EXTENSIONS, CompressOptions
 from shared.errors import CompressFailed
 
 pillow_heif.register_heif_opener()
 
-# Only formats Pillow decodes completely: a camera RAW would open as its small embedded preview
-# (and pass a dimension check against that same preview), so RAWs are never compressed here.
-IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "heic", "heif", "png", "tif", "tiff", "webp", "bmp"})
+__all__ = ["IMAGE_EXTENSIONS"]  # defined beside the options: knowing it needs no Pillow
+
 EXTENSION_OF = {"JPEG": ".jpg", "HEIF": ".heic", "WEBP": ".webp"}
 # What "keep" re-encodes: formats with a quality setting. PNG, TIFF and BMP have none.
 LOSSY = frozenset({"JPEG", "HEIF", "WEBP"})

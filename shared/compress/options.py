@@ -13,6 +13,10 @@ from shared.errors import ConfigError
 IMAGE_FORMATS = ("keep", "heic", "jpeg")
 VIDEO_CODECS = ("libx265", "libx264")
 KINDS = ("image", "video", "skipped")
+# Only formats Pillow decodes completely: a camera RAW would open as its small embedded preview
+# (and pass a dimension check against that same preview), so RAWs are never compressed here.
+# (Here, not in images.py: which files are photos to compress is known without Pillow.)
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "heic", "heif", "png", "tif", "tiff", "webp", "bmp"})
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,17 @@ import math
 import socket
 from collections.abc import Iterator, Mapping
 from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, make_wsgi_app
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-
 from shared.state.store import RedisStateStore
+
+if TYPE_CHECKING:
+    from prometheus_client.core import HistogramMetricFamily, Metric
+
+# prometheus_client is imported by the code that serves metrics (`mediacourier metrics`), not
+# here: every process records timings through this module, and its import added 12 MB to each
+# (the watcher's resident memory) and 0.1 s to every command's start.
 
 __all__ = ["RedisCollector", "observe_timings", "serve_metrics"]
 
@@ -68,6 +68,8 @@ class RedisCollector:
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         counts = self.store.counters()
         for event, name, text in COUNTERS:
             family = CounterMetricFamily(f"mediacourier_{name}", text)
@@ -85,6 +87,8 @@ class RedisCollector:
         yield paused
 
     def _stage_histogram(self) -> HistogramMetricFamily:
+        from prometheus_client.core import HistogramMetricFamily
+
         raw = self.store.histogram()
         stages: dict[str, dict[str, float]] = {}
         for field, value in raw.items():
@@ -113,6 +117,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 def serve_metrics(store: RedisStateStore, host: str, port: int) -> WSGIServer:
     """An HTTP server (not yet serving) answering every GET with the metrics text format."""
+    from prometheus_client import CollectorRegistry, make_wsgi_app
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RedisCollector(store))
     server_class = _ThreadingServer

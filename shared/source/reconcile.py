@@ -19,9 +19,10 @@ DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed", "empty"})
 # lane, not behind the bulk batches. Five minutes covers a watcher's restart with backoff and
 # the walk and queueing of a 100,000-file source; older files are catch-up work.
 FRESH_SECONDS = 300.0
-# At most this many (the newest) go in the live lane: a big import copied in just before is
-# still bulk work, and must not make the live photos after it wait behind it.
-FRESH_MAX = 256
+# At most this many (the newest: one batch of the default size) go in the live lane: a big
+# import copied in just before is still bulk work, and a live photo queued after the scan
+# waits behind one such batch at most, never behind the import.
+FRESH_MAX = 64
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The watcher's watchdog observers: making one, telling a blind one, stopping one quietly,
-and handing a catch-up scan's memory back (used by workers/watcher.py)."""
+hearing that inotify lost events, and handing a catch-up scan's memory back (used by
+workers/watcher.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,36 @@ import gc
 import logging
 import os
 import stat as stat_module
+from collections.abc import Callable
 
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
 log = logging.getLogger(__name__)
+
+# Where watchdog (7.x) says the kernel's inotify queue overflowed. It rebuilds its watches and
+# tells no event handler, so the events lost would be files missed until the next reconcile.
+INOTIFY_LOGGER = "watchdog.observers.inotify_c"
+
+
+class _OverflowListener(logging.Filter):
+    def __init__(self, on_overflow: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_overflow = on_overflow
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "overflow" in str(record.msg).lower():
+            self._on_overflow()
+        return True  # the warning itself is still logged
+
+
+def listen_for_overflow(on_overflow: Callable[[], None]) -> Callable[[], None]:
+    """Call `on_overflow` (on watchdog's thread) whenever inotify lost events; returns the
+    function that stops listening."""
+    listener, logger = _OverflowListener(on_overflow), logging.getLogger(INOTIFY_LOGGER)
+    logger.addFilter(listener)
+    return lambda: logger.removeFilter(listener)
 
 
 def default_observer(poll: bool, poll_interval: float = 1.0) -> BaseObserver:

@@ -26,6 +26,7 @@ from workers.nextcloud_watch import UserFollower
 from workers.observers import (
     default_observer,
     healthy,
+    listen_for_overflow,
     real_folder,
     release_freed_memory,
     stop_quietly,
@@ -107,6 +108,7 @@ class Watcher:
         self._factory = observer_factory or (lambda poll: default_observer(poll, poll_interval))
         self._lock = threading.Lock()
         self._started = False
+        self._stop_listening: Callable[[], None] | None = None
         # A source a [flows.NAME] takes is the flow's alone: watching it too would send its
         # files to the source's library instead of through the flow's steps.
         sources = settings.ingested_sources
@@ -144,6 +146,7 @@ class Watcher:
         for follower in self._followers.values():
             self._follow(follower)  # not started yet: the loop below attaches its watches
         self._started = True
+        self._stop_listening = listen_for_overflow(self._events_lost)
         attached = [watch for watch in list(self._watches.values()) if self._attach(watch)]
         # Every watch is attached before any catch-up scan walks: a file written after the walk
         # passed its folder then has an event. (A user folder attached after its source's scan
@@ -174,6 +177,9 @@ class Watcher:
 
     def stop(self) -> None:
         self._started = False
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
         for watch in list(self._watches.values()):
             stop_quietly(watch.observer)
             watch.observer = None
@@ -277,6 +283,16 @@ class Watcher:
         watch.scan_needed, watch.failures = False, 0
         log.info("source %s: catch-up scan queued %d files", watch.source.name, count)
         release_freed_memory()
+
+    def _events_lost(self) -> None:
+        """inotify's queue overflowed (watchdog's thread calls this): which watch lost events
+        is not said, so every watch by events walks again at the next turn of the loop (a
+        Nextcloud data directory's own watch only finds users: the follower's timer does too)."""
+        log.warning("file-system events were lost (inotify's queue overflowed): walking the "
+                    "watched folders again")
+        for watch in list(self._watches.values()):
+            if not watch.poll and not watch.top:
+                watch.scan_needed = True
 
     def _failed(self, watch: _Watch, why: str) -> None:
         watch.failures += 1

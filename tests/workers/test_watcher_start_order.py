@@ -1,9 +1,10 @@
 """The watcher's start on a fake clock, with stand-in observers that hear only what happens
 after they start (as inotify does): no photo lands unseen between a source's catch-up scan and
-the watches of its Nextcloud users' folders."""
+the watches of its Nextcloud users' folders, nor when inotify drops events."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -96,3 +97,30 @@ def test_a_photo_landing_right_after_the_start_up_scan_is_heard_by_its_users_wat
     # already listening when the scan ran
     assert enqueuer.scans == ["nc"]
     assert paths(enqueuer) == [f"bob/{UPLOADS}/IMG_2.jpg"]
+
+
+def test_after_inotify_lost_events_the_users_folders_are_walked_again(tmp_path: Path) -> None:
+    # Given a started watcher on alice's Nextcloud folder, and a photo whose events the
+    # kernel dropped (its inotify queue overflowed: watchdog logs it and tells no handler)
+    data = make_data_dir(tmp_path, {"alice": [UPLOADS]})
+    source = SourceConfig(name="nc", path=data, library="lib", stability_seconds=WINDOW,
+                          kind="nextcloud", nextcloud=NextcloudOptions())
+    settings = Settings(data_dir=tmp_path / "state", sources={"nc": source})
+    disk, now, enqueuer = _Disk(), [100.0], RecordingEnqueuer()
+    watcher = Watcher(settings, enqueuer, clock=lambda: now[0],
+                      observer_factory=lambda _: _Observer(disk))
+    try:
+        watcher.start()
+        (data / "alice" / UPLOADS / "IMG_1.jpg").write_bytes(b"no event for this one")
+        # When watchdog says so, and the loop turns twice, the window apart
+        logging.getLogger("watchdog.observers.inotify_c").warning(
+            "Inotify queue overflowed; filesystem events were lost")
+        watcher.run_once()
+        now[0] += WINDOW
+        watcher.run_once()
+    finally:
+        watcher.stop()
+    # Then the photo was found by a walk of alice's folder and handed over, and the data
+    # directory was not reconciled a second time for it
+    assert paths(enqueuer) == [f"alice/{UPLOADS}/IMG_1.jpg"]
+    assert enqueuer.scans == ["nc"]

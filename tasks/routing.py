@@ -29,7 +29,9 @@ def declared_queues(settings: Settings) -> list[Queue]:
 FIRST, LIVE, RECONCILE, BULK = 0, 3, 6, 9
 # Tasks not listed: FIRST (a manual `celery call`, rescans, the sweeper, notifications). Each
 # stage of a file's chain is LIVE; an `ingest_batch` is what a reconcile (or `resume`, a
-# catch-up scan) found, unless its sender says otherwise (the sweeper resends at FIRST).
+# catch-up scan) found, unless its sender says otherwise (the sweeper resends at FIRST; a
+# reconcile sends the files that arrived lately, and its follow-up pass, at LIVE:
+# shared/source/reconcile.py FRESH_SECONDS).
 PRIORITIES: dict[str, int] = {
     "mediacourier.hash_file": LIVE, "mediacourier.claim_content": LIVE,
     "mediacourier.transfer_file": LIVE, "mediacourier.verify_copy": LIVE,

@@ -225,7 +225,7 @@ def release_file(path: str, expected: Identity, keep: str | None = None,
             _put_back(hidden, path, "")
             rename_noreplace(path, hidden)
         if source:
-            crash_point("source-renamed")
+            crash_point("source-renamed", path)
         why = _renamed_differs(hidden, before)
         if why is None and keep is not None and not os.path.lexists(keep):
             _put_back(hidden, path, "")
@@ -238,7 +238,7 @@ def release_file(path: str, expected: Identity, keep: str | None = None,
         os.close(fd)
     fsync_dir(os.path.dirname(path))
     if source:
-        crash_point("source-unlinked")
+        crash_point("source-unlinked", path)
     return Release("released")
 
 
@@ -262,7 +262,7 @@ def _finish_interrupted(path: str, hidden: str, expected: Identity, keep: str | 
     os.unlink(hidden)
     fsync_dir(os.path.dirname(path))
     if source:
-        crash_point("source-unlinked")
+        crash_point("source-unlinked", path)
     return Release("released")
 
 

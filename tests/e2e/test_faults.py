@@ -3,6 +3,7 @@ Whatever dies, every file gets there exactly once, soon after the fault."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import signal
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.crashpoints import ENV, FILE_ENV
 from shared.state import priority_lists
 from shared.state.store import FileRecord
 from tests.e2e.corpus import library_contents, sha256
@@ -214,3 +216,43 @@ def test_a_growing_file_is_not_taken_early(deployment: Deployment) -> None:
     assert (library / "video.mp4").read_bytes() == b"".join(chunks)
     assert not (source / "video.mp4").exists()
     assert [e["bytes"] for e in deployment.events("ingested")] == [str(len(b"".join(chunks)))]
+
+
+def test_a_pool_child_dying_right_after_deleting_a_duplicate_journals_it_once(
+    deployment: Deployment, monkeypatch: Any,
+) -> None:
+    # Given a move-mode source whose duplicates are deleted, a photo already in the library,
+    # and a worker whose pool child dies (a crash point, as a SIGKILL would) right after it
+    # deleted the source of that photo's copy, before the outcome was recorded
+    source, library = _configure(deployment, mode="move")
+    deployment.tables["libraries.lib"]["duplicates"] = "delete"
+    deployment.write_config()
+    crash = {ENV: "source-unlinked", FILE_ENV: "copy of a.jpg"}
+    monkeypatch.setattr(deployment, "env", lambda: {**Deployment.env(deployment), **crash})
+    worker = deployment.start_worker("w1")
+    watcher = deployment.start_watcher()
+    data = random.Random(11).randbytes(200_000)
+    (source / "a.jpg").write_bytes(data)
+    wait_for(lambda: deployment.events("ingested"), 60, "the photo ingested")
+    deployment.kill(watcher, signal.SIGTERM)
+
+    # When its copy is found by a reconcile, which sends it in a batch (a redelivered batch
+    # starts again from its files' names: the copy's hash is not in its message)
+    copy = source / "copy of a.jpg"
+    copy.write_bytes(data)
+    old = time.time() - 60
+    os.utime(copy, (old, old))
+    assert deployment.celery_call("mediacourier.reconcile", '["up"]').returncode == 0
+
+    # Then the pool child died there, and the copy's next delivery journals it, once, as the
+    # duplicate it is; the library holds the photo once and the source is empty
+    wait_for(lambda: f"crash point {'source-unlinked'!r} reached" in worker.output(), 60,
+             "the pool child to die after the deletion")
+    wait_for(lambda: deployment.events("duplicate"), 90, "the duplicate journaled")
+    time.sleep(2)  # anything journaled twice would be by now (a lease and a delivery later)
+    outcomes = [(e["event"], e["path"]) for e in deployment.events()
+                if e["event"] in ("ingested", "duplicate", "failed")]
+    assert outcomes == [("ingested", "a.jpg"), ("duplicate", "copy of a.jpg")], outcomes
+    assert library_contents(library) == {"a.jpg": hashlib.sha256(data).hexdigest()}
+    assert not any(source.iterdir())
+    assert worker.alive()

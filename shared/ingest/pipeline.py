@@ -38,8 +38,10 @@ def hash_file(job: FileJob, ctx: Context) -> FileJob:
 
     A record left by an earlier run of this file version resumes the job where that run got
     to: 'verified' goes back through verification (which releases the source; a source still
-    present is hashed again first, so a release never rests on bytes it did not read), and
-    'ingested' and 'duplicate' are done. A zero-byte media file is held as EMPTY.
+    present is hashed again first, so a release never rests on bytes it did not read),
+    'duplicate' with its source gone and no outcome journaled goes to the record stage (its
+    delivery died between the deletion and the journal), and 'ingested' and 'duplicate' are
+    otherwise done. A zero-byte media file is held as EMPTY.
     """
     path = ctx.source_path(job)
     record, journaled = ctx.store.record_and_outcome(job.source, job.rel_path)

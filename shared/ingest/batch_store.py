@@ -117,8 +117,11 @@ class BatchStore:
 
     # outcomes ----------------------------------------------------------------------------
     def defer_outcomes(self) -> None:
-        """From here until `flush_outcomes`, `finish` and `add_histogram` are collected."""
+        """From here until `flush_outcomes`, `finish` and `add_histogram` are collected. The
+        outcome marks are read again first: a delivery whose lease ran out unnoticed may have
+        been overtaken by one that journaled its files meanwhile (recording.py)."""
         self._outcomes = []
+        self._journaled = self._store.outcome_marks(self._source, self._rels)
 
     def finish(self, source: str, rel: str, record: FileRecord | None = None,
                **rest: Any) -> None:

@@ -9,7 +9,6 @@ import time
 
 from shared.crashpoints import crash_point
 from shared.ingest.context import Context
-from shared.ingest.leases import confirm_file_lease
 from shared.jobs import FileJob, Outcome
 from shared.state import FileRecord, observe_timings
 
@@ -56,14 +55,6 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
         store.finish(job.source, job.rel_path, record=None if previous == record else record,
                      inflight=inflight)
         return job
-    if job.outcome == Outcome.INGESTED:
-        # Only the file's lease holder journals its copy: one whose lease ran out unnoticed
-        # (frozen, or slow past a whole lease) may have been overtaken by a delivery that
-        # journaled the file already, and its own records and marks, read under the lease,
-        # are stale (the same check as before a verified copy is settled). The file's next
-        # delivery finishes it from its verified record. (Not a duplicate: its source is
-        # gone and it has no such record, so stopping here would lose its outcome.)
-        confirm_file_lease(job, ctx)
     seconds = time.time() - job.started_at if job.started_at else 0.0
     store.finish(
         job.source,

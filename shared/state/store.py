@@ -178,6 +178,13 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
                  for rel, raw in zip(rels, raws, strict=True)},
                 {rel: mark or "" for rel, mark in zip(rels, marks, strict=True)})
 
+    def outcome_marks(self, source: str, rels: list[str]) -> dict[str, str]:
+        """The outcomes journaled lately of many files ("" if none), in one round trip."""
+        if not rels:
+            return {}
+        marks = self.client.mget([self._outcome_key(source, rel) for rel in rels])
+        return {rel: mark or "" for rel, mark in zip(rels, marks, strict=True)}
+
     def _outcome_key(self, source: str, rel: str) -> str:
         # A digest, not the name: a key is listed (SCAN) as text, and a file name may not be
         # UTF-8; these keys are only ever read by name.

@@ -12,7 +12,6 @@ import dataclasses
 import os
 import time
 
-from shared.errors import LeaseLost
 from shared.ingest import batch_store
 from shared.ingest.batch import ingest_many, run_batch
 from shared.ingest.context import Context
@@ -114,7 +113,7 @@ def test_a_batch_reads_its_records_under_its_leases(rig: Rig, monkeypatch) -> No
     assert sorted(p.name for p in (rig.lib / "DCIM").iterdir()) == ["IMG_0070.jpg"]
 
 
-def test_a_batch_whose_lease_ran_out_unnoticed_does_not_journal_the_file_again(
+def test_a_batch_overtaken_by_a_second_delivery_does_not_journal_the_file_again(
         rig: Rig, monkeypatch) -> None:
     # Given a photo in a batch that has verified it and released its source, and whose lease
     # then runs out unnoticed (a frozen process) while the sweeper's second delivery finishes
@@ -135,8 +134,10 @@ def test_a_batch_whose_lease_ran_out_unnoticed_does_not_journal_the_file_again(
     monkeypatch.setitem(STAGE_BY_NAME, "request_rescan", overtaken)
     # When the batch goes on to its record stage
     [result] = run_batch([FileJob("cam", REL)], _batch_ctx(rig))
-    # Then it stops there (its lease is gone), and the file is journaled once, by the other
-    assert isinstance(result, LeaseLost), result
+    # Then it finds the file journaled by the other (the outcome marks are read again for
+    # the record stage), and the file is journaled once
+    assert isinstance(result, FileJob) and result.outcome == Outcome.INGESTED, result
+    assert rig.store.get_record("cam", REL).state == "ingested"
     assert _outcomes(rig.store, REL) == ["ingested"]
     assert sorted(p.name for p in (rig.lib / "DCIM").iterdir()) == ["IMG_0070.jpg"]
 

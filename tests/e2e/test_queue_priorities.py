@@ -150,7 +150,10 @@ def test_a_photo_that_arrives_during_the_start_up_scan_is_not_stuck_behind_its_b
     wait_for(lambda: recorded() or _waiting(deployment) < batches / 2, DRAIN_BOUND,
              "the two photos to be recorded, or half the backlog to drain")
     still = _waiting(deployment)
-    assert recorded(), f"half the backlog drained first ({still} of {batches} batches left)"
+    states = {name: getattr(store.get_record("inbox", f"{upload}/{name}"), "state", None)
+              for name in ("before.jpg", "during.jpg")}
+    assert recorded(), (f"half the backlog drained first ({still} of {batches} batches left; "
+                        f"records {states}): {watcher.output()[-1500:]}")
     assert (library / upload / "before.jpg").read_bytes() == before
     assert (library / upload / "during.jpg").read_bytes() == during
     # … while most of the scan's backlog still waits: neither queued behind it, though the

@@ -34,17 +34,19 @@ def test_the_command_line_loads_no_library_only_other_paths_need() -> None:
     assert {"redis", "shared.ingest", "shared.transfer"} <= loaded
 
 
-def test_opening_an_sftp_session_module_still_brings_paramiko() -> None:
-    # Given the module that opens SFTP sessions
-    # When it is imported
-    loaded = modules_after("import shared.remote.sftp_session")
+def test_the_sftp_code_still_brings_paramiko_when_it_is_used() -> None:
+    # Given the module that opens SFTP sessions, imported: paramiko is not loaded yet
+    assert "paramiko" not in modules_after("import shared.remote.sftp_session")
+    # When it asks which errors mean a lost connection (what every session call catches)
+    loaded = modules_after("from shared.remote.sftp_session import lost; lost()")
     # Then paramiko comes with it: the lazy imports moved the cost, they did not drop the code
     assert "paramiko" in loaded
 
 
 def test_compressing_a_photo_still_brings_pillow_and_libheif() -> None:
-    # Given the module a flow's compress step encodes photos with
-    # When it is imported
-    loaded = modules_after("import shared.compress.images")
+    # Given the module a flow's compress step encodes photos with, imported: no Pillow yet
+    assert "PIL" not in modules_after("import shared.compress.images")
+    # When it opens Pillow for a first photo
+    loaded = modules_after("from shared.compress.images import pillow; pillow()")
     # Then Pillow and pillow-heif come with it
     assert {"PIL", "pillow_heif"} <= loaded

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shared.compress.images import check_image, encode_image, open_image, prepared, target_format
 from shared.compress.options import IMAGE_EXTENSIONS, CompressOptions, CompressResult, skipped
 from shared.compress.videos import VideoInfo, check_video, encode_video, probe
 from shared.errors import CompressFailed, SourceUnreadable, SourceVanished
@@ -23,10 +24,6 @@ from shared.media import VIDEO_EXTENSIONS
 
 if TYPE_CHECKING:
     from PIL import Image
-
-# Pillow and pillow-heif (libheif) are imported by the first photo compressed
-# (shared/compress/images.py), not by every process that loads the flows: they added 10 MB to
-# each resident process (the watcher) and 40 ms to every command's start.
 
 TEMP_MARK = ".mc-tmp"  # in every temp name, so a cleanup can find what a crash left
 
@@ -49,8 +46,6 @@ class MediaCompressor:
 
     def encode_image(self, original: Image.Image, pixels: Image.Image, temp: Path, fmt: str,
                      options: CompressOptions) -> None:
-        from shared.compress.images import encode_image
-
         encode_image(original, pixels, temp, fmt, options)
 
     def encode_video(self, src: Path, info: VideoInfo, temp: Path,
@@ -59,8 +54,6 @@ class MediaCompressor:
 
     def _image(self, src: Path, dest_dir: Path, options: CompressOptions,
                original_size: int) -> CompressResult:
-        from shared.compress.images import check_image, open_image, prepared, target_format
-
         with open_image(src) as original:
             fmt, ext_or_reason = target_format(src, original, options)
             if not fmt:

@@ -8,13 +8,10 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from shared.config import TargetConfig
 from shared.errors import TargetRefused, TargetUnreachable
-
-if TYPE_CHECKING:  # paramiko is imported when a session opens (shared/remote/wire.py)
-    from shared.remote.sftp_session import SftpSession
+from shared.remote.sftp_session import SftpSession
 
 HealthHook = Callable[[bool, str], None]
 
@@ -49,8 +46,6 @@ class SessionPool:
                     session = self._idle.pop() if self._idle else None
             try:
                 if session is None:
-                    from shared.remote.sftp_session import SftpSession
-
                     session = SftpSession(self.target)
                 yield session
             except (TargetUnreachable, TargetRefused) as exc:

@@ -26,7 +26,6 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shared.config import TargetConfig
 from shared.errors import (
@@ -40,13 +39,11 @@ from shared.errors import (
 from shared.remote.bandwidth import UNLIMITED, Bandwidth, TokenBucket
 from shared.remote.bandwidth_redis import RedisTokenBucket
 from shared.remote.session_pool import HealthHook, SessionPool
+from shared.remote.sftp_session import SftpSession
 from shared.remote.ssh import ssh_command_string
 from shared.remote.ssh_master import ControlMaster
 from shared.remote.wire import Progress, wire
 from shared.transfer import TMP_PREFIX, RemoteEntry, open_regular
-
-if TYPE_CHECKING:  # paramiko is imported when a session opens (shared/remote/wire.py)
-    from shared.remote.sftp_session import SftpSession
 
 log = logging.getLogger(__name__)
 RSYNC_FSYNC = (3, 2, 4)  # the first rsync with --fsync

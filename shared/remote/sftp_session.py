@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import posixpath
 import shlex
 import stat
 from collections.abc import Callable
-
-import paramiko
-from paramiko.sftp import CMD_EXTENDED
+from typing import TYPE_CHECKING
 
 from shared.config import TargetConfig
 from shared.errors import (
@@ -35,20 +34,32 @@ from shared.transfer import CHUNK
 HASH_LOOP = 'while IFS= read -r p; do sha256sum -- "$p" 2>/dev/null || echo -; done'
 # A wider SSH window than paramiko's 2 MiB keeps more pipelined writes in flight.
 WINDOW = 16 * 1024 * 1024
-LOST = (paramiko.SSHException, EOFError, TimeoutError, ConnectionError, BrokenPipeError)
+if TYPE_CHECKING:
+    import paramiko
+
+
+@functools.cache
+def lost() -> tuple[type[BaseException], ...]:
+    """The errors that mean the connection is gone. paramiko is imported here, when a session is
+    first used, not when this module is (shared/remote/wire.py says why)."""
+    import paramiko
+
+    return (paramiko.SSHException, EOFError, TimeoutError, ConnectionError, BrokenPipeError)
 
 
 class SftpSession:
     """An authenticated SSH connection with its SFTP channel, used by one thread at a time."""
 
     def __init__(self, target: TargetConfig) -> None:
+        import paramiko
+
         self.target = target
         self.client = connect(target)
         try:
             self.sftp = paramiko.SFTPClient.from_transport(  # type: ignore[assignment]
                 self.client.get_transport(), window_size=WINDOW)
             self.sftp.get_channel().settimeout(target.timeout * 4)
-        except LOST as exc:
+        except lost() as exc:
             self.client.close()
             raise TargetUnreachable(f"{target.name}: no SFTP on {target.address}: {exc}") from exc
         self._exec_ok: bool | None = None
@@ -71,7 +82,7 @@ class SftpSession:
         """The mediacourier error for a failed SFTP call on path."""
         dropped = isinstance(exc, OSError) and exc.errno in (
             errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ECONNABORTED)
-        if isinstance(exc, LOST) or dropped or not self.alive:
+        if isinstance(exc, lost()) or dropped or not self.alive:
             return TargetUnreachable(f"{self.target.name}: connection to {self.target.address} "
                                      f"lost: {exc or type(exc).__name__}")
         if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
@@ -84,6 +95,8 @@ class SftpSession:
     # remote commands ----------------------------------------------------------------------
     def run(self, command: str) -> tuple[int, bytes] | None:
         """(exit code, stdout) of a command on the target; None when it has no shell for us."""
+        import paramiko
+
         if self._exec_ok is False:
             return None
         try:
@@ -93,7 +106,7 @@ class SftpSession:
         except paramiko.ChannelException:
             self._exec_ok = False  # an SFTP-only account: fall back to reading back
             return None
-        except LOST as exc:
+        except lost() as exc:
             raise self.fail(exc, command) from exc
         if self._exec_ok is None:
             self._exec_ok = code != 127  # no such command: a restricted shell
@@ -112,6 +125,8 @@ class SftpSession:
         """One line from a `sha256sum` loop kept running on the target: a session costs the
         target a fork and a login (≈ 0.2 s measured on loopback), a loop turn only the hash.
         None when no loop can run there."""
+        import paramiko
+
         if self._exec_ok is False:
             return None
         try:
@@ -127,7 +142,7 @@ class SftpSession:
         except paramiko.ChannelException:
             self._exec_ok = False
             return None
-        except (OSError, *LOST) as exc:
+        except (OSError, *lost()) as exc:
             self._hash_out = None
             raise self.fail(exc, path) from exc
         if not line:  # the loop ended (no shell for us): hash by reading back from now on
@@ -170,7 +185,7 @@ class SftpSession:
                     todo -= len(chunk)
         except FileNotFoundError:
             return None
-        except (OSError, *LOST) as exc:
+        except (OSError, *lost()) as exc:
             raise self.fail(exc, path) from exc
         return digest.hexdigest()
 
@@ -198,7 +213,7 @@ class SftpSession:
             attrs = self.sftp.lstat(wire(path))
         except FileNotFoundError:
             return None
-        except (OSError, *LOST) as exc:
+        except (OSError, *lost()) as exc:
             raise self.fail(exc, path) from exc
         if not stat.S_ISREG(attrs.st_mode or 0):
             return -1, 0
@@ -212,7 +227,7 @@ class SftpSession:
         for path in reversed(missing):
             try:
                 self.sftp.mkdir(wire(path))
-            except (OSError, *LOST) as exc:
+            except (OSError, *lost()) as exc:
                 if self.stat(path) is None:  # not made by a parallel transfer either
                     raise self.fail(exc, path, need=1) from exc
 
@@ -220,7 +235,7 @@ class SftpSession:
         try:
             getattr(self.sftp, what)(wire(path), *(wire(a) if isinstance(a, str) else a
                                                    for a in args))
-        except (OSError, *LOST) as exc:
+        except (OSError, *lost()) as exc:
             raise self.fail(exc, path) from exc
 
     def rename_noreplace(self, old: str, new: str) -> bool:
@@ -228,7 +243,7 @@ class SftpSession:
         fails atomically when `new` exists. False when the name is taken."""
         try:
             self.sftp.rename(wire(old), wire(new))
-        except (OSError, *LOST) as exc:
+        except (OSError, *lost()) as exc:
             if self.stat(new) is not None:
                 return False
             raise self.fail(exc, new) from exc
@@ -241,15 +256,17 @@ class SftpSession:
         False when the target offers neither way (not OpenSSH's sftp-server, no shell)."""
         try:
             handle = self.sftp.open(wire(path), "rb")
-        except (OSError, *LOST) as exc:
-            if isinstance(exc, (*LOST, FileNotFoundError)):
+        except (OSError, *lost()) as exc:
+            if isinstance(exc, (*lost(), FileNotFoundError)):
                 raise self.fail(exc, path) from exc
             return self._sync_by_shell(path)  # a server that will not open a folder
         try:
             with handle:
+                from paramiko.sftp import CMD_EXTENDED
+
                 self.sftp._request(CMD_EXTENDED, "fsync@openssh.com", handle.handle)
-        except (OSError, *LOST) as exc:
-            if isinstance(exc, LOST) or "unsupported" not in str(exc).lower():
+        except (OSError, *lost()) as exc:
+            if isinstance(exc, lost()) or "unsupported" not in str(exc).lower():
                 raise WriteBackFailed(f"{self.target.name}:{path}: the target could not write "
                                       f"it to disk (fsync: {exc}); the source is kept") from exc
             return self._sync_by_shell(path)
@@ -270,7 +287,7 @@ class SftpSession:
             self.sftp.remove(wire(path))
         except FileNotFoundError:
             return
-        except (OSError, *LOST) as exc:
+        except (OSError, *lost()) as exc:
             raise self.fail(exc, path) from exc
 
     def write_from(self, fd: int, path: str, offset: int, size: int, hasher: hashlib._Hash,
@@ -291,7 +308,7 @@ class SftpSession:
                     position += len(chunk)
                     if progress is not None:
                         progress(len(chunk))
-        except (OSError, *LOST) as exc:
+        except (OSError, *lost()) as exc:
             raise self.fail(exc, path, need=size - offset) from exc
         # Pipelined writes can fail without an error at close (paramiko): trust the size only.
         written = self.stat(path)

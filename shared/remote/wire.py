@@ -3,7 +3,7 @@ progress callback type.
 
 paramiko (with cryptography and invoke) takes a few hundred milliseconds to import, which every
 `mediacourier` command would pay at start-up. So it is imported only by the code that opens an
-SSH connection (shared/remote/ssh.py `connect`, shared/remote/sftp_session.py,
+SSH connection (shared/remote/ssh.py `connect`, the methods of shared/remote/sftp_session.py,
 shared/executors/ssh.py), and modules that merely name its types import them under
 TYPE_CHECKING. tests/test_startup.py holds `mediacourier sync` to that.
 """

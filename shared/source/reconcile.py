@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from shared.config import SourceConfig
 from shared.media import IgnoreRules
 from shared.source.nextcloud import walk_starts
+from shared.source.outcomes import duplicate_unjournaled
 from shared.source.walk import Entry, walk_versions
-from shared.state import SEP, RedisStateStore, file_lease_name
+from shared.state import SEP, FileRecord, RedisStateStore, file_lease_name
 from shared.transfer import TMP_PREFIX, remove_if_stale
 
 DONE_STATES = frozenset({"ingested", "duplicate", "skipped", "failed", "empty"})
@@ -113,7 +114,7 @@ def plan_source(
     # A nextcloud source: its users' folders only, never appdata_* and the like beside them.
     folders = (files for start in walk_starts(source)
                for files in walk_versions(source.path, rules, start, known=known))
-    inflight = _inflight_of(store, source.name, time.time() - stale_after)
+    inflight, lost = _inflight_of(store, source.name, time.time() - stale_after)
     settled_before_ns = int((now - source.stability_seconds) * 1e9)
     pop = records.pop
     fresh: list[tuple[int, Entry]] = []
@@ -135,6 +136,7 @@ def plan_source(
     _put_fresh_first(plan, fresh)
     plan.unchanged = unchanged
     _split_vanished(plan, records, inflight)
+    _keep_unjournaled_duplicates(store, plan, records, inflight, lost)
     plan.seconds = time.perf_counter() - started
     return plan
 
@@ -164,10 +166,46 @@ def _split_vanished(plan: ReconcilePlan, records: dict[str, str], inflight: set[
             plan.to_ingest.append(Entry(rel, size, mtime_ns, 0, True))
 
 
-def _inflight_of(store: RedisStateStore, source: str, fresh_since: float) -> set[tuple]:
-    """The versions of `source` still in flight; an older marker is dropped (its file planned
-    again) unless the file's lease is held: a worker is at it, however long ago it was queued.
-    (The in-flight sweeper, sweep.py, finds lost messages within minutes; this is the backstop.)
+def _keep_unjournaled_duplicates(store: RedisStateStore, plan: ReconcilePlan,
+                                 records: dict[str, str], inflight: set[tuple],
+                                 lost: set[tuple]) -> None:
+    """Vanished 'duplicate' records whose outcome was never journaled: not forgotten. Such a
+    job recorded the duplicate, deleted its source and stopped before the journal entry
+    (outcomes.py); forgetting the record would lose its outcome for good. Its in-flight marker
+    says so, as the mark does not (the marker goes with the journal entry): a live marker
+    leaves it to its delivery, a stale one (dropped just now) plans it again, and its next
+    delivery journals the duplicate. With neither marker nor mark, it was journaled longer
+    ago than a mark lives: forgotten, or it would be journaled twice."""
+    candidates = {rel for rel in plan.vanished
+                  if records[rel].startswith(f"duplicate{SEP}")}
+    if not candidates:
+        return
+    marks = store.outcome_marks(plan.source, sorted(candidates))
+    kept: set[str] = set()
+    for rel in sorted(candidates):
+        try:
+            record = FileRecord.decode(records[rel])
+        except ValueError:
+            continue  # not a record mediacourier writes: forgotten as before
+        version = (rel, record.size, record.mtime_ns)
+        if not duplicate_unjournaled(record, marks[rel], record.size, record.mtime_ns):
+            continue
+        if version in inflight:
+            kept.add(rel)
+            plan.in_flight += 1
+        elif version in lost:
+            kept.add(rel)
+            plan.to_ingest.append(Entry(rel, record.size, record.mtime_ns, 0, True))
+    if kept:
+        plan.vanished = [rel for rel in plan.vanished if rel not in kept]
+
+
+def _inflight_of(store: RedisStateStore, source: str,
+                 fresh_since: float) -> tuple[set[tuple], set[tuple]]:
+    """The versions of `source` still in flight, and those whose marker was stale: an older
+    marker is dropped (its file planned again) unless the file's lease is held: a worker is at
+    it, however long ago it was queued. (The in-flight sweeper, sweep.py, finds lost messages
+    within minutes; this is the backstop.)
     """
     fresh: set[tuple] = set()
     stale: dict[str, tuple[str, int, int]] = {}
@@ -185,7 +223,7 @@ def _inflight_of(store: RedisStateStore, source: str, fresh_since: float) -> set
             fresh.add(version)
             del stale[key]
     store.drop_inflight(stale)
-    return fresh
+    return fresh, set(stale.values())
 
 
 def vanished_library_files(

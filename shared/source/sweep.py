@@ -9,7 +9,9 @@ append-only file. So a marker older than `inflight_timeout` whose file shows no 
 no lease held on it, no live message naming it (`shared.state.files_in_messages`) — is sent
 again. A marker whose file version is gone (deleted, changed: the new version has a marker of
 its own) is dropped, unless a 'verified' record says the job stopped between releasing the source
-and recording its outcome: that one is sent again to finish.
+and recording its outcome, or a 'duplicate' record with no journal entry marked says it stopped
+between recording the duplicate and journaling it (outcomes.py): that one is sent again to
+finish, its source gone or not, and journals its outcome then.
 
 A second copy of a file that was not lost after all is harmless: every stage runs under the
 file's lease, and a message whose file is done is recorded as such.
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shared.config import Settings
+from shared.source.outcomes import duplicate_unjournaled
 from shared.source.walk import Entry
 from shared.state import RedisStateStore, file_lease_name
 
@@ -87,8 +90,9 @@ def plan_sweep(store: RedisStateStore, settings: Settings, now: float,
 def _version_gone(store: RedisStateStore, settings: Settings, source: str, rel: str,
                   size: int, mtime_ns: int) -> str:
     """Why nothing is left to do for this version ("" when it is to be sent again)."""
-    record = store.get_record(source, rel)
-    if record is not None and record.state in FINISHED and (
+    record, mark = store.record_and_outcome(source, rel)
+    unjournaled = duplicate_unjournaled(record, mark, size, mtime_ns)
+    if record is not None and record.state in FINISHED and not unjournaled and (
             record.size, record.mtime_ns) == (size, mtime_ns):
         return f"already recorded {record.state}"
     if not settings.hosts.must_exist_here("sources", source):
@@ -104,5 +108,7 @@ def _version_gone(store: RedisStateStore, settings: Settings, source: str, rel: 
     if record is not None and record.state == "verified" and (
             record.size, record.mtime_ns) == (size, mtime_ns):
         return ""  # verified, then stopped before its outcome was recorded: finish it
+    if unjournaled and info is None:
+        return ""  # recorded a duplicate, deleted its source, stopped before journaling it
     return "this version left the source" if info is None else \
         "the file changed since it was queued (the new version is queued on its own)"

@@ -2,8 +2,10 @@
 
 Each source gets its own watchdog observer (inotify, or polling on network shares where inotify
 misses remote writes) and its own stability tracker. Events only mark files as "changed";
-`run_once` hands a file to the enqueuer once it has settled. Nothing here may stop the watcher:
-event errors are logged, and a failed hand-over is retried with backoff until it succeeds.
+`run_once` hands a file to the enqueuer once it has settled. A source's catch-up scan runs on a
+thread of its own (workers/scans.py), so live files are handed over while it queues a backlog.
+Nothing here may stop the watcher: event errors are logged, and a failed hand-over or scan is
+retried with backoff until it succeeds.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from workers.observers import (
     release_freed_memory,
     stop_quietly,
 )
+from workers.scans import ScanThreads
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,8 @@ class Enqueuer(Protocol):
         """Queue one settled file version; True if newly queued, False if already in flight."""
 
     def enqueue_scan(self, source: str) -> int:
-        """Queue everything already in the source (start-up catch-up); returns the count."""
+        """Queue everything already in the source (start-up catch-up); returns the count.
+        Called on a scan's own thread while `enqueue_file` may be called on the loop's."""
 
 
 @dataclass
@@ -107,6 +111,7 @@ class Watcher:
         self._clock = clock
         self._factory = observer_factory or (lambda poll: default_observer(poll, poll_interval))
         self._lock = threading.Lock()
+        self._scans = ScanThreads()
         self._started = False
         self._stop_listening: Callable[[], None] | None = None
         # A source a [flows.NAME] takes is the flow's alone: watching it too would send its
@@ -175,7 +180,9 @@ class Watcher:
             if self._started and self._attach(watch):
                 self._scan(watch)
 
-    def stop(self) -> None:
+    def stop(self, scan_timeout: float | None = None) -> None:
+        """Stop watching; a catch-up scan still queueing is waited for (up to `scan_timeout`):
+        the files it marked in flight are then all queued, not left for the in-flight sweeper."""
         self._started = False
         if self._stop_listening is not None:
             self._stop_listening()
@@ -183,6 +190,11 @@ class Watcher:
         for watch in list(self._watches.values()):
             stop_quietly(watch.observer)
             watch.observer = None
+        self._scans.join(scan_timeout)
+
+    def scans_done(self, timeout: float | None = None) -> bool:
+        """Wait for the catch-up scans running now; False if one still runs after `timeout`."""
+        return self._scans.join(timeout)
 
     def run_forever(self, stop_event: threading.Event) -> None:
         while not stop_event.is_set():
@@ -224,7 +236,8 @@ class Watcher:
                 deadline = watch.tracker.next_deadline()
                 if deadline is not None:
                     wake = min(wake, deadline)
-                if self._started and (watch.scan_needed or watch.observer is None):
+                scan_waits = watch.scan_needed and not self._scans.running(watch.source.name)
+                if self._started and (scan_waits or watch.observer is None):
                     wake = min(wake, watch.retry_at)
         return min(IDLE_TICK, max(0.005, wake - now))
 
@@ -275,13 +288,28 @@ class Watcher:
             self._walk_into(watch, watch.folder)
             watch.scan_needed, watch.failures = False, 0
             return
+        # One scan of a source at a time: one asked for while it runs (inotify lost events,
+        # the watch re-attached) keeps `scan_needed` and starts once it has ended. Cleared
+        # before the thread starts, so a request made during the scan is not lost.
+        with self._lock:
+            if self._scans.running(watch.source.name):
+                return
+            watch.scan_needed = False
+        self._scans.start(watch.source.name, lambda: self._scan_source(watch))
+
+    def _scan_source(self, watch: _Watch) -> None:
+        """A source's catch-up scan, on its own thread."""
+        name = watch.source.name
         try:
-            count = self._enqueuer.enqueue_scan(watch.source.name)
+            count = self._enqueuer.enqueue_scan(name)
         except Exception as exc:
-            self._failed(watch, f"catch-up scan failed: {exc}")
+            with self._lock:
+                watch.scan_needed = True
+                self._failed(watch, f"catch-up scan failed: {exc}")
             return
-        watch.scan_needed, watch.failures = False, 0
-        log.info("source %s: catch-up scan queued %d files", watch.source.name, count)
+        with self._lock:
+            watch.failures = 0
+        log.info("source %s: catch-up scan queued %d files", name, count)
         release_freed_memory()
 
     def _events_lost(self) -> None:

@@ -48,6 +48,7 @@ def test_failed_start_up_scan_is_retried_with_backoff(tmp_path: Path) -> None:
     try:
         # When the watcher starts, then runs before and after the 1 s backoff
         watcher.start()
+        assert watcher.scans_done(timeout=5)  # the failed scan, on its own thread, has ended
         after_start = list(enqueuer.scans)
         now[0] += 0.9
         watcher.run_once()

@@ -40,6 +40,7 @@ def test_memory_of_the_catch_up_scan_goes_back_to_the_system(tmp_path: Path) -> 
     # When it starts (attaching to the source and running the scan)
     watcher.start()
     try:
+        assert watcher.scans_done(timeout=30)  # the scan runs on a thread of its own
         after = _rss_mib()
     finally:
         watcher.stop()

@@ -89,6 +89,7 @@ def test_a_photo_landing_right_after_the_start_up_scan_is_heard_by_its_users_wat
     try:
         # When the watcher starts, and its stability window passes
         watcher.start()
+        assert watcher.scans_done(timeout=5)  # the scan (and the photo) on its own thread
         now[0] += WINDOW
         watcher.run_once()
     finally:
@@ -111,6 +112,7 @@ def test_after_inotify_lost_events_the_users_folders_are_walked_again(tmp_path: 
                       observer_factory=lambda _: _Observer(disk))
     try:
         watcher.start()
+        assert watcher.scans_done(timeout=5)
         (data / "alice" / UPLOADS / "IMG_1.jpg").write_bytes(b"no event for this one")
         # When watchdog says so, and the loop turns twice, the window apart
         logging.getLogger("watchdog.observers.inotify_c").warning(

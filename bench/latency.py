@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import re
@@ -20,6 +21,18 @@ READY_TIMEOUT = 120.0
 FILE_TIMEOUT = 60.0
 STOP_GRACE = 30.0
 CHILD_PID = re.compile(r"^\s+(worker|beat|watcher|flower)\s+pid (\d+)\s*$", re.MULTILINE)
+
+
+def stage_medians(entries: list[dict[str, str]], paths: set[str]) -> dict[str, float]:
+    """The median seconds of each stage over the `ingested` entries of `paths` (the journal
+    keeps every file's stage timings): where a file's latency goes once it is queued."""
+    per_stage: dict[str, list[float]] = {}
+    for entry in entries:
+        if entry.get("event") != "ingested" or entry.get("path") not in paths:
+            continue
+        for stage, seconds in json.loads(entry.get("timings") or "{}").items():
+            per_stage.setdefault(stage, []).append(float(seconds))
+    return {stage: round(statistics.median(values), 4) for stage, values in per_stage.items()}
 
 
 def _journal_has(store: RedisStateStore, event: str, **fields: str) -> bool:
@@ -106,6 +119,7 @@ def measure(cfg: BenchConfig, redis_url: str, log: Path, files: int, size: int,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     latencies: list[float] = []
     missed: list[str] = []
+    stages: dict[str, float] = {}
     try:
         ready = _wait_ready(proc, store, cfg, redis_url, log)
         for i, data in enumerate(payloads):
@@ -120,6 +134,8 @@ def measure(cfg: BenchConfig, redis_url: str, log: Path, files: int, size: int,
                 time.sleep(POLL)
             else:
                 missed.append(rel)
+        stages = stage_medians(store.read_journal(500),
+                               {f"2024-06-01/LAT_{i:03d}.jpg" for i in range(files)})
     finally:
         stopped = _stop(proc, log)
     return {
@@ -130,5 +146,6 @@ def measure(cfg: BenchConfig, redis_url: str, log: Path, files: int, size: int,
         "median": round(statistics.median(latencies), 4) if latencies else None,
         "max": round(max(latencies), 4) if latencies else None,
         "missed": missed,
+        "stage_medians": stages,
         "stop": stopped,
     }

@@ -127,6 +127,11 @@ def render(results: dict, rows: list[GoalRow]) -> str:
                      f"{c['first_import_rsync_seconds']}, mediacourier "
                      f"{c['first_import_seconds']}; Redis bytes/file {c['redis_bytes_per_file']}; "
                      f"CLI `sync` with nothing new {c['cli_sync_no_change_seconds']:.2f} s")
+    stages = results.get("latency", {}).get("stage_medians")
+    if stages:  # the latency goal's profile: stability wait, then these stages
+        lines.append("latency: median seconds per stage of a dropped file, from the journal: "
+                     + ", ".join(f"{stage} {seconds:.3f}" for stage, seconds in stages.items())
+                     + f" (sum {sum(stages.values()):.3f} s)")
     if "ssh" in results:
         lines.append(ssh.render(results["ssh"]))
     lines.append("times: wall clock; each round runs the tool and its baseline back to back on "

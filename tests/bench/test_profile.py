@@ -30,3 +30,19 @@ def test_own_samples_by_line_and_stages_by_function() -> None:
     assert "   20.0%  read_from_socket (redis/_parsers/hiredis.py:192)" in report
     # … and a stage of ours counts every sample under it, whichever of its lines called
     assert "   80.0%  run_batch (shared/ingest/batch.py)" in report
+
+
+def test_the_latency_profile_is_the_median_of_each_stage_of_the_dropped_files() -> None:
+    from bench.latency import stage_medians
+
+    # Given journal entries: two dropped files ingested, one other file, one duplicate
+    entries = [
+        {"event": "ingested", "path": "d/LAT_000.jpg", "timings": '{"hash_file": 0.1, "x": 1}'},
+        {"event": "ingested", "path": "d/LAT_001.jpg", "timings": '{"hash_file": 0.3, "x": 3}'},
+        {"event": "ingested", "path": "other.jpg", "timings": '{"hash_file": 9}'},
+        {"event": "duplicate", "path": "d/LAT_000.jpg", "timings": '{"hash_file": 9}'},
+    ]
+    # When the stage medians of the dropped files are taken
+    medians = stage_medians(entries, {"d/LAT_000.jpg", "d/LAT_001.jpg"})
+    # Then each stage's median comes from those files' ingested entries only
+    assert medians == {"hash_file": 0.2, "x": 2.0}

@@ -109,7 +109,7 @@ def test_a_file_changed_after_the_rename_goes_back_without_overwriting_the_new_o
     src = tmp_path / "IMG_1.jpg"
     identity = _photo(src, b"photo")
 
-    def overtaken(name: str) -> None:
+    def overtaken(name: str, subject: str = "") -> None:
         if name == "source-renamed":
             with open(hidden_path(str(src)), "ab") as handle:
                 handle.write(b" and more")

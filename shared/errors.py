@@ -70,6 +70,13 @@ class SetPartnerPending(ContentClaimed):
     up as it is (failed, skipped, empty): the member then lands alone, a sidecar retries."""
 
 
+class TakeoutJsonPending(ContentClaimed):
+    """Raised when a photo or video of a Takeout export arrived moments ago and its JSON (its
+    capture date, its place) is not beside it yet: an extraction writes the file, then its
+    JSON. A short fixed wait like a set partner's, using up no retry; once the file is
+    TAKEOUT_JSON_GRACE seconds old it is placed without one (many Takeout files have none)."""
+
+
 class PermanentError(MediacourierError):
     """Raised when a stage can never succeed for this file: record the reason, do not retry."""
 

@@ -20,6 +20,7 @@ import redis
 from shared.errors import LeaseHeld, RetryableError
 from shared.ingest.batch_store import BatchStore
 from shared.ingest.batch_verify import verify_all
+from shared.ingest.bursts import note_batch_shots
 from shared.ingest.claims import claim_lease
 from shared.ingest.context import Context
 from shared.ingest.leases import file_lease_name
@@ -145,10 +146,12 @@ def run_batch(jobs: list[FileJob], ctx: Context) -> list[Result]:
 
 
 def _prefetch_metadata(results: list[Result], ctx: Context) -> None:
-    """The metadata placing will ask for, read for the whole batch in one ExifTool call."""
+    """The metadata placing will ask for, read for the whole batch in one ExifTool call; the
+    batch's burst shots are noted from it before any is planned (its earliest leads)."""
+    reading = [job for job in results if isinstance(job, FileJob) and reads_metadata(job, ctx)]
     prefetch_metadata([(ctx.source_path(job), job.mtime_ns, takeout_info(job, ctx))
-                       for job in results
-                       if isinstance(job, FileJob) and reads_metadata(job, ctx)])
+                       for job in reading])
+    note_batch_shots(reading, ctx)
 
 
 def _claim_up_front(results: list[Result], batch_store: BatchStore, ctx: Context) -> None:

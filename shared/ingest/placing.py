@@ -27,7 +27,7 @@ from shared.ingest.releasing import (
     source_identity,
 )
 from shared.ingest.sets import WAIT_SECONDS, free_for_set, gave_up, on_its_way, plan_set
-from shared.ingest.takeout import takeout_info, write_xmp_beside
+from shared.ingest.takeout import hold_for_json, takeout_info, write_xmp_beside
 from shared.jobs import FileJob, Outcome
 from shared.media import (
     MEDIA_EXTENSIONS,
@@ -175,6 +175,8 @@ def target_rel_path(job: FileJob, ctx: Context) -> str:
         if paired:
             return paired
     library = ctx.library(job)
+    if needs_metadata(library.layout):
+        hold_for_json(job, ctx)
     meta = (read_metadata(ctx.source_path(job), job.mtime_ns, takeout=takeout_info(job, ctx))
             if needs_metadata(library.layout) else None)
     in_set = plan_set(job, ctx, meta)  # the rest of a set goes where its first went

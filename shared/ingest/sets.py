@@ -13,10 +13,10 @@ like a twin's wait: no retry used up); sidecars then pair with whichever member 
 always (placing.py), and so travel with the set.
 
 A burst (shots sharing Apple's BurstUUID, or Google Camera's XMP BurstID) is a set of files
-with names of their own: the first of it placed is remembered per source, and every later shot
-keeps its own name but lands in that first's folder, so a burst across midnight stays in one
-day. The first is claimed atomically: of two workers placing two shots at once, one is first
-for both, and the other's folder comes from the first's date if it has not landed yet.
+with names of their own: its first (the earliest shot, bursts.py) is remembered per source, and
+every later shot keeps its own name but lands in that first's folder, so a burst across midnight
+stays in one day. The first is claimed atomically: of two workers placing two shots at once, one
+is first for both, and the other's folder comes from the first's date if it has not landed yet.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from shared.errors import FileBusy, SetPartnerPending
+from shared.ingest.bursts import first_of_burst
 from shared.ingest.context import Context
 from shared.ingest.folder_stems import names_with_stem
 from shared.ingest.takeout import takeout_info
@@ -159,7 +160,7 @@ def _burst_target(job: FileJob, ctx: Context, meta: Metadata | None,
     library = ctx.library(job)
     if meta is None or not meta.burst_id or not needs_date(library.layout):
         return None
-    first = ctx.store.claim_set_leader(job.source, f"burst:{meta.burst_id}", job.rel_path)
+    first = first_of_burst(job, ctx, meta)
     if first == job.rel_path:
         return None
     folder = _folder_of(ctx, job.source, first)

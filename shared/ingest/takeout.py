@@ -17,9 +17,10 @@ import dataclasses
 import logging
 import os
 import posixpath
+import time
 from itertools import pairwise
 
-from shared.errors import MediacourierError
+from shared.errors import MediacourierError, TakeoutJsonPending
 from shared.ingest.context import Context
 from shared.jobs import FileJob
 from shared.media import (
@@ -34,6 +35,10 @@ from shared.media import (
 
 log = logging.getLogger(__name__)
 TAKEOUT_FOLDERS = ("google photos", "google fotos")
+# An extraction writes a photo, then its JSON, within moments (same archive); a file this much
+# older than its arrival that still has none is placed without one.
+TAKEOUT_JSON_GRACE = 15.0
+JSON_WAIT_SECONDS = 2.0
 
 
 def in_takeout(source_root: str, rel_path: str) -> bool:
@@ -61,6 +66,29 @@ def takeout_info(job: FileJob, ctx: Context) -> TakeoutInfo | None:
     except MediacourierError as exc:
         log.warning("%s", exc)  # a damaged JSON: the file keeps its other dates
         return None
+
+
+def hold_for_json(job: FileJob, ctx: Context) -> None:
+    """Hold a Takeout file that arrived moments ago without its JSON (TakeoutJsonPending):
+    placed at once, it would take its mtime's date and never move to the JSON's."""
+    source = ctx.source(job)
+    if is_sidecar(job.rel_path) or not (
+            source.kind == "takeout" or in_takeout(str(source.path), job.rel_path)):
+        return
+    folder, name = posixpath.split(job.rel_path)
+    try:
+        if json_for(name, os.listdir(os.path.join(source.path, folder))) is not None:
+            return
+    except OSError:
+        return
+    path = os.path.join(source.path, job.rel_path)
+    try:
+        arrived = os.lstat(path).st_ctime  # an extraction keeps the photo's old mtime
+    except OSError:
+        return
+    if time.time() - arrived < TAKEOUT_JSON_GRACE:
+        raise TakeoutJsonPending(f"{path}: waiting for its Takeout JSON, which an extraction "
+                                 "writes after the photo", JSON_WAIT_SECONDS)
 
 
 def lacking(info: TakeoutInfo, meta: Metadata) -> TakeoutInfo:

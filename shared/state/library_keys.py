@@ -8,7 +8,9 @@ Keys (P = prefix):
   P:libindex-sent:<library>  string an index task is on its way (a TTL; sent once, not per file)
   P:libmounted               hash  library -> st_dev it was seen mounted on (a mount point)
   P:absent                   hash  library -> JSON {since, reason}: held, not there
-  P:sets:<source>            hash  Live Photo identifier -> rel_path of its still (sets.py)
+  P:sets:<source>            hash  Live Photo identifier -> rel_path of its still (sets.py),
+                                   "burst:<id>" -> rel_path of the burst's first
+  P:burst:<source>:<id>      zset  rel_path -> capture time of each shot of a burst (bursts.py)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import redis
 
 STAT_SEP = ":"
+BURST_DAYS = 31
 
 
 def stat_value(size: int, mtime_ns: int, inode: int, sha256: str) -> str:
@@ -115,3 +118,17 @@ class LibraryKeys:
         if self.client.hsetnx(key, set_id, rel_path):
             return rel_path
         return self.client.hget(key, set_id) or rel_path
+
+    def note_burst_shot(self, source: str, burst: str, rel_path: str, taken: float) -> None:
+        """A shot of `burst` ("burst:<id>") and when it was taken; kept a month after the
+        last shot (a burst is seconds long; a late copy of it still finds its first)."""
+        key = self.key("burst", source, burst.removeprefix("burst:"))
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {rel_path: taken})
+            pipe.expire(key, BURST_DAYS * 86400)
+            pipe.execute()
+
+    def earliest_burst_shot(self, source: str, burst: str) -> str | None:
+        """The earliest-taken shot noted of `burst` (equal times: the first by name)."""
+        first = self.client.zrange(self.key("burst", source, burst.removeprefix("burst:")), 0, 0)
+        return first[0] if first else None

@@ -75,6 +75,40 @@ def test_a_burst_in_one_batch_stays_together(make_rig, tmp_path: Path) -> None:
                              "2020/2020-12-31/PXL_0002.jpg": shots["DCIM/PXL_0002.jpg"]}
 
 
+def test_a_burst_in_one_batch_is_led_by_its_earliest_shot_whatever_the_order(
+        make_rig, tmp_path: Path) -> None:
+    # Given a burst across midnight arriving at once, its later shot listed first (the order
+    # a watcher hands files over in is the order they settled, not the order they were taken)
+    rig = make_rig(mode="copy", layout="date-day")
+    shots = {
+        "DCIM/PXL_0002.jpg": _shot(tmp_path, "PXL_0002.jpg", "2021:01:01 00:00:00", "b-4"),
+        "DCIM/PXL_0001.jpg": _shot(tmp_path, "PXL_0001.jpg", "2020:12:31 23:59:59", "b-4"),
+    }
+    for rel, data in shots.items():
+        rig.put(rel, data)
+    # When one batch carries both, the later shot first
+    results = run_batch([FileJob("cam", rel) for rel in shots], rig.ctx)
+    # Then both land in the earliest shot's day, and the earliest is the burst's first
+    assert [getattr(r, "outcome", r) for r in results] == [Outcome.INGESTED] * 2
+    assert tree(rig.lib) == {"2020/2020-12-31/PXL_0001.jpg": shots["DCIM/PXL_0001.jpg"],
+                             "2020/2020-12-31/PXL_0002.jpg": shots["DCIM/PXL_0002.jpg"]}
+    assert [rig.store.get_record("cam", rel).date_source for rel in shots] == [
+        "set", "DateTimeOriginal"]
+
+
+def test_an_earlier_shot_arriving_after_the_burst_landed_follows_it(
+        make_rig, tmp_path: Path) -> None:
+    # Given a burst whose later shot landed on its own (its earlier shot was not there yet)
+    rig = make_rig(mode="copy", layout="date-day")
+    rig.put("DCIM/PXL_0002.jpg", _shot(tmp_path, "PXL_0002.jpg", "2021:01:01 00:00:00", "b-5"))
+    assert rig.ingest("DCIM/PXL_0002.jpg").dest_path == "2021/2021-01-01/PXL_0002.jpg"
+    # When the earlier shot arrives later
+    rig.put("DCIM/PXL_0001.jpg", _shot(tmp_path, "PXL_0001.jpg", "2020:12:31 23:59:59", "b-5"))
+    job = rig.ingest("DCIM/PXL_0001.jpg")
+    # Then it joins the burst's folder: a landed shot is never moved, the burst stays whole
+    assert (job.outcome, job.dest_path) == (Outcome.INGESTED, "2021/2021-01-01/PXL_0001.jpg")
+
+
 def test_a_shot_whose_first_is_still_being_placed_takes_the_firsts_day(
         make_rig, tmp_path: Path) -> None:
     # Given a burst across midnight whose later shot another worker claimed first and is

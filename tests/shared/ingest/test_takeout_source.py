@@ -14,6 +14,8 @@ import pytest
 import redis
 
 from shared.config import build_settings
+from shared.errors import TakeoutJsonPending
+from shared.ingest import takeout
 from shared.ingest.context import Context
 from shared.ingest.pipeline import run_all
 from shared.jobs import FileJob, Outcome
@@ -157,3 +159,36 @@ def test_a_photo_with_its_own_date_but_no_gps_gets_only_the_place(
     tags = json.loads(written)[0]
     assert tags["XMP-exif:GPSLatitude"] == pytest.approx(48.1372)
     assert not [tag for tag in tags if "Date" in tag and tag.startswith("XMP")], tags
+
+
+def test_a_photo_arriving_before_its_json_waits_for_it_then_takes_its_date(
+        tmp_path: Path, redis_client: redis.Redis, key_prefix: str) -> None:
+    # Given a Takeout source where an extraction has just written a photo with no date of its
+    # own, and not yet its JSON
+    ctx = _context(tmp_path, redis_client, key_prefix, "export", kind="takeout")
+    src = tmp_path / "export"
+    (src / "photo.jpg").write_bytes(NO_EXIF)
+    # When it is ingested before the JSON is there
+    with pytest.raises(TakeoutJsonPending) as held:
+        run_all(FileJob("takeout", "photo.jpg"), ctx)
+    # Then it is held for a short look again (a hold, not a failure) and nothing is placed;
+    # once the JSON arrives it lands in the JSON's month
+    assert held.value.countdown > 0
+    assert tree(tmp_path / "lib") == {}
+    _json(src / "photo.jpg.json")
+    _ingest(ctx, "photo.jpg", "photo.jpg.json")
+    assert sorted(tree(tmp_path / "lib")) == ["2015/06/photo.jpg", "2015/06/photo.jpg.json"]
+
+
+def test_a_photo_whose_json_never_comes_is_placed_by_its_other_dates_after_the_grace(
+        tmp_path: Path, redis_client: redis.Redis, key_prefix: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a Takeout photo without a JSON that arrived longer ago than the grace
+    monkeypatch.setattr(takeout, "TAKEOUT_JSON_GRACE", 0.0)
+    ctx = _context(tmp_path, redis_client, key_prefix, "export", kind="takeout")
+    src = tmp_path / "export"
+    (src / "photo.jpg").write_bytes(NO_EXIF)
+    # When it is ingested
+    _ingest(ctx, "photo.jpg")
+    # Then it is placed at once, where this library puts a photo of no known date
+    assert tree(tmp_path / "lib") == {"unknown/photo.jpg": NO_EXIF}

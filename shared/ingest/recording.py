@@ -94,12 +94,8 @@ def record_outcome(job: FileJob, ctx: Context) -> FileJob:
 
 
 def outcome_mark(record: FileRecord) -> str:
-    """What says this file version's outcome is journaled ("" for an outcome that may be
-    journaled again: a failure, a skip). The inode tells a message delivered again (the
-    version it carries) from new bytes that arrived under the same name, size and mtime."""
-    if record.state not in ("ingested", "duplicate"):
-        return ""
-    return f"{record.size}:{record.mtime_ns}:{record.inode}:{record.sha256}:{record.state}"
+    """FileRecord.outcome_mark: the mark written with the journal entry of this outcome."""
+    return record.outcome_mark()
 
 
 def outcome_mark_seconds(ctx: Context) -> int:

@@ -9,9 +9,10 @@ Keys (P = prefix):
                               shared/source/sweep.py, once its file showed no sign of life)
   P:failed              hash  "<source>\\0<rel>" -> JSON {reason, at, ...}
   P:journal             stream, capped: one entry per operation
-  P:outcome:<sha1 of source\0rel> string "<size>:<mtime_ns>:<inode>:<sha256>:<state>": the outcome
-                              journaled for that file version, for a while (recording.py: a
-                              message delivered again journals it no second time)
+  P:outcome:<digest of source\0rel> string a digest of "<size>:<mtime_ns>:<inode>:<sha256>:
+                              <state>" (FileRecord.outcome_mark): the outcome journaled for
+                              that file version, for a while (recording.py: a message
+                              delivered again journals it no second time)
   P:counters            hash  name -> integer
   P:rescan:<target>     zset  library folder -> last time it was marked dirty
   P:paused              hash  "source:<name>" / "target:<name>" -> when it was paused
@@ -108,6 +109,16 @@ class FileRecord:
         dated = f"\0{self.date_source}" if self.date_source else ""
         return SEP.join(str(f) for f in fields) + dated
 
+    def outcome_mark(self) -> str:
+        """What says this version's outcome is journaled (the value of `P:outcome:…`), "" for
+        an outcome that may be journaled again (a failure, a skip). The inode tells a message
+        delivered again (the version it carries) from new bytes that arrived under the same
+        name, size and mtime. A digest: one is kept per file for a while, so its bytes count."""
+        if self.state not in ("ingested", "duplicate"):
+            return ""
+        version = f"{self.size}:{self.mtime_ns}:{self.inode}:{self.sha256}:{self.state}"
+        return hashlib.blake2b(version.encode(), digest_size=10).hexdigest()
+
     @classmethod
     def decode(cls, raw: str) -> FileRecord:
         state, size, mtime, inode, sha, dest = raw.split(SEP, 5)
@@ -189,7 +200,7 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
         # A digest, not the name: a key is listed (SCAN) as text, and a file name may not be
         # UTF-8; these keys are only ever read by name.
         name = f"{source}\0{rel}".encode("utf-8", "surrogateescape")
-        return self.key("outcome", hashlib.sha1(name).hexdigest())
+        return self.key("outcome", hashlib.blake2b(name, digest_size=12).hexdigest())
 
     def forget_records(self, source: str, rels: Iterable[str]) -> None:
         rels = list(rels)

@@ -63,17 +63,19 @@ def configure(deployment: Deployment, tables: dict[str, dict[str, Any]],
 
 class PhoneWatch(threading.Thread):
     """Looks at both sides of the Syncthing folder every 50 ms while the flow runs: the
-    library side first, then the phone, each file by its bytes."""
+    library side, then the phone, each file by its bytes, then the library side again (a file
+    still in the library after the phone was read was not yet released there, so the phone had
+    no reason to drop it meanwhile: the check below leans on that)."""
 
     def __init__(self, library: Path, phone: Path) -> None:
         super().__init__(daemon=True)
         self.library, self.phone = library, phone
-        self.samples: list[tuple[set[str], dict[str, str]]] = []
+        self.samples: list[tuple[set[str], dict[str, str], set[str]]] = []
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
-            here = {p.name for p in self.library.glob("*") if not p.name.startswith(".")}
+            here = self._library()
             there = {}
             for path in self.phone.glob("*"):
                 if path.name.startswith("."):  # Syncthing's temp names while it receives
@@ -82,8 +84,11 @@ class PhoneWatch(threading.Thread):
                     there[path.name] = sha256(path)
                 except FileNotFoundError:
                     continue
-            self.samples.append((here, there))
+            self.samples.append((here, there, self._library()))
             time.sleep(0.05)
+
+    def _library(self) -> set[str]:
+        return {p.name for p in self.library.glob("*") if not p.name.startswith(".")}
 
 
 def test_the_pixel_relay_runs_every_step_in_batches_the_phone_confirms(
@@ -113,7 +118,7 @@ def test_the_pixel_relay_runs_every_step_in_batches_the_phone_confirms(
                             "folder_id": pair.folder_id, "folder_path": str(pair.a.folder),
                             "devices": [pair.b.device_id], "poll": "0.5s"},
         "flows.relay": {"from": str(root / "icloud")},
-    }, [{"kind": "deliver", "library": "pixel", "batch": 5, "timeout": "30s"},
+    }, [{"kind": "deliver", "library": "pixel", "batch": 5, "timeout": "10m"},
         {"kind": "archive", "library": "nas"},
         {"kind": "compress", "to": str(root / "compressed"), "image_quality": 50},
         {"kind": "release", "to": str(root / "icloud-delete")},
@@ -122,8 +127,15 @@ def test_the_pixel_relay_runs_every_step_in_batches_the_phone_confirms(
     watch = PhoneWatch(pixel, pair.b.folder / pixel.name)
     watch.start()
     # When the flow is run from the command line
+    # (the bounds are for a stuck run, not a slow one: under load Syncthing's rescans and
+    # pulls take their time, and that is not what this test is about)
     try:
-        done = deployment.run_cli("flow", "relay", "--run", timeout=90)
+        done = deployment.run_cli("flow", "relay", "--run", timeout=900)
+    except subprocess.TimeoutExpired as stuck:
+        status = deployment.run_cli("flow", "relay", "--status")
+        raise AssertionError(f"the flow did not finish in {stuck.timeout} s\n{status.stdout}"
+                             f"\n{deployment.logs()}\n{pair.a.log_tail()[-2000:]}\n"
+                             f"{pair.b.log_tail()[-2000:]}") from None
     finally:
         watch.done.set()
         watch.join()
@@ -134,11 +146,11 @@ def test_the_pixel_relay_runs_every_step_in_batches_the_phone_confirms(
     # only while the phone already held the whole batch before it
     names = sorted(photos)
     batches = [names[:5], names[5:10], names[10:]]
-    seen = {name: sha for _, there in watch.samples for name, sha in there.items()}
+    seen = {name: sha for _, there, _ in watch.samples for name, sha in there.items()}
     assert seen == photos
     for before, after in zip(batches, batches[1:], strict=False):
-        later = [there for here, there in watch.samples
-                 if set(before) <= here and here & set(after)]
+        later = [there for here, there, here_again in watch.samples
+                 if set(before) <= here_again and here & set(after)]
         assert later, f"never saw {after} in the Pixel's folder"
         assert all(set(before) <= set(there) for there in later)
     assert [e["paths"].split(",") for e in deployment.events("flow-delivering")] == batches

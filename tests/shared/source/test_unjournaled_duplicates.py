@@ -4,6 +4,7 @@ forget it, so its next delivery journals it; a duplicate whose entry was journal
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -14,7 +15,6 @@ import pytest
 from shared.config import Settings, SourceConfig, build_settings
 from shared.ingest.recording import outcome_mark
 from shared.source import plan_source, plan_sweep
-from shared.source.outcomes import journaled_mark
 from shared.state import FileRecord, RedisStateStore, inflight_field
 
 TIMEOUT = 60
@@ -75,10 +75,17 @@ def _later() -> float:
     return time.time() + 10
 
 
-def test_the_sources_mark_is_the_one_the_record_stage_writes() -> None:
-    # Given a duplicate's record / Then the sweeper and a reconcile expect the record stage's mark
+def test_a_mark_names_one_version_and_only_a_journaled_outcome() -> None:
+    # Given a duplicate's record / Then its mark is the record stage's, short, and changes with
+    # any part of the version (a new inode: new bytes under the same name, size and mtime);
+    # a failure has none (it may be journaled again)
     record = FileRecord(12, 34, 56, "a" * 64, "duplicate", "2024/x.jpg")
-    assert journaled_mark(record) == outcome_mark(record) == f"12:34:56:{'a' * 64}:duplicate"
+    mark = outcome_mark(record)
+    assert mark == record.outcome_mark() and len(mark) == 20
+    assert len({mark} | {dataclasses.replace(record, **change).outcome_mark() for change in (
+        {"size": 13}, {"mtime_ns": 35}, {"inode": 57}, {"sha256": "b" * 64},
+        {"state": "ingested"})}) == 6
+    assert dataclasses.replace(record, state="failed").outcome_mark() == ""
 
 
 def test_the_sweeper_sends_again_a_duplicate_deleted_but_never_journaled(

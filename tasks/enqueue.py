@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from celery import Celery
@@ -19,6 +20,7 @@ from tasks.chain import file_label, ingest_chain, named_after
 from tasks.routing import FIRST, LIVE
 
 log = logging.getLogger(__name__)
+MARK_CHUNK = 500
 
 
 class CeleryEnqueuer:
@@ -50,9 +52,17 @@ class CeleryEnqueuer:
 def enqueue_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry],
                     priority: int | None = None) -> int:
     """Mark each file version in flight and send them as `ingest_batch` tasks."""
-    store = ctx.store
-    marked = (e for e in entries if store.mark_inflight(source, e.rel_path, e.size, e.mtime_ns))
-    return send_batches(app, ctx, source, marked, priority)
+    return send_batches(app, ctx, source, _marked(ctx, source, entries), priority)
+
+
+def _marked(ctx: Context, source: str, entries: Iterable[Entry]) -> Iterator[Entry]:
+    """The entries whose version was not queued yet, marked in flight a batch's worth per
+    round trip (a start-up scan of 100,000 files: 200 round trips, not 100,000)."""
+    items = iter(entries)
+    while chunk := list(islice(items, MARK_CHUNK)):
+        fresh = ctx.store.mark_inflight_many(
+            source, [(e.rel_path, e.size, e.mtime_ns) for e in chunk])
+        yield from (entry for entry, new in zip(chunk, fresh, strict=True) if new)
 
 
 def send_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry],
@@ -61,13 +71,14 @@ def send_batches(app: Celery, ctx: Context, source: str, entries: Iterable[Entry
     `priority`: the router's default (a reconcile's) unless given (tasks/routing.py)."""
     settings = ctx.settings
     queued = 0
-    for batch in chunks(entries, settings.batch_files, settings.batch_bytes):
-        app.send_task("mediacourier.ingest_batch",
-                      args=[source, [[e.rel_path, e.size, e.mtime_ns] for e in batch]],
-                      priority=priority,
-                      **batch_time_limits(settings, (e.size for e in batch)),
-                      **named_after("mediacourier.ingest_batch", batch_label(source, batch)))
-        queued += len(batch)
+    with app.producer_or_acquire() as producer:  # one connection for the whole scan
+        for batch in chunks(entries, settings.batch_files, settings.batch_bytes):
+            app.send_task("mediacourier.ingest_batch",
+                          args=[source, [[e.rel_path, e.size, e.mtime_ns] for e in batch]],
+                          priority=priority, producer=producer,
+                          **batch_time_limits(settings, (e.size for e in batch)),
+                          **named_after("mediacourier.ingest_batch", batch_label(source, batch)))
+            queued += len(batch)
     return queued
 
 

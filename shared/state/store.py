@@ -247,6 +247,17 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
         field = _key_of(source, rel, size, mtime_ns)
         return bool(self.client.hsetnx(self.key("inflight"), field, time.time()))
 
+    def mark_inflight_many(self, source: str,
+                           versions: list[tuple[str, int, int]]) -> list[bool]:
+        """`mark_inflight` of many (rel, size, mtime_ns) in one round trip."""
+        if not versions:
+            return []
+        now = time.time()
+        with self.client.pipeline(transaction=False) as pipe:
+            for rel, size, mtime_ns in versions:
+                pipe.hsetnx(self.key("inflight"), _key_of(source, rel, size, mtime_ns), now)
+            return [bool(fresh) for fresh in pipe.execute()]
+
     def clear_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> None:
         self.client.hdel(self.key("inflight"), _key_of(source, rel, size, mtime_ns))
 

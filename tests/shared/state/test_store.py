@@ -147,6 +147,20 @@ def test_inflight_mark_and_clear(store: RedisStateStore) -> None:
     assert store.mark_inflight("phone", "a.jpg", 10, 99)
 
 
+def test_many_versions_are_marked_in_one_call_saying_which_were_new(
+        store: RedisStateStore) -> None:
+    # Given one version already queued
+    assert store.mark_inflight("phone", "a.jpg", 10, 99)
+    # When it and two more are marked at once (one of them twice)
+    fresh = store.mark_inflight_many("phone", [("a.jpg", 10, 99), ("b.jpg", 5, 1),
+                                               ("b.jpg", 5, 1), ("a.jpg", 11, 100)])
+    # Then only the versions not queued before count as new, and all are in flight
+    assert fresh == [False, True, False, True]
+    assert set(store.inflight()) == {"phone\0a.jpg\x0010\x0099", "phone\0b.jpg\x005\x001",
+                                     "phone\0a.jpg\x0011\x00100"}
+    assert store.mark_inflight_many("phone", []) == []
+
+
 # --- failures, journal, counters -----------------------------------------------------------
 
 

@@ -67,7 +67,9 @@ def test_a_live_photo_is_verified_within_a_bound_while_a_big_backlog_waits(
     wait_for(reconcile.ready, SCAN_BOUND, "the reconcile to queue its batches")
     assert reconcile.successful(), reconcile.result
     batches = _waiting(deployment)  # in every lane: a backlog in the live lane is found too
-    assert batches > 0.8 * BACKLOG / 64, batches
+    # (the two slots take batches while it queues them: fewer wait on a slower machine, but
+    # still thousands of files)
+    assert batches > 0.5 * BACKLOG / 64, batches
     watcher = deployment.start_watcher()
     # (after its start-up scan, which blocks its loop: the wait measured is the live path alone)
     wait_for(lambda: "catch-up scan" in watcher.output(), 120, "the watcher's start-up scan")

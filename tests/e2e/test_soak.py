@@ -51,6 +51,9 @@ def test_soak_200_files_20_faults_nothing_lost_or_doubled_and_recovered(
     assert report["unexpected"] == 0, summary
     assert report["unfinished"] == [], summary
     assert report["early_releases"] == [], summary
+    # … and every file's outcome journaled exactly once (redeliveries and restarts included)
+    assert report["unjournaled"] == [], summary
+    assert report["journaled_twice"] == [], summary
     # … nothing in flight, no temp file after the final reconcile, no process left
     assert report["inflight"] == 0, summary
     assert report["reconciled"] and report["temps"] == [], summary

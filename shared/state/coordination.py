@@ -1,12 +1,12 @@
-"""The store's coordination keys: locks (leases, see leases.py), pause state and target
-health — who may work on what right now. Mixed into RedisStateStore (store.py beside it),
-which supplies `client`/`key`."""
+"""The store's coordination keys: locks (leases, see leases.py), in-flight markers, pause
+state and target health — who may work on what right now. Mixed into RedisStateStore
+(store.py beside it), which supplies `client`/`key`."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import redis
@@ -88,6 +88,39 @@ class CoordinationKeys:
         leases = held(self.key("lock", name))
         if leases is not None:
             leases.check(name)
+
+    # in-flight markers -------------------------------------------------------------------
+    def is_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> bool:
+        """Whether this file version is queued (its in-flight marker is set)."""
+        return bool(self.client.hexists(self.key("inflight"),
+                                        inflight_field(source, rel, size, mtime_ns)))
+
+    def mark_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> bool:
+        """True when this file version was not already queued."""
+        field = inflight_field(source, rel, size, mtime_ns)
+        return bool(self.client.hsetnx(self.key("inflight"), field, time.time()))
+
+    def mark_inflight_many(self, source: str,
+                           versions: list[tuple[str, int, int]]) -> list[bool]:
+        """`mark_inflight` of many (rel, size, mtime_ns) in one round trip."""
+        if not versions:
+            return []
+        now = time.time()
+        with self.client.pipeline(transaction=False) as pipe:
+            for rel, size, mtime_ns in versions:
+                pipe.hsetnx(self.key("inflight"), inflight_field(source, rel, size, mtime_ns), now)
+            return [bool(fresh) for fresh in pipe.execute()]
+
+    def clear_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> None:
+        self.client.hdel(self.key("inflight"), inflight_field(source, rel, size, mtime_ns))
+
+    def inflight(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.client.hgetall(self.key("inflight")).items()}
+
+    def drop_inflight(self, fields: Iterable[str]) -> None:
+        fields = list(fields)
+        if fields:
+            self.client.hdel(self.key("inflight"), *fields)
 
     # in-flight liveness (the sweeper, shared/source/sweep.py) ----------------------------
     def touch_inflight(self, fields: list[str], at: float) -> list[str]:

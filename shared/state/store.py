@@ -43,7 +43,6 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -57,6 +56,7 @@ from shared.state.coordination import CoordinationKeys
 from shared.state.holds import HoldKeys
 from shared.state.journal import log_outcome, pack_entry, unpack_entry
 from shared.state.library_keys import LibraryKeys
+from shared.state.records import SEP, FileRecord
 
 __all__ = ["ContentEntry", "FileRecord", "RedisStateStore", "SEP"]
 
@@ -87,45 +87,6 @@ class _Packer:
 
 
 _PACKER = _Packer()
-SEP = "\t"
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    """What the store knows about one source file version."""
-
-    size: int
-    mtime_ns: int
-    inode: int = 0
-    sha256: str = ""
-    state: str = "seen"
-    dest: str = ""
-    date_source: str = ""  # where the capture date that placed it came from (a DateSource)
-
-    def encode(self) -> str:
-        # State, size and mtime first: reconcile compares that prefix without a full parse.
-        fields = (self.state, self.size, self.mtime_ns, self.inode, self.sha256, self.dest)
-        # The date source after a NUL, which no path holds: a dest with a tab still decodes.
-        dated = f"\0{self.date_source}" if self.date_source else ""
-        return SEP.join(str(f) for f in fields) + dated
-
-    def outcome_mark(self) -> str:
-        """What says this version's outcome is journaled (the value of `P:outcome:…`), "" for
-        an outcome that may be journaled again (a failure, a skip). The inode tells a message
-        delivered again (the version it carries) from new bytes that arrived under the same
-        name, size and mtime. A digest: one is kept per file for a while, so its bytes count."""
-        if self.state not in ("ingested", "duplicate"):
-            return ""
-        version = f"{self.size}:{self.mtime_ns}:{self.inode}:{self.sha256}:{self.state}"
-        return hashlib.blake2b(version.encode(), digest_size=10).hexdigest()
-
-    @classmethod
-    def decode(cls, raw: str) -> FileRecord:
-        state, size, mtime, inode, sha, dest = raw.split(SEP, 5)
-        dest, _, dated = dest.partition("\0")
-        return cls(int(size), int(mtime), int(inode), sha, state, dest, dated)
-
-
 def _key_of(*parts: str | int) -> str:
     return "\0".join(str(p) for p in parts)
 
@@ -235,39 +196,6 @@ class RedisStateStore(ContentClaims, CoordinationKeys, HoldKeys, LibraryKeys):
             if self.client.hget(self.key("content"), sha) == f"{library}{SEP}{rel}":
                 pipe.hdel(self.key("content"), sha)
         pipe.execute()
-
-    # in-flight markers -------------------------------------------------------------------
-    def is_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> bool:
-        """Whether this file version is queued (its in-flight marker is set)."""
-        return bool(self.client.hexists(self.key("inflight"),
-                                        _key_of(source, rel, size, mtime_ns)))
-
-    def mark_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> bool:
-        """True when this file version was not already queued."""
-        field = _key_of(source, rel, size, mtime_ns)
-        return bool(self.client.hsetnx(self.key("inflight"), field, time.time()))
-
-    def mark_inflight_many(self, source: str,
-                           versions: list[tuple[str, int, int]]) -> list[bool]:
-        """`mark_inflight` of many (rel, size, mtime_ns) in one round trip."""
-        if not versions:
-            return []
-        now = time.time()
-        with self.client.pipeline(transaction=False) as pipe:
-            for rel, size, mtime_ns in versions:
-                pipe.hsetnx(self.key("inflight"), _key_of(source, rel, size, mtime_ns), now)
-            return [bool(fresh) for fresh in pipe.execute()]
-
-    def clear_inflight(self, source: str, rel: str, size: int, mtime_ns: int) -> None:
-        self.client.hdel(self.key("inflight"), _key_of(source, rel, size, mtime_ns))
-
-    def inflight(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.client.hgetall(self.key("inflight")).items()}
-
-    def drop_inflight(self, fields: Iterable[str]) -> None:
-        fields = list(fields)
-        if fields:
-            self.client.hdel(self.key("inflight"), *fields)
 
     # failures, journal, counters ---------------------------------------------------------
     def record_failure(self, source: str, rel: str, reason: str, **extra: Any) -> None:

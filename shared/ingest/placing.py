@@ -175,10 +175,12 @@ def target_rel_path(job: FileJob, ctx: Context) -> str:
         if paired:
             return paired
     library = ctx.library(job)
+    meta = None
     if needs_metadata(library.layout):
-        hold_for_json(job, ctx)
-    meta = (read_metadata(ctx.source_path(job), job.mtime_ns, takeout=takeout_info(job, ctx))
-            if needs_metadata(library.layout) else None)
+        takeout = takeout_info(job, ctx)
+        if takeout is None:
+            hold_for_json(job, ctx)  # (a Takeout file that arrived moments before its JSON)
+        meta = read_metadata(ctx.source_path(job), job.mtime_ns, takeout=takeout)
     in_set = plan_set(job, ctx, meta)  # the rest of a set goes where its first went
     if in_set.target:
         return in_set.target

@@ -60,7 +60,9 @@ def photograph(browser: WebDriver, page: str) -> None:
 
 
 def text(browser: WebDriver) -> str:
-    return browser.find_element(By.TAG_NAME, "main").text
+    """The page's main text, read in one script: a find and then a read fails with a stale
+    element when the page is replaced between them (a search's result loading, htmx)."""
+    return browser.execute_script('return document.querySelector("main")?.innerText ?? ""')
 
 
 def arrived(browser: WebDriver) -> str:

@@ -47,11 +47,17 @@ def in_takeout(source_root: str, rel_path: str) -> bool:
     return any(a == "takeout" and b in TAKEOUT_FOLDERS for a, b in pairwise(parts))
 
 
+def _takeout_media(job: FileJob, ctx: Context) -> bool:
+    """A photo or video (not a sidecar) of a Takeout source or of a Takeout-shaped folder."""
+    source = ctx.source(job)
+    return not is_sidecar(job.rel_path) and (
+        source.kind == "takeout" or in_takeout(str(source.path), job.rel_path))
+
+
 def takeout_info(job: FileJob, ctx: Context) -> TakeoutInfo | None:
     """The Takeout JSON's facts for a media file of a Takeout source, or None."""
     source = ctx.source(job)
-    if is_sidecar(job.rel_path) or not (
-            source.kind == "takeout" or in_takeout(str(source.path), job.rel_path)):
+    if not _takeout_media(job, ctx):
         return None
     folder, name = posixpath.split(job.rel_path)
     try:
@@ -72,8 +78,7 @@ def hold_for_json(job: FileJob, ctx: Context) -> None:
     """Hold a Takeout file that arrived moments ago without its JSON (TakeoutJsonPending):
     placed at once, it would take its mtime's date and never move to the JSON's."""
     source = ctx.source(job)
-    if is_sidecar(job.rel_path) or not (
-            source.kind == "takeout" or in_takeout(str(source.path), job.rel_path)):
+    if not _takeout_media(job, ctx):
         return
     folder, name = posixpath.split(job.rel_path)
     try:
